@@ -1,0 +1,289 @@
+//! Runs an exitmm script on the real kernel of this machine, through the static C runner in
+//! `tools/kernel-runner.c`, and returns its records (format v1).
+//!
+//! The script is parsed once, by `exitmm-script`; this crate sends the runner a digested form
+//! (numbers resolved, flags as bits) so that the C side needs no parser of its own.
+
+#![forbid(unsafe_code)]
+
+use exitmm_script::{Advice, Line, Op, Script};
+use std::fmt;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+/// Default cap on what a script may map on the host: 1 GiB.
+pub const DEFAULT_FOOTPRINT_CAP: u64 = 1 << 30;
+
+/// Why a script could not be run on the kernel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostError {
+    /// This machine cannot run the kernel side (not Linux x86-64, no C compiler, not root...).
+    Unavailable(String),
+    /// The script holds an op that only the model can run.
+    ModelOnly {
+        /// Script line number.
+        line: usize,
+        /// The op's name.
+        op: &'static str,
+    },
+    /// The runner refused or failed.
+    Runner(String),
+}
+
+impl fmt::Display for HostError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HostError::Unavailable(w) => write!(f, "kernel side unavailable here: {w}"),
+            HostError::ModelOnly { line, op } => {
+                write!(
+                    f,
+                    "line {line}: '{op}' runs only on the model, not on the kernel"
+                )
+            }
+            HostError::Runner(w) => write!(f, "kernel runner: {w}"),
+        }
+    }
+}
+
+impl std::error::Error for HostError {}
+
+/// Linux's `MADV_*` number for an advice.
+pub fn madv_number(a: Advice) -> u32 {
+    match a {
+        Advice::Normal => 0,
+        Advice::Random => 1,
+        Advice::Sequential => 2,
+        Advice::WillNeed => 3,
+        Advice::DontNeed => 4,
+        Advice::Free => 8,
+        Advice::Remove => 9,
+        Advice::DontFork => 10,
+        Advice::DoFork => 11,
+        Advice::HugePage => 14,
+        Advice::NoHugePage => 15,
+        Advice::DontDump => 16,
+        Advice::DoDump => 17,
+        Advice::WipeOnFork => 18,
+        Advice::KeepOnFork => 19,
+        Advice::PopulateRead => 22,
+        Advice::PopulateWrite => 23,
+        Advice::DontNeedLocked => 24,
+    }
+}
+
+fn prot_bits(p: exitmm_script::Prot) -> u64 {
+    p.read as u64 | (p.write as u64) << 1 | (p.exec as u64) << 2
+}
+
+/// The digested form of one line: `line \t role \t op \t args \t text`.
+fn digest_line(l: &Line) -> Result<String, HostError> {
+    let (name, args): (&str, String) = match &l.op {
+        Op::Mmap {
+            off,
+            len,
+            prot,
+            flags,
+            file,
+            foff,
+        } => {
+            let f = flags.shared as u64
+                | (flags.anon as u64) << 1
+                | (flags.populate as u64) << 2
+                | (flags.locked as u64) << 3
+                | (flags.noreserve as u64) << 4
+                | (flags.growsdown as u64) << 5
+                | (flags.fixed as u64) << 6;
+            let name = file
+                .as_deref()
+                .map(|n| format!(" ={n}"))
+                .unwrap_or_default();
+            (
+                "mmap",
+                format!("{off} {len} {} {f} {foff}{name}", prot_bits(*prot)),
+            )
+        }
+        Op::MakeFile {
+            name,
+            size,
+            fill,
+            tmpfs,
+        } => (
+            "file",
+            format!("{size} {} {} ={name}", *fill as u8, *tmpfs as u8),
+        ),
+        Op::Touch {
+            off,
+            len,
+            write,
+            stride,
+        } => ("touch", format!("{off} {len} {} {stride}", *write as u8)),
+        Op::Munmap { off, len } => ("munmap", format!("{off} {len}")),
+        Op::Mprotect { off, len, prot } => {
+            ("mprotect", format!("{off} {len} {}", prot_bits(*prot)))
+        }
+        Op::Mlock { off, len, onfault } => ("mlock", format!("{off} {len} {}", *onfault as u8)),
+        Op::Munlock { off, len } => ("munlock", format!("{off} {len}")),
+        Op::Mlockall {
+            current,
+            future,
+            onfault,
+        } => (
+            "mlockall",
+            format!("{} {} {}", *current as u8, *future as u8, *onfault as u8),
+        ),
+        Op::Munlockall => ("munlockall", String::new()),
+        Op::Madvise { off, len, advice } => {
+            ("madvise", format!("{off} {len} {}", madv_number(*advice)))
+        }
+        Op::Mremap {
+            off,
+            old_len,
+            new_len,
+            maymove,
+            fixed,
+            dontunmap,
+        } => (
+            "mremap",
+            format!(
+                "{off} {old_len} {new_len} {} {} {} {}",
+                *maymove as u8,
+                fixed.is_some() as u8,
+                fixed.unwrap_or(0),
+                *dontunmap as u8
+            ),
+        ),
+        Op::Fork => ("fork", String::new()),
+        Op::ChildExit => ("child_exit", String::new()),
+        Op::Dump => ("dump", String::new()),
+        Op::Pagemap { off, len } => ("pagemap", format!("{off} {len}")),
+        Op::Commit => ("commit", String::new()),
+        Op::Meminfo { key } => ("meminfo", format!("={key}")),
+        Op::Nop => ("nop", String::new()),
+        Op::Exit | Op::OomVictim | Op::Census => {
+            return Err(HostError::ModelOnly {
+                line: l.line,
+                op: l.op.name(),
+            })
+        }
+    };
+    Ok(format!(
+        "{}\t{}\t{name}\t{args}\t{}\n",
+        l.line,
+        l.role.letter(),
+        l.text
+    ))
+}
+
+/// Digests a whole script for the runner.
+pub fn digest(script: &Script) -> Result<String, HostError> {
+    script.lines.iter().map(digest_line).collect()
+}
+
+/// Whether the kernel side can run here; `Err` says why not.
+pub fn available() -> Result<&'static str, HostError> {
+    let missing = env!("EXITMM_KERNEL_RUNNER_MISSING");
+    if !missing.is_empty() {
+        return Err(HostError::Unavailable(missing.to_string()));
+    }
+    Ok(env!("EXITMM_KERNEL_RUNNER"))
+}
+
+/// `uname -r` of this machine, for the first line of golden files.
+pub fn kernel_release() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// Runs `script` on this machine's kernel and returns the records it printed.
+pub fn run(script: &Script, footprint_cap: u64) -> Result<String, HostError> {
+    let runner = available()?;
+    let input = digest(script)?;
+    let mut child = Command::new(runner)
+        .arg("-c")
+        .arg(footprint_cap.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| HostError::Unavailable(format!("cannot start {runner}: {e}")))?;
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let out = child
+        .wait_with_output()
+        .map_err(|e| HostError::Runner(e.to_string()))?;
+    let _ = writer.join();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        let msg = stderr
+            .lines()
+            .next()
+            .unwrap_or("failed")
+            .trim_start_matches("kernel-runner: ")
+            .to_string();
+        if msg.contains("needs CAP_SYS_ADMIN") || msg.contains("needs 4 KiB") {
+            return Err(HostError::Unavailable(msg));
+        }
+        return Err(HostError::Runner(msg));
+    }
+    String::from_utf8(out.stdout).map_err(|e| HostError::Runner(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_resolves_numbers_and_flags() {
+        let s = exitmm_script::parse("memfd f 1M fill\nmmap 2M 4K rw shared f 4K\nchild_exit")
+            .unwrap_err();
+        assert_eq!(s.line, 3);
+        let s = exitmm_script::parse(
+            "memfd f 1M fill\nmmap 2M 4K rw shared f 4K\nmadvise 0 4K dontneed",
+        )
+        .unwrap();
+        let d = digest(&s).unwrap();
+        let lines: Vec<&str> = d.lines().collect();
+        assert_eq!(lines[0], "1\tP\tfile\t1048576 1 0 =f\tmemfd f 1M fill");
+        assert_eq!(
+            lines[1],
+            "2\tP\tmmap\t2097152 4096 3 1 4096 =f\tmmap 2M 4K rw shared f 4K"
+        );
+        assert_eq!(lines[2], "3\tP\tmadvise\t0 4096 4\tmadvise 0 4K dontneed");
+    }
+
+    #[test]
+    fn model_only_ops_are_refused() {
+        let s = exitmm_script::parse("nop\nexit").unwrap();
+        assert_eq!(
+            digest(&s).unwrap_err(),
+            HostError::ModelOnly {
+                line: 2,
+                op: "exit"
+            }
+        );
+    }
+
+    #[test]
+    fn runs_a_small_script_on_this_kernel() {
+        if let Err(e) = available() {
+            eprintln!("skipped: {e}");
+            return;
+        }
+        let s =
+            exitmm_script::parse("mmap 0 8K rw private,anon\ntouch 0 8K w\npagemap 0 8K").unwrap();
+        match run(&s, DEFAULT_FOOTPRINT_CAP) {
+            Ok(out) => {
+                assert!(
+                    out.contains(
+                        "# 2 touch 0 8K w\nR P rc=0 err=0\nD P VmSize=8 VmRSS=8 RssAnon=8"
+                    ),
+                    "{out}"
+                );
+                assert!(out.contains("G P 0 AA\n"), "{out}");
+            }
+            Err(HostError::Unavailable(w)) => eprintln!("skipped: {w}"),
+            Err(e) => panic!("{e}"),
+        }
+    }
+}

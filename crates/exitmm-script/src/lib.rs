@@ -1,0 +1,697 @@
+//! The exitmm script language: syntax and AST only, no kernel knowledge.
+//!
+//! One operation per line, `#` comments, numbers with `K M G T P` suffixes that may be summed
+//! with `+`. The format is specified in `shared/spec/script.md`; this crate turns a file into a
+//! [`Script`] of [`Line`]s, or a [`ParseError`] naming the line and the problem.
+
+#![forbid(unsafe_code)]
+
+use std::fmt;
+
+/// Which process an operation runs in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// The parent process, the one every script starts with.
+    P,
+    /// The child made by `fork`.
+    C,
+}
+
+impl Role {
+    /// The one-letter name used in records.
+    pub fn letter(self) -> char {
+        match self {
+            Role::P => 'P',
+            Role::C => 'C',
+        }
+    }
+}
+
+/// Protection bits of `mmap`/`mprotect`, as written (`r`, `w`, `x` or `none`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Prot {
+    /// `PROT_READ`.
+    pub read: bool,
+    /// `PROT_WRITE`.
+    pub write: bool,
+    /// `PROT_EXEC`.
+    pub exec: bool,
+}
+
+/// The `FLAGS` word of `mmap`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct MapFlags {
+    /// `MAP_SHARED` (otherwise `MAP_PRIVATE`).
+    pub shared: bool,
+    /// `MAP_ANONYMOUS`.
+    pub anon: bool,
+    /// `MAP_POPULATE`.
+    pub populate: bool,
+    /// `MAP_LOCKED`.
+    pub locked: bool,
+    /// `MAP_NORESERVE`.
+    pub noreserve: bool,
+    /// `MAP_GROWSDOWN`.
+    pub growsdown: bool,
+    /// `MAP_FIXED` (otherwise `MAP_FIXED_NOREPLACE`).
+    pub fixed: bool,
+}
+
+/// The `ADVICE` word of `madvise`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum Advice {
+    DontNeed,
+    DontNeedLocked,
+    Free,
+    Remove,
+    DontFork,
+    DoFork,
+    WipeOnFork,
+    KeepOnFork,
+    PopulateRead,
+    PopulateWrite,
+    HugePage,
+    NoHugePage,
+    Normal,
+    Random,
+    Sequential,
+    WillNeed,
+    DontDump,
+    DoDump,
+}
+
+impl Advice {
+    /// Every advice with its script word.
+    pub const ALL: [(&'static str, Advice); 18] = [
+        ("dontneed", Advice::DontNeed),
+        ("dontneed_locked", Advice::DontNeedLocked),
+        ("free", Advice::Free),
+        ("remove", Advice::Remove),
+        ("dontfork", Advice::DontFork),
+        ("dofork", Advice::DoFork),
+        ("wipeonfork", Advice::WipeOnFork),
+        ("keeponfork", Advice::KeepOnFork),
+        ("populate_read", Advice::PopulateRead),
+        ("populate_write", Advice::PopulateWrite),
+        ("hugepage", Advice::HugePage),
+        ("nohugepage", Advice::NoHugePage),
+        ("normal", Advice::Normal),
+        ("random", Advice::Random),
+        ("sequential", Advice::Sequential),
+        ("willneed", Advice::WillNeed),
+        ("dontdump", Advice::DontDump),
+        ("dodump", Advice::DoDump),
+    ];
+
+    /// The script word for this advice.
+    pub fn word(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, a)| *a == self)
+            .map(|(w, _)| *w)
+            .unwrap_or("?")
+    }
+}
+
+/// One operation of a script.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum Op {
+    /// `mmap OFF LEN PROT FLAGS [FILE [FOFF]]`.
+    Mmap {
+        off: u64,
+        len: u64,
+        prot: Prot,
+        flags: MapFlags,
+        file: Option<String>,
+        foff: u64,
+    },
+    /// `memfd NAME SIZE [fill]` (`tmpfs: false`) or `shmfile NAME SIZE [fill]` (`tmpfs: true`).
+    MakeFile {
+        name: String,
+        size: u64,
+        fill: bool,
+        tmpfs: bool,
+    },
+    /// `touch OFF LEN r|w [STRIDE]`.
+    Touch {
+        off: u64,
+        len: u64,
+        write: bool,
+        stride: u64,
+    },
+    /// `munmap OFF LEN`.
+    Munmap { off: u64, len: u64 },
+    /// `mprotect OFF LEN PROT`.
+    Mprotect { off: u64, len: u64, prot: Prot },
+    /// `mlock OFF LEN [onfault]`.
+    Mlock { off: u64, len: u64, onfault: bool },
+    /// `munlock OFF LEN`.
+    Munlock { off: u64, len: u64 },
+    /// `mlockall FLAG...`.
+    Mlockall {
+        current: bool,
+        future: bool,
+        onfault: bool,
+    },
+    /// `munlockall`.
+    Munlockall,
+    /// `madvise OFF LEN ADVICE`.
+    Madvise { off: u64, len: u64, advice: Advice },
+    /// `mremap OFF OLDLEN NEWLEN [maymove] [fixed=NEWOFF] [dontunmap]`.
+    Mremap {
+        off: u64,
+        old_len: u64,
+        new_len: u64,
+        maymove: bool,
+        fixed: Option<u64>,
+        dontunmap: bool,
+    },
+    /// `fork`.
+    Fork,
+    /// `child_exit`.
+    ChildExit,
+    /// `dump`.
+    Dump,
+    /// `pagemap OFF LEN`.
+    Pagemap { off: u64, len: u64 },
+    /// `commit`.
+    Commit,
+    /// `meminfo KEY`.
+    Meminfo { key: String },
+    /// `nop`.
+    Nop,
+    /// `exit` (model only).
+    Exit,
+    /// `oom_victim` (model only).
+    OomVictim,
+    /// `census` (model only).
+    Census,
+}
+
+impl Op {
+    /// True for operations only the model can run (the kernel runner refuses them).
+    pub fn model_only(&self) -> bool {
+        matches!(self, Op::Exit | Op::OomVictim | Op::Census)
+    }
+
+    /// The op's first word, as written in scripts.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Mmap { .. } => "mmap",
+            Op::MakeFile { tmpfs: false, .. } => "memfd",
+            Op::MakeFile { tmpfs: true, .. } => "shmfile",
+            Op::Touch { .. } => "touch",
+            Op::Munmap { .. } => "munmap",
+            Op::Mprotect { .. } => "mprotect",
+            Op::Mlock { .. } => "mlock",
+            Op::Munlock { .. } => "munlock",
+            Op::Mlockall { .. } => "mlockall",
+            Op::Munlockall => "munlockall",
+            Op::Madvise { .. } => "madvise",
+            Op::Mremap { .. } => "mremap",
+            Op::Fork => "fork",
+            Op::ChildExit => "child_exit",
+            Op::Dump => "dump",
+            Op::Pagemap { .. } => "pagemap",
+            Op::Commit => "commit",
+            Op::Meminfo { .. } => "meminfo",
+            Op::Nop => "nop",
+            Op::Exit => "exit",
+            Op::OomVictim => "oom_victim",
+            Op::Census => "census",
+        }
+    }
+}
+
+/// One line of a script that holds an operation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Line {
+    /// 1-based line number in the file.
+    pub line: usize,
+    /// The operation text as written (comment and surrounding blanks removed).
+    pub text: String,
+    /// The process it runs in.
+    pub role: Role,
+    /// The operation.
+    pub op: Op,
+}
+
+/// A parsed script.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Script {
+    /// The operations in file order.
+    pub lines: Vec<Line>,
+}
+
+impl Script {
+    /// True if any op can only run on the model.
+    pub fn model_only(&self) -> bool {
+        self.lines.iter().any(|l| l.op.model_only())
+    }
+}
+
+/// A script that does not parse: the line and the problem.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    /// 1-based line number.
+    pub line: usize,
+    /// What is wrong, in one line.
+    pub msg: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.msg)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Parses a number: decimal or `0x` hex, optional `K M G T P` suffix, terms summed with `+`.
+pub fn parse_number(s: &str) -> Result<u64, String> {
+    if s.is_empty() {
+        return Err("empty number".into());
+    }
+    let mut total: u64 = 0;
+    for term in s.split('+') {
+        let (digits, mult) = match term.chars().last() {
+            Some('K') | Some('k') => (&term[..term.len() - 1], 1u64 << 10),
+            Some('M') | Some('m') => (&term[..term.len() - 1], 1u64 << 20),
+            Some('G') | Some('g') => (&term[..term.len() - 1], 1u64 << 30),
+            Some('T') | Some('t') => (&term[..term.len() - 1], 1u64 << 40),
+            Some('P') | Some('p') => (&term[..term.len() - 1], 4096),
+            _ => (term, 1),
+        };
+        let v = if let Some(hex) = digits
+            .strip_prefix("0x")
+            .or_else(|| digits.strip_prefix("0X"))
+        {
+            u64::from_str_radix(hex, 16)
+        } else {
+            digits.parse::<u64>()
+        }
+        .map_err(|_| format!("bad number '{s}'"))?;
+        let v = v
+            .checked_mul(mult)
+            .ok_or_else(|| format!("number '{s}' overflows 64 bits"))?;
+        total = total
+            .checked_add(v)
+            .ok_or_else(|| format!("number '{s}' overflows 64 bits"))?;
+    }
+    Ok(total)
+}
+
+fn parse_prot(s: &str) -> Result<Prot, String> {
+    if s == "none" {
+        return Ok(Prot::default());
+    }
+    let mut p = Prot::default();
+    for c in s.chars() {
+        match c {
+            'r' => p.read = true,
+            'w' => p.write = true,
+            'x' => p.exec = true,
+            _ => return Err(format!("bad PROT '{s}': use any of r w x, or none")),
+        }
+    }
+    Ok(p)
+}
+
+fn parse_map_flags(s: &str) -> Result<MapFlags, String> {
+    let mut f = MapFlags::default();
+    let (mut private, mut shared) = (false, false);
+    for w in s.split(',') {
+        match w {
+            "private" => private = true,
+            "shared" => shared = true,
+            "anon" => f.anon = true,
+            "populate" => f.populate = true,
+            "locked" => f.locked = true,
+            "noreserve" => f.noreserve = true,
+            "growsdown" => f.growsdown = true,
+            "fixed" => f.fixed = true,
+            _ => return Err(format!("bad mmap flag '{w}'")),
+        }
+    }
+    if private == shared {
+        return Err("mmap FLAGS need exactly one of private, shared".into());
+    }
+    f.shared = shared;
+    Ok(f)
+}
+
+fn want(words: &[&str], min: usize, max: usize, usage: &str) -> Result<(), String> {
+    if words.len() < min || words.len() > max {
+        Err(format!("usage: {usage}"))
+    } else {
+        Ok(())
+    }
+}
+
+fn num(w: &str, what: &str) -> Result<u64, String> {
+    parse_number(w).map_err(|e| format!("{what}: {e}"))
+}
+
+fn check_name(n: &str) -> Result<String, String> {
+    if n.is_empty()
+        || n.len() > 200
+        || !n
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+    {
+        return Err(format!("bad file name '{n}': use letters, digits, _ - ."));
+    }
+    Ok(n.to_string())
+}
+
+fn parse_op(words: &[&str]) -> Result<Op, String> {
+    let args = &words[1..];
+    let op = match words[0] {
+        "mmap" => {
+            let usage = "mmap OFF LEN PROT FLAGS [FILE [FOFF]]";
+            want(args, 4, 6, usage)?;
+            let flags = parse_map_flags(args[3])?;
+            let file = args.get(4).map(|n| check_name(n)).transpose()?;
+            if flags.anon && file.is_some() {
+                return Err("mmap: 'anon' takes no FILE".into());
+            }
+            if !flags.anon && file.is_none() {
+                return Err("mmap: give a FILE or the 'anon' flag".into());
+            }
+            Op::Mmap {
+                off: num(args[0], "OFF")?,
+                len: num(args[1], "LEN")?,
+                prot: parse_prot(args[2])?,
+                flags,
+                file,
+                foff: args
+                    .get(5)
+                    .map(|w| num(w, "FOFF"))
+                    .transpose()?
+                    .unwrap_or(0),
+            }
+        }
+        w @ ("memfd" | "shmfile") => {
+            want(args, 2, 3, &format!("{w} NAME SIZE [fill]"))?;
+            let fill = match args.get(2) {
+                None => false,
+                Some(&"fill") => true,
+                Some(x) => return Err(format!("{w}: expected 'fill', got '{x}'")),
+            };
+            Op::MakeFile {
+                name: check_name(args[0])?,
+                size: num(args[1], "SIZE")?,
+                fill,
+                tmpfs: w == "shmfile",
+            }
+        }
+        "touch" => {
+            want(args, 3, 4, "touch OFF LEN r|w [STRIDE]")?;
+            let write = match args[2] {
+                "r" => false,
+                "w" => true,
+                x => return Err(format!("touch: expected r or w, got '{x}'")),
+            };
+            let stride = args
+                .get(3)
+                .map(|w| num(w, "STRIDE"))
+                .transpose()?
+                .unwrap_or(4096);
+            if stride == 0 {
+                return Err("touch: STRIDE must be positive".into());
+            }
+            Op::Touch {
+                off: num(args[0], "OFF")?,
+                len: num(args[1], "LEN")?,
+                write,
+                stride,
+            }
+        }
+        "munmap" => {
+            want(args, 2, 2, "munmap OFF LEN")?;
+            Op::Munmap {
+                off: num(args[0], "OFF")?,
+                len: num(args[1], "LEN")?,
+            }
+        }
+        "mprotect" => {
+            want(args, 3, 3, "mprotect OFF LEN PROT")?;
+            Op::Mprotect {
+                off: num(args[0], "OFF")?,
+                len: num(args[1], "LEN")?,
+                prot: parse_prot(args[2])?,
+            }
+        }
+        "mlock" => {
+            want(args, 2, 3, "mlock OFF LEN [onfault]")?;
+            let onfault = match args.get(2) {
+                None => false,
+                Some(&"onfault") => true,
+                Some(x) => return Err(format!("mlock: expected 'onfault', got '{x}'")),
+            };
+            Op::Mlock {
+                off: num(args[0], "OFF")?,
+                len: num(args[1], "LEN")?,
+                onfault,
+            }
+        }
+        "munlock" => {
+            want(args, 2, 2, "munlock OFF LEN")?;
+            Op::Munlock {
+                off: num(args[0], "OFF")?,
+                len: num(args[1], "LEN")?,
+            }
+        }
+        "mlockall" => {
+            want(args, 1, 3, "mlockall current|future|onfault ...")?;
+            let (mut current, mut future, mut onfault) = (false, false, false);
+            for a in args {
+                match *a {
+                    "current" => current = true,
+                    "future" => future = true,
+                    "onfault" => onfault = true,
+                    x => return Err(format!("mlockall: bad flag '{x}'")),
+                }
+            }
+            Op::Mlockall {
+                current,
+                future,
+                onfault,
+            }
+        }
+        "munlockall" => {
+            want(args, 0, 0, "munlockall")?;
+            Op::Munlockall
+        }
+        "madvise" => {
+            want(args, 3, 3, "madvise OFF LEN ADVICE")?;
+            let advice = Advice::ALL
+                .iter()
+                .find(|(w, _)| *w == args[2])
+                .map(|(_, a)| *a)
+                .ok_or_else(|| format!("madvise: unknown advice '{}'", args[2]))?;
+            Op::Madvise {
+                off: num(args[0], "OFF")?,
+                len: num(args[1], "LEN")?,
+                advice,
+            }
+        }
+        "mremap" => {
+            if args.len() < 3 {
+                return Err(
+                    "usage: mremap OFF OLDLEN NEWLEN [maymove] [fixed=NEWOFF] [dontunmap]".into(),
+                );
+            }
+            let (mut maymove, mut fixed, mut dontunmap) = (false, None, false);
+            for a in &args[3..] {
+                if *a == "maymove" {
+                    maymove = true;
+                } else if *a == "dontunmap" {
+                    dontunmap = true;
+                } else if let Some(v) = a.strip_prefix("fixed=") {
+                    fixed = Some(num(v, "NEWOFF")?);
+                } else {
+                    return Err(format!("mremap: bad option '{a}'"));
+                }
+            }
+            Op::Mremap {
+                off: num(args[0], "OFF")?,
+                old_len: num(args[1], "OLDLEN")?,
+                new_len: num(args[2], "NEWLEN")?,
+                maymove,
+                fixed,
+                dontunmap,
+            }
+        }
+        "pagemap" => {
+            want(args, 2, 2, "pagemap OFF LEN")?;
+            Op::Pagemap {
+                off: num(args[0], "OFF")?,
+                len: num(args[1], "LEN")?,
+            }
+        }
+        "meminfo" => {
+            want(args, 1, 1, "meminfo KEY")?;
+            if !args[0]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '(' || c == ')')
+            {
+                return Err(format!("meminfo: bad key '{}'", args[0]));
+            }
+            Op::Meminfo {
+                key: args[0].to_string(),
+            }
+        }
+        w => {
+            let op = match w {
+                "fork" => Op::Fork,
+                "child_exit" => Op::ChildExit,
+                "dump" => Op::Dump,
+                "commit" => Op::Commit,
+                "nop" => Op::Nop,
+                "exit" => Op::Exit,
+                "oom_victim" => Op::OomVictim,
+                "census" => Op::Census,
+                _ => return Err(format!("unknown op '{w}'")),
+            };
+            want(args, 0, 0, w)?;
+            op
+        }
+    };
+    Ok(op)
+}
+
+/// Parses a whole script. Checks the sequencing rules too: one child at a time, `child` ops only
+/// while a child exists, and nothing but `child ...`, `child_exit` and `census` after `exit`.
+pub fn parse(src: &str) -> Result<Script, ParseError> {
+    let mut lines = Vec::new();
+    let mut child = false;
+    let mut parent_exited = false;
+    for (i, raw) in src.lines().enumerate() {
+        let line = i + 1;
+        let text = raw.split('#').next().unwrap_or("").trim();
+        if text.is_empty() {
+            continue;
+        }
+        let err = |msg: String| ParseError { line, msg };
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let (role, words) = if words[0] == "child" {
+            if words.len() < 2 {
+                return Err(err("usage: child OP ...".into()));
+            }
+            (Role::C, &words[1..])
+        } else {
+            (Role::P, &words[..])
+        };
+        let op = parse_op(words).map_err(err)?;
+        match (&op, role) {
+            (Op::Fork | Op::ChildExit, Role::C) => {
+                return Err(err(format!(
+                    "'{}' runs in the parent, not as 'child {}'",
+                    op.name(),
+                    op.name()
+                )))
+            }
+            (Op::Census, Role::C) => {
+                return Err(err("'census' is global: write it without 'child'".into()))
+            }
+            (Op::Fork, _) if child => {
+                return Err(err("fork: one child at a time; 'child_exit' first".into()))
+            }
+            (Op::Fork, _) => child = true,
+            (Op::ChildExit, _) if !child => {
+                return Err(err("child_exit: there is no child".into()))
+            }
+            (Op::ChildExit, _) => child = false,
+            (_, Role::C) if !child => {
+                return Err(err("child: there is no child; 'fork' first".into()))
+            }
+            _ => {}
+        }
+        if parent_exited && role == Role::P && !matches!(op, Op::ChildExit | Op::Census) {
+            return Err(err(format!(
+                "'{}' after 'exit': the parent is gone",
+                op.name()
+            )));
+        }
+        if matches!(op, Op::Exit) && role == Role::P {
+            parent_exited = true;
+        }
+        lines.push(Line {
+            line,
+            text: text.to_string(),
+            role,
+            op,
+        });
+    }
+    Ok(Script { lines })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_with_suffixes_and_sums() {
+        assert_eq!(parse_number("4K").unwrap(), 4096);
+        assert_eq!(parse_number("1G+4K").unwrap(), (1 << 30) + 4096);
+        assert_eq!(parse_number("0x200000").unwrap(), 2 << 20);
+        assert_eq!(parse_number("3P").unwrap(), 3 * 4096);
+        assert_eq!(parse_number("2T").unwrap(), 2 << 40);
+        assert!(parse_number("12Q").is_err());
+        assert!(parse_number("").is_err());
+        assert!(parse_number("1+").is_err());
+        assert!(parse_number("99999999999999999999").is_err());
+        assert!(parse_number("16777216T").is_err());
+    }
+
+    #[test]
+    fn parses_ops_and_roles() {
+        let s =
+            parse("# hi\nmmap 0 2M rw private,anon # c\nfork\nchild touch 0 4K w\nchild_exit\n")
+                .unwrap();
+        assert_eq!(s.lines.len(), 4);
+        assert_eq!(s.lines[0].line, 2);
+        assert_eq!(s.lines[0].text, "mmap 0 2M rw private,anon");
+        assert_eq!(s.lines[2].role, Role::C);
+        assert!(matches!(
+            s.lines[2].op,
+            Op::Touch {
+                write: true,
+                len: 4096,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let e = parse("nop\nmmap 0 1M rw anon\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.msg.contains("private, shared"), "{}", e.msg);
+        assert_eq!(parse("child nop").unwrap_err().line, 1);
+        assert_eq!(parse("fork\nfork").unwrap_err().line, 2);
+        assert_eq!(parse("exit\nnop").unwrap_err().line, 2);
+        assert!(parse("exit\ncensus").is_ok());
+        assert!(parse("bogus 1 2").unwrap_err().msg.contains("unknown op"));
+        assert!(parse("mremap 0 4K 8K fixed=zz").is_err());
+    }
+
+    #[test]
+    fn every_advice_word_round_trips() {
+        for (w, a) in Advice::ALL {
+            let s = parse(&format!("madvise 0 4K {w}")).unwrap();
+            assert_eq!(
+                s.lines[0].op,
+                Op::Madvise {
+                    off: 0,
+                    len: 4096,
+                    advice: a
+                }
+            );
+            assert_eq!(a.word(), w);
+        }
+    }
+}

@@ -1,0 +1,761 @@
+/*
+ * exitmm kernel runner: runs a digested exitmm script on this machine's real kernel and prints
+ * records format v1 (shared/spec/script.md).
+ *
+ * The Rust side (crates/exitmm-host) parses the script and sends one digested op per line on
+ * stdin:   <line>\t<role P|C>\t<op>\t<decimal args separated by spaces>\t<op text>\n
+ *
+ * Rules this program keeps so that its own memory never moves the figures it reports:
+ *  - static binary, no malloc, no stdio: all buffers are static and pre-faulted, output goes
+ *    through write(2) from a static buffer;
+ *  - ASLR off (re-exec with ADDR_NO_RANDOMIZE), THP off (PR_SET_THP_DISABLE);
+ *  - every non-arena mapping is populated before the baseline is read (mlockall + munlockall);
+ *  - the child role is a fork whose baseline is calibrated with a throw-away fork that runs the
+ *    same code; the child pre-faults its non-arena mappings right after fork;
+ *  - a self-check at start: an anon mapping of known size must move status by exactly its size.
+ * It only ever maps inside the arena [ARENA, ARENA + 512 GiB) and refuses scripts whose mapped
+ * footprint would pass the cap (1 GiB by default, -c BYTES), with RLIMIT_AS as a backstop.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define ARENA 0x100000000000ULL
+#define ARENA_END (ARENA + (512ULL << 30))
+#define PAGE 4096ULL
+#define MAX_PAGES (1u << 18) /* 1 GiB of pages per pagemap/touch request */
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
+#ifndef MCL_ONFAULT
+#define MCL_ONFAULT 4
+#endif
+
+typedef unsigned long long u64;
+
+/* ---------- output ---------- */
+static char outbuf[1 << 16];
+static size_t outlen;
+static void flush_out(void) {
+	size_t off = 0;
+	while (off < outlen) {
+		ssize_t n = write(1, outbuf + off, outlen - off);
+		if (n <= 0) _exit(3);
+		off += (size_t)n;
+	}
+	outlen = 0;
+}
+static void out(const char *fmt, ...) {
+	va_list ap;
+	if (outlen > sizeof(outbuf) - 4096) flush_out();
+	va_start(ap, fmt);
+	int n = vsnprintf(outbuf + outlen, sizeof(outbuf) - outlen, fmt, ap);
+	va_end(ap);
+	if (n > 0) outlen += (size_t)n;
+}
+static void die(const char *fmt, ...) {
+	char b[512];
+	va_list ap;
+	flush_out();
+	va_start(ap, fmt);
+	int n = vsnprintf(b, sizeof b, fmt, ap);
+	va_end(ap);
+	if (n > 0) { if (write(2, "kernel-runner: ", 15)) {} if (write(2, b, (size_t)n)) {} if (write(2, "\n", 1)) {} }
+	_exit(2);
+}
+
+/* ---------- /proc reading ---------- */
+static char procbuf[8 << 20];
+static size_t read_file(const char *path) {
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) die("open %s: %s", path, strerror(errno));
+	size_t len = 0;
+	for (;;) {
+		ssize_t n = read(fd, procbuf + len, sizeof(procbuf) - 1 - len);
+		if (n < 0) die("read %s: %s", path, strerror(errno));
+		if (n == 0) break;
+		len += (size_t)n;
+		if (len >= sizeof(procbuf) - 1) die("%s too large", path);
+	}
+	close(fd);
+	procbuf[len] = 0;
+	return len;
+}
+
+enum { S_VMSIZE, S_VMRSS, S_RSSANON, S_RSSFILE, S_RSSSHMEM, S_VMPTE, S_VMLCK, S_VMPIN, S_VMDATA,
+       S_VMSTK, S_VMEXE, S_VMLIB, S_VMSWAP, S_HUGETLB, S_MAPS, S_N };
+static const char *status_keys[S_N] = {"VmSize", "VmRSS", "RssAnon", "RssFile", "RssShmem", "VmPTE",
+	"VmLck", "VmPin", "VmData", "VmStk", "VmExe", "VmLib", "VmSwap", "HugetlbPages", "maps_lines"};
+
+struct status { long long v[S_N]; };
+
+static u64 parse_hex(const char **p) {
+	u64 v = 0;
+	for (;;) {
+		char c = **p;
+		if (c >= '0' && c <= '9') v = v * 16 + (u64)(c - '0');
+		else if (c >= 'a' && c <= 'f') v = v * 16 + (u64)(c - 'a' + 10);
+		else break;
+		(*p)++;
+	}
+	return v;
+}
+
+/* ---------- smaps ---------- */
+enum { V_SIZE, V_RSS, V_PSS, V_SHCL, V_SHDI, V_PRCL, V_PRDI, V_REF, V_ANON, V_KSM, V_LAZY, V_AHP,
+       V_SHMPMD, V_FPMD, V_SWAP, V_LOCKED, V_THPEL, V_N };
+static const char *smaps_keys[V_N] = {"Size", "Rss", "Pss", "Shared_Clean", "Shared_Dirty",
+	"Private_Clean", "Private_Dirty", "Referenced", "Anonymous", "KSM", "LazyFree", "AnonHugePages",
+	"ShmemPmdMapped", "FilePmdMapped", "Swap", "Locked", "THPeligible"};
+
+#define MAX_VMAS 4096
+struct vma {
+	u64 start, end, off, ino;
+	char perms[5];
+	char name[160];
+	char flags[160];
+	long long v[V_N];
+};
+static struct vma vmas[MAX_VMAS];
+static int nvmas;
+/* non-arena bookkeeping: total size of locked VMAs outside the arena */
+static long long outside_locked_kb;
+
+static void read_smaps(int pid) {
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/smaps", pid);
+	read_file(path);
+	nvmas = 0;
+	outside_locked_kb = 0;
+	const char *p = procbuf;
+	struct vma *cur = NULL;
+	int cur_outside = 0;
+	long long cur_size = 0;
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		if (!eol) eol = p + strlen(p);
+		if ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')) {
+			const char *q = p;
+			u64 s = parse_hex(&q);
+			int is_header = (*q == '-');
+			if (is_header) {
+				q++;
+				u64 e = parse_hex(&q);
+				if (s >= ARENA && s < ARENA_END) {
+					if (nvmas >= MAX_VMAS) die("too many VMAs");
+					cur = &vmas[nvmas++];
+					memset(cur, 0, sizeof *cur);
+					cur->start = s; cur->end = e;
+					q++;
+					memcpy(cur->perms, q, 4); cur->perms[4] = 0;
+					q += 5;
+					cur->off = parse_hex(&q);
+					q++; /* dev */
+					while (*q != ' ') q++;
+					while (*q == ' ') q++;
+					u64 ino = 0;
+					while (*q >= '0' && *q <= '9') ino = ino * 10 + (u64)(*q++ - '0');
+					cur->ino = ino;
+					while (*q == ' ') q++;
+					size_t n = (size_t)(eol - q);
+					if (n >= sizeof cur->name) n = sizeof cur->name - 1;
+					memcpy(cur->name, q, n); cur->name[n] = 0;
+					cur_outside = 0;
+				} else {
+					cur = NULL;
+					cur_outside = 1;
+					cur_size = (long long)((e - s) >> 10);
+				}
+				p = *eol ? eol + 1 : eol;
+				continue;
+			}
+		}
+		/* key: value line */
+		const char *colon = memchr(p, ':', (size_t)(eol - p));
+		if (colon) {
+			size_t klen = (size_t)(colon - p);
+			if (klen == 7 && !memcmp(p, "VmFlags", 7)) {
+				const char *q = colon + 1;
+				while (*q == ' ') q++;
+				if (cur) {
+					size_t n = (size_t)(eol - q);
+					if (n >= sizeof cur->flags) n = sizeof cur->flags - 1;
+					memcpy(cur->flags, q, n); cur->flags[n] = 0;
+				} else if (cur_outside) {
+					for (const char *f = q; f + 1 < eol; f += 3)
+						if (f[0] == 'l' && f[1] == 'o') outside_locked_kb += cur_size;
+				}
+			} else if (cur) {
+				for (int i = 0; i < V_N; i++)
+					if (strlen(smaps_keys[i]) == klen && !memcmp(p, smaps_keys[i], klen)) {
+						cur->v[i] = strtoll(colon + 1, NULL, 10);
+						break;
+					}
+			}
+		}
+		p = *eol ? eol + 1 : eol;
+	}
+}
+
+static void read_status(int pid, struct status *st) {
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/status", pid);
+	read_file(path);
+	memset(st, 0, sizeof *st);
+	for (int i = 0; i < S_MAPS; i++) {
+		char key[32];
+		snprintf(key, sizeof key, "\n%s:", status_keys[i]);
+		const char *k = strstr(procbuf, key);
+		if (!k) die("status has no %s", status_keys[i]);
+		st->v[i] = strtoll(k + strlen(key), NULL, 10);
+	}
+	snprintf(path, sizeof path, "/proc/%d/maps", pid);
+	size_t n = read_file(path);
+	long long lines = 0;
+	for (size_t i = 0; i < n; i++) lines += procbuf[i] == '\n';
+	st->v[S_MAPS] = lines;
+	/* VmLck moved by locking outside the arena (mlockall) is not the script's memory */
+	read_smaps(pid);
+	st->v[S_VMLCK] -= outside_locked_kb;
+}
+
+/* ---------- processes ---------- */
+static struct status base_parent, base_child;
+static int child_pid = -1;
+static int to_child[2], from_child[2];
+static u64 zero_pfn;
+static u64 footprint, footprint_cap = 1ULL << 30;
+
+struct cmd {
+	int op;
+	u64 a[8];
+	char name[64];
+};
+struct result {
+	long long rc;
+	int extra; /* 0 none, 1 sigsegv_at, 2 sigbus_at, 3 mremap_result */
+	u64 extra_val;
+};
+
+enum { OP_MMAP, OP_FILE, OP_TOUCH, OP_MUNMAP, OP_MPROTECT, OP_MLOCK, OP_MUNLOCK, OP_MLOCKALL,
+       OP_MUNLOCKALL, OP_MADVISE, OP_MREMAP, OP_FORK, OP_CHILD_EXIT, OP_DUMP, OP_PAGEMAP,
+       OP_COMMIT, OP_MEMINFO, OP_NOP, OP_QUIT };
+static const char *op_names[] = {"mmap", "file", "touch", "munmap", "mprotect", "mlock", "munlock",
+	"mlockall", "munlockall", "madvise", "mremap", "fork", "child_exit", "dump", "pagemap",
+	"commit", "meminfo", "nop", "quit"};
+
+/* files, per process (a child inherits the parent's table at fork) */
+#define MAX_FILES 64
+static struct { char name[64]; int fd; } files[MAX_FILES];
+static int nfiles;
+
+static int file_fd(const char *name) {
+	for (int i = 0; i < nfiles; i++)
+		if (!strcmp(files[i].name, name)) return files[i].fd;
+	return -1;
+}
+
+static sigjmp_buf touch_jmp;
+static volatile int touch_sig;
+static void on_fault(int sig) {
+	touch_sig = sig;
+	siglongjmp(touch_jmp, 1);
+}
+
+static unsigned char mincore_vec[MAX_PAGES];
+
+static long long sys_rc(long r) { return r < 0 ? -(long long)errno : 0; }
+
+static int prot_bits(u64 p) {
+	return (p & 1 ? PROT_READ : 0) | (p & 2 ? PROT_WRITE : 0) | (p & 4 ? PROT_EXEC : 0);
+}
+
+/* Runs one op in this process. */
+static struct result run_op(const struct cmd *c) {
+	struct result r = {0, 0, 0};
+	void *addr = (void *)(uintptr_t)(ARENA + c->a[0]);
+	switch (c->op) {
+	case OP_MMAP: {
+		u64 f = c->a[3];
+		int flags = (f & 1 ? MAP_SHARED : MAP_PRIVATE) | (f & 2 ? MAP_ANONYMOUS : 0) |
+			    (f & 4 ? MAP_POPULATE : 0) | (f & 8 ? MAP_LOCKED : 0) |
+			    (f & 16 ? MAP_NORESERVE : 0) | (f & 32 ? MAP_GROWSDOWN : 0) |
+			    (f & 64 ? MAP_FIXED : MAP_FIXED_NOREPLACE);
+		int fd = -1;
+		if (!(f & 2)) {
+			fd = file_fd(c->name);
+			if (fd < 0) { r.rc = -EBADF; break; }
+		}
+		void *m = mmap(addr, c->a[1], prot_bits(c->a[2]), flags, fd, (off_t)c->a[4]);
+		if (m == MAP_FAILED) r.rc = -errno;
+		else if (m != addr) { munmap(m, c->a[1]); r.rc = -EEXIST; }
+		break;
+	}
+	case OP_FILE: {
+		int fd;
+		if (nfiles >= MAX_FILES) die("too many files");
+		if (file_fd(c->name) >= 0) { r.rc = -EEXIST; break; }
+		if (c->a[2]) {
+			char path[128];
+			snprintf(path, sizeof path, "/dev/shm/%s", c->name);
+			fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+			if (fd >= 0) unlink(path);
+		} else {
+			fd = (int)syscall(SYS_memfd_create, c->name, 1 /* MFD_CLOEXEC */);
+		}
+		if (fd < 0) { r.rc = -errno; break; }
+		if (ftruncate(fd, (off_t)c->a[0]) < 0) { r.rc = -errno; close(fd); break; }
+		if (c->a[1]) {
+			static const char one = 1;
+			for (u64 o = 0; o < c->a[0]; o += PAGE)
+				if (pwrite(fd, &one, 1, (off_t)o) != 1) { r.rc = -errno; break; }
+		}
+		strcpy(files[nfiles].name, c->name);
+		files[nfiles++].fd = fd;
+		break;
+	}
+	case OP_TOUCH: {
+		u64 off = c->a[0], len = c->a[1], stride = c->a[3];
+		int write_ = (int)c->a[2];
+		if (len == 0) break;
+		u64 s = (ARENA + off) & ~(PAGE - 1), e = (ARENA + off + len + PAGE - 1) & ~(PAGE - 1);
+		if (mincore((void *)(uintptr_t)s, e - s, mincore_vec) < 0) { r.rc = -errno; break; }
+		struct sigaction sa, old_segv, old_bus;
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = on_fault;
+		sa.sa_flags = SA_NODEFER;
+		sigaction(SIGSEGV, &sa, &old_segv);
+		sigaction(SIGBUS, &sa, &old_bus);
+		static volatile u64 a;
+		for (a = 0; a < len; a += stride) {
+			volatile char *p = (volatile char *)(uintptr_t)(ARENA + off + a);
+			if (sigsetjmp(touch_jmp, 1)) {
+				r.rc = touch_sig == SIGBUS ? -EIO : -EFAULT;
+				r.extra = touch_sig == SIGBUS ? 2 : 1;
+				r.extra_val = off + a;
+				break;
+			}
+			if (write_) *p = 1;
+			else (void)*p;
+		}
+		sigaction(SIGSEGV, &old_segv, NULL);
+		sigaction(SIGBUS, &old_bus, NULL);
+		break;
+	}
+	case OP_MUNMAP: r.rc = sys_rc(munmap(addr, c->a[1])); break;
+	case OP_MPROTECT: r.rc = sys_rc(mprotect(addr, c->a[1], prot_bits(c->a[2]))); break;
+	case OP_MLOCK:
+		r.rc = sys_rc(syscall(SYS_mlock2, addr, c->a[1], c->a[2] ? 1 : 0));
+		break;
+	case OP_MUNLOCK: r.rc = sys_rc(munlock(addr, c->a[1])); break;
+	case OP_MLOCKALL:
+		r.rc = sys_rc(mlockall((c->a[0] ? MCL_CURRENT : 0) | (c->a[1] ? MCL_FUTURE : 0) |
+				       (c->a[2] ? MCL_ONFAULT : 0)));
+		break;
+	case OP_MUNLOCKALL: r.rc = sys_rc(munlockall()); break;
+	case OP_MADVISE: r.rc = sys_rc(madvise(addr, c->a[1], (int)c->a[2])); break;
+	case OP_MREMAP: {
+		int flags = (c->a[3] ? MREMAP_MAYMOVE : 0) | (c->a[4] ? MREMAP_FIXED : 0) |
+			    (c->a[6] ? MREMAP_DONTUNMAP : 0);
+		void *m = (void *)syscall(SYS_mremap, addr, c->a[1], c->a[2], flags,
+					  (void *)(uintptr_t)(ARENA + c->a[5]));
+		if (m == MAP_FAILED) r.rc = -errno;
+		else { r.extra = 3; r.extra_val = (u64)(uintptr_t)m - ARENA; }
+		break;
+	}
+	default: break;
+	}
+	return r;
+}
+
+/* ---------- child ---------- */
+#define MAX_RANGES 128
+static struct { u64 s, e; int w; } own_ranges[MAX_RANGES];
+static int nown;
+
+static void record_own_ranges(void) {
+	read_file("/proc/self/maps");
+	const char *p = procbuf;
+	while (*p && nown < MAX_RANGES) {
+		u64 s = parse_hex(&p); p++;
+		u64 e = parse_hex(&p); p++;
+		if (s < ARENA || s >= ARENA_END) {
+			own_ranges[nown].s = s; own_ranges[nown].e = e; own_ranges[nown].w = p[1] == 'w';
+			nown++;
+		}
+		p = strchr(p, '\n');
+		if (!p) break;
+		p++;
+	}
+}
+
+static void prefault_own(void) {
+	for (int i = 0; i < nown; i++)
+		madvise((void *)(uintptr_t)own_ranges[i].s, own_ranges[i].e - own_ranges[i].s,
+			own_ranges[i].w ? 23 /* MADV_POPULATE_WRITE */ : 22 /* MADV_POPULATE_READ */);
+}
+
+static void xread(int fd, void *b, size_t n) {
+	size_t off = 0;
+	while (off < n) {
+		ssize_t k = read(fd, (char *)b + off, n - off);
+		if (k <= 0) _exit(4);
+		off += (size_t)k;
+	}
+}
+static void xwrite(int fd, const void *b, size_t n) {
+	if (write(fd, b, n) != (ssize_t)n) _exit(5);
+}
+
+static void child_loop(void) {
+	prefault_own();
+	struct result ready = {0, 0, 0};
+	xwrite(from_child[1], &ready, sizeof ready);
+	for (;;) {
+		struct cmd c;
+		xread(to_child[0], &c, sizeof c);
+		if (c.op == OP_QUIT) _exit(0);
+		struct result r = run_op(&c);
+		xwrite(from_child[1], &r, sizeof r);
+	}
+}
+
+static void start_child(void) {
+	if (pipe2(to_child, O_CLOEXEC) || pipe2(from_child, O_CLOEXEC)) die("pipe: %s", strerror(errno));
+	flush_out();
+	int pid = fork();
+	if (pid < 0) die("fork: %s", strerror(errno));
+	if (pid == 0) child_loop();
+	child_pid = pid;
+	struct result ready;
+	xread(from_child[0], &ready, sizeof ready);
+}
+
+static struct result child_run(const struct cmd *c) {
+	struct result r;
+	xwrite(to_child[1], c, sizeof *c);
+	if (c->op == OP_QUIT) {
+		int st;
+		waitpid(child_pid, &st, 0);
+		close(to_child[0]); close(to_child[1]); close(from_child[0]); close(from_child[1]);
+		child_pid = -1;
+		memset(&r, 0, sizeof r);
+		return r;
+	}
+	xread(from_child[0], &r, sizeof r);
+	return r;
+}
+
+/* ---------- records ---------- */
+static const char *errname(long long e) {
+	switch (-e) {
+	case EPERM: return "EPERM"; case ENOENT: return "ENOENT"; case EIO: return "EIO";
+	case EBADF: return "EBADF"; case EAGAIN: return "EAGAIN"; case ENOMEM: return "ENOMEM";
+	case EACCES: return "EACCES"; case EFAULT: return "EFAULT"; case EBUSY: return "EBUSY";
+	case EEXIST: return "EEXIST"; case ENODEV: return "ENODEV"; case EINVAL: return "EINVAL";
+	case EFBIG: return "EFBIG"; case ENOSPC: return "ENOSPC"; case EOVERFLOW: return "EOVERFLOW";
+	default: return "E?";
+	}
+}
+
+static void print_off(u64 v) {
+	if (v) out("0x%llx", v);
+	else out("0");
+}
+
+static void print_vmflags(const char *flags) {
+	/* smaps order, joined by '.'; all of them (the comparison reduces the set) */
+	int first = 1;
+	const char *f = flags;
+	while (f[0] && f[1]) {
+		out("%s%c%c", first ? "" : ".", f[0], f[1]);
+		first = 0;
+		f += 2;
+		while (*f == ' ') f++;
+	}
+}
+
+static void print_dump(char role, int pid) {
+	read_smaps(pid);
+	for (int i = 0; i < nvmas; i++) {
+		struct vma *v = &vmas[i];
+		out("M %c ", role); print_off(v->start - ARENA); out("-"); print_off(v->end - ARENA);
+		out(" %s off=0x%llx ino=%s name=%s\n", v->perms, v->off, v->ino ? "file" : "0",
+		    v->name[0] ? v->name : "-");
+	}
+	out("M %c nvma=%d\n", role, nvmas);
+	for (int i = 0; i < nvmas; i++) {
+		struct vma *v = &vmas[i];
+		out("V %c ", role); print_off(v->start - ARENA); out("-"); print_off(v->end - ARENA);
+		out(" %s", v->perms);
+		for (int k = V_RSS; k < V_N; k++) out(" %s=%lld", smaps_keys[k], v->v[k]);
+		out(" VmFlags=");
+		print_vmflags(v->flags);
+		out("\n");
+	}
+}
+
+static void print_status(char role, int pid) {
+	struct status st;
+	const struct status *b = role == 'P' ? &base_parent : &base_child;
+	read_status(pid, &st);
+	out("D %c", role);
+	for (int i = 0; i < S_N; i++) out(" %s=%lld", status_keys[i], st.v[i] - b->v[i]);
+	out("\n");
+	read_smaps(pid);
+	long long t[V_N] = {0};
+	long long locked_vm = 0;
+	for (int i = 0; i < nvmas; i++) {
+		for (int k = 0; k < V_N; k++) t[k] += vmas[i].v[k];
+		for (const char *f = vmas[i].flags; f[0] && f[1]; f += 3)
+			if (f[0] == 'l' && f[1] == 'o') locked_vm += vmas[i].v[V_SIZE];
+	}
+	out("T %c nvma=%d size=%lld rss=%lld pss=%lld anon=%lld file_shmem=%lld locked_vm=%lld "
+	    "Locked=%lld Shared_Clean=%lld Shared_Dirty=%lld Private_Clean=%lld Private_Dirty=%lld "
+	    "Swap=%lld AnonHugePages=%lld\n",
+	    role, nvmas, t[V_SIZE], t[V_RSS], t[V_PSS], t[V_ANON], t[V_RSS] - t[V_ANON], locked_vm,
+	    t[V_LOCKED], t[V_SHCL], t[V_SHDI], t[V_PRCL], t[V_PRDI], t[V_SWAP], t[V_AHP]);
+}
+
+static u64 pm_buf[MAX_PAGES];
+static void read_pagemap(int pid, u64 start, u64 npages) {
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/pagemap", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) die("open %s: %s", path, strerror(errno));
+	size_t want = (size_t)npages * 8, got = 0;
+	while (got < want) {
+		ssize_t n = pread(fd, (char *)pm_buf + got, want - got, (off_t)((start / PAGE) * 8 + got));
+		if (n <= 0) die("read pagemap: %s", strerror(errno));
+		got += (size_t)n;
+	}
+	close(fd);
+}
+
+static char gline[MAX_PAGES + 1];
+static void print_pagemap(char role, int pid, u64 off, u64 len) {
+	u64 s = off & ~(PAGE - 1), e = (off + len + PAGE - 1) & ~(PAGE - 1);
+	u64 n = (e - s) / PAGE;
+	read_pagemap(pid, ARENA + s, n);
+	for (u64 i = 0; i < n; i++) {
+		u64 pm = pm_buf[i];
+		char ch = '.';
+		if (pm & (1ULL << 63)) {
+			u64 pfn = pm & ((1ULL << 55) - 1);
+			int excl = (pm >> 56) & 1, file = (pm >> 61) & 1;
+			if (!file && pfn == zero_pfn) ch = 'z';
+			else if (file) ch = excl ? 'F' : 'f';
+			else ch = excl ? 'A' : 'a';
+		} else if (pm & (1ULL << 62)) ch = 's';
+		else if (pm & (1ULL << 58)) ch = 'g';
+		gline[i] = ch;
+	}
+	gline[n] = 0;
+	out("G %c ", role); print_off(s); out(" %s\n", gline);
+}
+
+static long long meminfo(const char *key) {
+	char k[80];
+	read_file("/proc/meminfo");
+	snprintf(k, sizeof k, "%s:", key);
+	const char *p = procbuf;
+	while (p && *p) {
+		if (!strncmp(p, k, strlen(k))) return strtoll(p + strlen(k), NULL, 10);
+		p = strchr(p, '\n');
+		if (p) p++;
+	}
+	return -1;
+}
+
+/* ---------- input ---------- */
+static char inbuf[1 << 20];
+static size_t inlen, inpos;
+static char *next_line(void) {
+	for (;;) {
+		char *nl = memchr(inbuf + inpos, '\n', inlen - inpos);
+		if (nl) {
+			*nl = 0;
+			char *l = inbuf + inpos;
+			inpos = (size_t)(nl - inbuf) + 1;
+			return l;
+		}
+		if (inpos) { memmove(inbuf, inbuf + inpos, inlen - inpos); inlen -= inpos; inpos = 0; }
+		if (inlen >= sizeof inbuf - 1) die("input line too long");
+		ssize_t n = read(0, inbuf + inlen, sizeof inbuf - 1 - inlen);
+		if (n < 0) die("read stdin: %s", strerror(errno));
+		if (n == 0) return NULL;
+		inlen += (size_t)n;
+	}
+}
+
+static void footprint_add(u64 bytes, const char *text) {
+	footprint += bytes;
+	if (footprint > footprint_cap)
+		die("'%s' passes the footprint cap of %llu bytes (-c to raise it)", text, footprint_cap);
+}
+
+static void prefault_self(void) {
+	/* grow and touch 1 MiB of stack, then populate every mapping once */
+	volatile char stack[1 << 20];
+	for (size_t i = 0; i < sizeof stack; i += PAGE) stack[i] = 0;
+	memset(procbuf, 0, sizeof procbuf);
+	memset(pm_buf, 0, sizeof pm_buf);
+	memset(gline, 0, sizeof gline);
+	memset(mincore_vec, 0, sizeof mincore_vec);
+	memset(inbuf, 0, sizeof inbuf);
+	memset(outbuf, 0, sizeof outbuf);
+	memset(vmas, 0, sizeof vmas);
+	if (mlockall(MCL_CURRENT) < 0) die("mlockall: %s", strerror(errno));
+	munlockall();
+}
+
+static void probe_zero_pfn(void) {
+	void *m = mmap((void *)0x200000000000ULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (m == MAP_FAILED) die("probe mmap: %s", strerror(errno));
+	(void)*(volatile char *)m;
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	u64 pm = 0;
+	if (fd < 0 || pread(fd, &pm, 8, (off_t)((u64)(uintptr_t)m / PAGE * 8)) != 8) die("pagemap probe failed");
+	close(fd);
+	munmap(m, PAGE);
+	zero_pfn = pm & ((1ULL << 55) - 1);
+	if (!zero_pfn) die("pagemap shows no PFNs (needs CAP_SYS_ADMIN): cannot tell the zero page");
+}
+
+static void self_check(void) {
+	/* status must move by exactly what an arena mapping does, and come back */
+	struct status a, b;
+	read_status(getpid(), &a);
+	void *m = mmap((void *)ARENA, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (m == MAP_FAILED) die("self-check mmap: %s", strerror(errno));
+	for (int i = 0; i < 4; i++) ((volatile char *)m)[i * PAGE] = 1;
+	read_status(getpid(), &b);
+	long long dsize = b.v[S_VMSIZE] - a.v[S_VMSIZE], drss = b.v[S_RSSANON] - a.v[S_RSSANON];
+	long long dpte = b.v[S_VMPTE] - a.v[S_VMPTE];
+	munmap(m, 4 * PAGE);
+	read_status(getpid(), &b);
+	if (dsize != 16 || drss != 16 || dpte != 12)
+		die("self-check failed: 4 touched pages moved VmSize by %lld kB, RssAnon by %lld kB, VmPTE by %lld kB (want 16, 16, 12)",
+		    dsize, drss, dpte);
+	for (int i = 0; i < S_N; i++)
+		if (b.v[i] != a.v[i]) die("self-check failed: %s did not come back after munmap", status_keys[i]);
+}
+
+int main(int argc, char **argv) {
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-c") && i + 1 < argc) footprint_cap = strtoull(argv[++i], NULL, 0);
+		else die("usage: kernel-runner [-c CAP_BYTES] < digested-script");
+	}
+	if (sysconf(_SC_PAGESIZE) != 4096) die("needs 4 KiB pages");
+	int pers = personality(0xffffffff);
+	if (pers != -1 && !(pers & ADDR_NO_RANDOMIZE)) {
+		personality((unsigned long)pers | ADDR_NO_RANDOMIZE);
+		execv("/proc/self/exe", argv);
+		/* fall through if re-exec is impossible: the arena is fixed anyway */
+	}
+	if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) < 0) die("PR_SET_THP_DISABLE: %s", strerror(errno));
+	struct rlimit rl;
+	getrlimit(RLIMIT_AS, &rl);
+
+	prefault_self();
+	probe_zero_pfn();
+	self_check();
+	record_own_ranges();
+
+	struct status now;
+	read_status(getpid(), &now);
+	rl.rlim_cur = (rlim_t)(now.v[S_VMSIZE] * 1024 + footprint_cap + (256ULL << 20));
+	if (rl.rlim_cur > rl.rlim_max) rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_AS, &rl) < 0) die("setrlimit: %s", strerror(errno));
+
+	/* child baseline: a throw-away fork running the same code */
+	start_child();
+	struct cmd nop = {.op = OP_NOP};
+	child_run(&nop);
+	read_status(child_pid, &base_child);
+	struct cmd quit = {.op = OP_QUIT};
+	child_run(&quit);
+	read_status(getpid(), &base_parent);
+
+	char *line;
+	while ((line = next_line())) {
+		char *f[5];
+		int nf = 0;
+		f[nf++] = line;
+		for (char *p = line; *p && nf < 5; p++)
+			if (*p == '\t') { *p = 0; f[nf++] = p + 1; }
+		if (nf != 5) die("bad input line");
+		char role = f[1][0];
+		struct cmd c;
+		memset(&c, 0, sizeof c);
+		c.op = -1;
+		for (int i = 0; i <= OP_NOP; i++)
+			if (!strcmp(f[2], op_names[i])) c.op = i;
+		if (c.op < 0) die("line %s: unknown op %s", f[0], f[2]);
+		int na = 0;
+		for (char *p = f[3]; *p;) {
+			while (*p == ' ') p++;
+			if (!*p) break;
+			if (*p == '=') { /* a name */
+				p++;
+				size_t n = strcspn(p, " ");
+				if (n >= sizeof c.name) die("name too long");
+				memcpy(c.name, p, n); c.name[n] = 0;
+				p += n;
+			} else {
+				if (na >= 8) die("too many args");
+				c.a[na++] = strtoull(p, &p, 10);
+			}
+		}
+		out("# %s %s\n", f[0], f[4]);
+		if (c.op == OP_MMAP) footprint_add(c.a[1], f[4]);
+		if (c.op == OP_FILE) footprint_add(c.a[0], f[4]);
+		if (c.op == OP_MREMAP) footprint_add(c.a[2], f[4]);
+		if ((c.op == OP_TOUCH || c.op == OP_PAGEMAP) && c.a[1] > (u64)MAX_PAGES * PAGE - PAGE)
+			die("'%s' spans more than 1 GiB", f[4]);
+		int pid = role == 'C' ? child_pid : getpid();
+		if (role == 'C' && child_pid < 0) die("line %s: no child", f[0]);
+		struct result r = {0, 0, 0};
+		switch (c.op) {
+		case OP_FORK:
+			start_child();
+			break;
+		case OP_CHILD_EXIT:
+			child_run(&quit);
+			break;
+		case OP_DUMP: print_dump(role, pid); break;
+		case OP_PAGEMAP: print_pagemap(role, pid, c.a[0], c.a[1]); break;
+		case OP_COMMIT: out("K %c Committed_AS=%lld\n", role, meminfo("Committed_AS")); break;
+		case OP_MEMINFO: out("K %c %s=%lld\n", role, c.name, meminfo(c.name)); break;
+		case OP_NOP: break;
+		default:
+			r = role == 'C' ? child_run(&c) : run_op(&c);
+		}
+		if (r.extra == 1) out("R %c sigsegv_at=0x%llx\n", role, r.extra_val);
+		if (r.extra == 2) out("R %c sigbus_at=0x%llx\n", role, r.extra_val);
+		if (r.extra == 3) { out("R %c mremap_result=", role); print_off(r.extra_val); out("\n"); }
+		out("R %c rc=%lld err=%s\n", role, r.rc, r.rc ? errname(r.rc) : "0");
+		print_status(role, pid);
+		flush_out();
+	}
+	if (child_pid >= 0) child_run(&quit);
+	flush_out();
+	return 0;
+}
