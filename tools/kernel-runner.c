@@ -380,6 +380,8 @@ static struct result run_op(const struct cmd *c) {
 		void *m = (void *)syscall(SYS_mremap, addr, c->a[1], c->a[2], flags,
 					  (void *)(uintptr_t)(ARENA + c->a[5]));
 		if (m == MAP_FAILED) r.rc = -errno;
+		else if ((u64)(uintptr_t)m < ARENA || (u64)(uintptr_t)m >= ARENA_END)
+			die("mremap moved the mapping outside the arena (to %p): give fixed=NEWOFF", m);
 		else { r.extra = 3; r.extra_val = (u64)(uintptr_t)m - ARENA; }
 		break;
 	}
@@ -767,8 +769,8 @@ int main(int argc, char **argv) {
 		default:
 			r = role == 'C' ? child_run(&c) : run_op(&c);
 		}
-		if (r.extra == 1) out("R %c sigsegv_at=0x%llx\n", role, r.extra_val);
-		if (r.extra == 2) out("R %c sigbus_at=0x%llx\n", role, r.extra_val);
+		if (r.extra == 1) { out("R %c sigsegv_at=", role); print_off(r.extra_val); out("\n"); }
+		if (r.extra == 2) { out("R %c sigbus_at=", role); print_off(r.extra_val); out("\n"); }
 		if (r.extra == 3) { out("R %c mremap_result=", role); print_off(r.extra_val); out("\n"); }
 		out("R %c rc=%lld err=%s\n", role, r.rc, r.rc ? errname(r.rc) : "0");
 		print_status(role, pid);

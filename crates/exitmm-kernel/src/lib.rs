@@ -1,1 +1,254 @@
-//! placeholder
+//! exitmm-kernel: the kernel-side model of Linux process address spaces and their teardown.
+//!
+//! `no_std` + `alloc`. Hardware (table memory, TLBs) is reached only through
+//! [`arch::Hardware`]. One module per kernel file, named after it; one function per kernel step,
+//! named after the kernel function it follows.
+
+#![no_std]
+#![warn(missing_docs)]
+
+extern crate alloc;
+
+pub mod arch;
+pub mod check;
+pub mod exit;
+pub mod fork;
+pub mod madvise;
+pub mod memory;
+pub mod mlock;
+pub mod mm_types;
+pub mod mmap;
+pub mod mmu_gather;
+pub mod mprotect;
+pub mod mremap;
+pub mod page;
+pub mod page_alloc;
+pub mod pgtable;
+pub mod shmem;
+pub mod task_mmu;
+pub mod util;
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use arch::{Hardware, MmId};
+use mm_types::{Mm, MmFlags, VmFlags};
+use page::{PageFlags, Pfn};
+use page_alloc::PhysMem;
+
+/// Linux error numbers the model returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum Errno {
+    EPERM = 1,
+    EIO = 5,
+    EBADF = 9,
+    EAGAIN = 11,
+    ENOMEM = 12,
+    EACCES = 13,
+    EFAULT = 14,
+    EBUSY = 16,
+    EEXIST = 17,
+    EINVAL = 22,
+    EFBIG = 27,
+    ENOSYS = 38,
+    EOVERFLOW = 75,
+}
+
+impl Errno {
+    /// The errno number.
+    pub fn code(self) -> i32 {
+        self as i32
+    }
+
+    /// The symbolic name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Errno::EPERM => "EPERM",
+            Errno::EIO => "EIO",
+            Errno::EBADF => "EBADF",
+            Errno::EAGAIN => "EAGAIN",
+            Errno::ENOMEM => "ENOMEM",
+            Errno::EACCES => "EACCES",
+            Errno::EFAULT => "EFAULT",
+            Errno::EBUSY => "EBUSY",
+            Errno::EEXIST => "EEXIST",
+            Errno::EINVAL => "EINVAL",
+            Errno::EFBIG => "EFBIG",
+            Errno::ENOSYS => "ENOSYS",
+            Errno::EOVERFLOW => "EOVERFLOW",
+        }
+    }
+}
+
+/// Behaviours that differ between kernels or configurations: each a switch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Simulated RAM in bytes.
+    pub ram_bytes: u64,
+    /// `vm.overcommit_memory` (0 guess, 1 always, 2 never).
+    pub overcommit_memory: u8,
+    /// `vm.overcommit_ratio`.
+    pub overcommit_ratio: u64,
+    /// `CONFIG_PT_RECLAIM` (6.14+): `madvise(MADV_DONTNEED)` frees empty PTE tables.
+    pub pt_reclaim: bool,
+    /// `fault_around_bytes / PAGE_SIZE`.
+    pub fault_around_pages: u64,
+    /// `vm.max_map_count`.
+    pub max_map_count: u32,
+    /// `RLIMIT_MEMLOCK` in bytes; `None` = `CAP_IPC_LOCK` (no limit), as for root.
+    pub memlock_limit: Option<u64>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            ram_bytes: 16 << 30,
+            overcommit_memory: 0,
+            overcommit_ratio: 50,
+            pt_reclaim: true,
+            fault_around_pages: 16,
+            max_map_count: 65530,
+            memlock_limit: None,
+        }
+    }
+}
+
+/// The whole kernel: global state and every address space. No global statics, so two kernels
+/// can live in one process.
+pub struct Kernel<H: Hardware> {
+    /// The machine.
+    pub hw: H,
+    /// Physical memory.
+    pub mem: PhysMem,
+    /// The shared zero page.
+    pub zero_pfn: Pfn,
+    /// Address spaces by id; a freed slot is `None`. Taken out while an operation runs on it.
+    pub mms: Vec<Option<Box<Mm>>>,
+    /// Shmem inodes (memfd, tmpfs files, shared anonymous objects).
+    pub files: shmem::Files,
+    /// `vm_committed_as`, in pages.
+    pub committed: i64,
+    /// anon_vma reference counts (VMAs using each), by id.
+    pub anon_vmas: Vec<u32>,
+    /// Settings.
+    pub config: Config,
+    next_content: u32,
+}
+
+/// Why a fault failed (`VM_FAULT_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// `VM_FAULT_SIGSEGV`: no VMA, or the VMA forbids the access.
+    Segv,
+    /// `VM_FAULT_SIGBUS`: beyond end of file.
+    Bus,
+    /// `VM_FAULT_OOM`.
+    Oom,
+}
+
+impl<H: Hardware> Kernel<H> {
+    /// Boots a kernel on `hw` with `config`: sets up physical memory and the zero page.
+    pub fn new(hw: H, config: Config) -> Self {
+        let mut mem = PhysMem::new(config.ram_bytes);
+        let zero_pfn = mem
+            .alloc_pages(0)
+            .expect("boot: no memory for the zero page");
+        mem.page_mut(zero_pfn).flags = PageFlags::RESERVED | PageFlags::ZERO | PageFlags::UPTODATE;
+        Kernel {
+            hw,
+            mem,
+            zero_pfn,
+            mms: Vec::new(),
+            files: shmem::Files::default(),
+            committed: 0,
+            anon_vmas: Vec::new(),
+            config,
+            next_content: 1,
+        }
+    }
+
+    /// `mm_alloc` + `mm_init`: a new, empty address space with its PGD; `mm_users = 1`.
+    pub fn mm_alloc(&mut self) -> Result<MmId, Errno> {
+        let pgd = self.mem.alloc_pages(0).map_err(|_| Errno::ENOMEM)?;
+        self.mem.page_mut(pgd).flags = PageFlags::PGTABLE;
+        self.hw.table_alloc(pgd);
+        let id = self
+            .mms
+            .iter()
+            .position(|m| m.is_none())
+            .unwrap_or(self.mms.len());
+        let mm = Box::new(Mm {
+            id: id as MmId,
+            users: 1,
+            count: 1,
+            pgd,
+            vmas: Default::default(),
+            map_count: 0,
+            rss: [0; 4],
+            pgtables_bytes: 0,
+            total_vm: 0,
+            data_vm: 0,
+            exec_vm: 0,
+            stack_vm: 0,
+            locked_vm: 0,
+            pinned_vm: 0,
+            hiwater_rss: 0,
+            hiwater_vm: 0,
+            def_flags: VmFlags::empty(),
+            flags: MmFlags::empty(),
+            tlb_flush_pending: 0,
+        });
+        if id == self.mms.len() {
+            self.mms.push(Some(mm));
+        } else {
+            self.mms[id] = Some(mm);
+        }
+        Ok(id as MmId)
+    }
+
+    /// The address space `id`.
+    pub fn mm(&self, id: MmId) -> &Mm {
+        self.mms[id as usize].as_deref().expect("no such mm")
+    }
+
+    /// The address space `id`, mutable.
+    pub fn mm_mut(&mut self, id: MmId) -> &mut Mm {
+        self.mms[id as usize].as_deref_mut().expect("no such mm")
+    }
+
+    /// Runs `f` with the mm taken out of the table, so `f` may borrow the rest of the kernel.
+    pub fn with_mm<R>(&mut self, id: MmId, f: impl FnOnce(&mut Self, &mut Mm) -> R) -> R {
+        let mut mm = self.mms[id as usize]
+            .take()
+            .expect("no such mm (or already taken)");
+        let r = f(self, &mut mm);
+        self.mms[id as usize] = Some(mm);
+        r
+    }
+
+    /// A fresh content tag for a page that was just written.
+    pub fn new_content(&mut self) -> u32 {
+        self.next_content = self.next_content.wrapping_add(1).max(1);
+        self.next_content
+    }
+
+    /// `anon_vma_alloc`.
+    pub(crate) fn anon_vma_alloc(&mut self) -> mm_types::AnonVmaId {
+        self.anon_vmas.push(1);
+        (self.anon_vmas.len() - 1) as mm_types::AnonVmaId
+    }
+
+    /// Another VMA now uses `av`.
+    pub(crate) fn anon_vma_get(&mut self, av: Option<mm_types::AnonVmaId>) {
+        if let Some(a) = av {
+            self.anon_vmas[a as usize] += 1;
+        }
+    }
+
+    /// `unlink_anon_vmas` for one VMA: drop its use of `av`.
+    pub(crate) fn anon_vma_put(&mut self, av: Option<mm_types::AnonVmaId>) {
+        if let Some(a) = av {
+            self.anon_vmas[a as usize] -= 1;
+        }
+    }
+}

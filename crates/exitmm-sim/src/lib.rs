@@ -1,1 +1,697 @@
-//! placeholder
+//! exitmm-sim: runs exitmm scripts on the kernel model and renders what `/proc` would show,
+//! in records format v1 (`shared/spec/script.md`) or as a readable transcript.
+
+#![forbid(unsafe_code)]
+
+pub mod compare;
+pub mod machine;
+
+use exitmm_kernel::arch::MmId;
+use exitmm_kernel::exit::TeardownReport;
+use exitmm_kernel::mm_types::{FileId, VmFlags};
+use exitmm_kernel::mremap::MremapError;
+use exitmm_kernel::pgtable as pt;
+use exitmm_kernel::shmem::FileKind;
+use exitmm_kernel::task_mmu::PSS_SHIFT;
+use exitmm_kernel::{madvise, mmap, Config, Errno, Fault, Kernel};
+use exitmm_script::{Advice, Line, Op, Role, Script};
+use machine::Machine;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// Where a script's addresses start: offsets in scripts are from here (as on the kernel side).
+pub const ARENA: u64 = 0x1000_0000_0000;
+
+/// Why a script could not run on the model.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SimError {
+    /// The script uses something the model does not implement yet; names it.
+    Unsupported {
+        /// Script line.
+        line: usize,
+        /// What is missing.
+        what: String,
+    },
+    /// An invariant broke (only with checking on): the line and the violations.
+    Invariant {
+        /// Script line.
+        line: usize,
+        /// What `check_invariants` reported.
+        violations: Vec<String>,
+    },
+}
+
+impl std::fmt::Display for SimError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SimError::Unsupported { line, what } => {
+                write!(f, "line {line}: not modelled yet: {what}")
+            }
+            SimError::Invariant { line, violations } => {
+                write!(
+                    f,
+                    "line {line}: invariant broken: {}",
+                    violations.join("; ")
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for SimError {}
+
+/// How to run.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Kernel settings.
+    pub config: Config,
+    /// Run `check_invariants` after every op.
+    pub check: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            config: Config::default(),
+            check: true,
+        }
+    }
+}
+
+/// A process of the script: its mm and its open files by name.
+struct Process {
+    mm: MmId,
+    fds: BTreeMap<String, FileId>,
+}
+
+/// One op's outcome, kept for the transcript.
+#[derive(Debug, Clone)]
+pub struct OpResult {
+    /// Script line.
+    pub line: usize,
+    /// Op text.
+    pub text: String,
+    /// Role it ran in.
+    pub role: Role,
+    /// 0 or -errno.
+    pub rc: i32,
+    /// Records lines of this op (without the `#` header).
+    pub records: Vec<String>,
+    /// Teardown report, for `exit` / `child_exit`.
+    pub report: Option<TeardownReport>,
+}
+
+/// A script run on the model.
+pub struct Sim {
+    /// The kernel.
+    pub kernel: Kernel<Machine>,
+    procs: [Option<Process>; 2],
+    check: bool,
+}
+
+fn idx(r: Role) -> usize {
+    match r {
+        Role::P => 0,
+        Role::C => 1,
+    }
+}
+
+impl Sim {
+    /// A kernel with one process (the parent) and an empty address space.
+    pub fn new(opts: &Options) -> Self {
+        let mut kernel = Kernel::new(Machine::new(), opts.config.clone());
+        let mm = kernel.mm_alloc().expect("boot: first mm");
+        Sim {
+            kernel,
+            procs: [
+                Some(Process {
+                    mm,
+                    fds: BTreeMap::new(),
+                }),
+                None,
+            ],
+            check: opts.check,
+        }
+    }
+
+    /// Runs every line; returns the per-op results.
+    pub fn run(&mut self, script: &Script) -> Result<Vec<OpResult>, SimError> {
+        script.lines.iter().map(|l| self.step(l)).collect()
+    }
+
+    fn unsupported(line: &Line, what: impl Into<String>) -> SimError {
+        SimError::Unsupported {
+            line: line.line,
+            what: what.into(),
+        }
+    }
+
+    /// Runs one line.
+    pub fn step(&mut self, line: &Line) -> Result<OpResult, SimError> {
+        let role = line.role;
+        let mut out = Vec::new();
+        let mut report = None;
+        let mut status_role = Some(role);
+        let rc: Result<(), Errno> = match &line.op {
+            Op::Mmap {
+                off,
+                len,
+                prot,
+                flags,
+                file,
+                foff,
+            } => {
+                let f = match file {
+                    Some(name) => match self.proc(role).fds.get(name) {
+                        Some(f) => Some(*f),
+                        None => {
+                            out.push(format!("R {} rc=-9 err=EBADF", role.letter()));
+                            return Ok(self.finish(line, out, -9, Some(role), None));
+                        }
+                    },
+                    None => None,
+                };
+                let prot = mmap::Prot {
+                    read: prot.read,
+                    write: prot.write,
+                    exec: prot.exec,
+                };
+                let mf = mmap::MapFlags {
+                    shared: flags.shared,
+                    populate: flags.populate,
+                    locked: flags.locked,
+                    noreserve: flags.noreserve,
+                    growsdown: flags.growsdown,
+                    fixed: flags.fixed,
+                };
+                let (addr, len, foff) = (ARENA.wrapping_add(*off), *len, *foff);
+                self.with_mm(role, |k, mm| {
+                    k.do_mmap(mm, addr, len, prot, mf, f, foff).map(|_| ())
+                })
+            }
+            Op::MakeFile {
+                name,
+                size,
+                fill,
+                tmpfs,
+            } => {
+                if self.proc(role).fds.contains_key(name) {
+                    Err(Errno::EEXIST)
+                } else {
+                    let kind = if *tmpfs {
+                        FileKind::Tmpfs
+                    } else {
+                        FileKind::Memfd
+                    };
+                    match self.kernel.shmem_file_setup(name, kind, *size, true) {
+                        Ok(id) => {
+                            self.proc_mut(role).fds.insert(name.clone(), id);
+                            if *fill {
+                                self.kernel.shmem_fill(id)
+                            } else {
+                                Ok(())
+                            }
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+            }
+            Op::Touch {
+                off,
+                len,
+                write,
+                stride,
+            } => self.touch(role, *off, *len, *write, *stride, &mut out),
+            Op::Munmap { off, len } => {
+                let a = ARENA.wrapping_add(*off);
+                self.with_mm(role, |k, mm| k.do_munmap(mm, a, *len).map(|_| ()))
+            }
+            Op::Mprotect { off, len, prot } => {
+                let p = mmap::Prot {
+                    read: prot.read,
+                    write: prot.write,
+                    exec: prot.exec,
+                };
+                let a = ARENA.wrapping_add(*off);
+                self.with_mm(role, |k, mm| k.do_mprotect(mm, a, *len, p))
+            }
+            Op::Mlock { off, len, onfault } => {
+                let a = ARENA.wrapping_add(*off);
+                self.with_mm(role, |k, mm| k.do_mlock(mm, a, *len, *onfault))
+            }
+            Op::Munlock { off, len } => {
+                let a = ARENA.wrapping_add(*off);
+                self.with_mm(role, |k, mm| k.do_munlock(mm, a, *len))
+            }
+            Op::Mlockall {
+                current,
+                future,
+                onfault,
+            } => self.with_mm(role, |k, mm| k.do_mlockall(mm, *current, *future, *onfault)),
+            Op::Munlockall => self.with_mm(role, |k, mm| k.do_munlockall(mm)),
+            Op::Madvise { off, len, advice } => {
+                let a = match advice {
+                    Advice::DontNeed => madvise::Advice::DontNeed,
+                    Advice::DontNeedLocked => madvise::Advice::DontNeedLocked,
+                    Advice::Free => madvise::Advice::Free,
+                    Advice::Remove => {
+                        return Err(Self::unsupported(
+                            line,
+                            "madvise remove (hole punching through every mapping)",
+                        ))
+                    }
+                    Advice::DontFork => madvise::Advice::DontFork,
+                    Advice::DoFork => madvise::Advice::DoFork,
+                    Advice::WipeOnFork => madvise::Advice::WipeOnFork,
+                    Advice::KeepOnFork => madvise::Advice::KeepOnFork,
+                    Advice::PopulateRead => madvise::Advice::PopulateRead,
+                    Advice::PopulateWrite => madvise::Advice::PopulateWrite,
+                    Advice::HugePage => madvise::Advice::HugePage,
+                    Advice::NoHugePage => madvise::Advice::NoHugePage,
+                    Advice::Normal => madvise::Advice::Normal,
+                    Advice::Random => madvise::Advice::Random,
+                    Advice::Sequential => madvise::Advice::Sequential,
+                    Advice::WillNeed => madvise::Advice::WillNeed,
+                    Advice::DontDump => madvise::Advice::DontDump,
+                    Advice::DoDump => madvise::Advice::DoDump,
+                };
+                let s = ARENA.wrapping_add(*off);
+                self.with_mm(role, |k, mm| k.do_madvise(mm, s, *len, a))
+            }
+            Op::Mremap {
+                off,
+                old_len,
+                new_len,
+                maymove,
+                fixed,
+                dontunmap,
+            } => {
+                let a = ARENA.wrapping_add(*off);
+                let fx = fixed.map(|f| ARENA.wrapping_add(f));
+                let r = self.with_mm(role, |k, mm| {
+                    k.do_mremap(mm, a, *old_len, *new_len, *maymove, fx, *dontunmap)
+                });
+                match r {
+                    Ok(addr) => {
+                        out.push(format!("R {} mremap_result={}", role.letter(), hex(addr - ARENA)));
+                        Ok(())
+                    }
+                    Err(MremapError::Errno(e)) => Err(e),
+                    Err(MremapError::UnhintedMove) => {
+                        return Err(Self::unsupported(line, "mremap maymove without fixed= that cannot grow in place (the kernel would pick an address outside the arena)"))
+                    }
+                }
+            }
+            Op::Fork => {
+                let pmm = self.proc(Role::P).mm;
+                match self.kernel.dup_mm(pmm) {
+                    Ok(child) => {
+                        let fds = self.proc(Role::P).fds.clone();
+                        for f in fds.values() {
+                            self.kernel.get_file(*f);
+                        }
+                        self.procs[1] = Some(Process { mm: child, fds });
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            Op::ChildExit => {
+                report = Some(self.exit_process(Role::C));
+                status_role = Some(Role::P);
+                if self.procs[0].is_none() {
+                    status_role = None;
+                }
+                Ok(())
+            }
+            Op::Exit => {
+                report = Some(self.exit_process(Role::P));
+                status_role = None;
+                Ok(())
+            }
+            Op::OomVictim => {
+                let mm = self.proc(role).mm;
+                self.kernel.mark_oom_victim(mm);
+                Ok(())
+            }
+            Op::Dump => {
+                self.dump(role, &mut out);
+                Ok(())
+            }
+            Op::Pagemap { off, len } => {
+                self.pagemap(role, *off, *len, &mut out);
+                Ok(())
+            }
+            Op::Commit => {
+                out.push(format!(
+                    "K {} Committed_AS={}",
+                    role.letter(),
+                    self.kernel.committed * 4
+                ));
+                Ok(())
+            }
+            Op::Meminfo { key } => {
+                if key != "Committed_AS" {
+                    return Err(Self::unsupported(
+                        line,
+                        format!("meminfo {key} (the model keeps Committed_AS only)"),
+                    ));
+                }
+                out.push(format!(
+                    "K {} Committed_AS={}",
+                    role.letter(),
+                    self.kernel.committed * 4
+                ));
+                Ok(())
+            }
+            Op::Nop => Ok(()),
+            Op::Census => {
+                out.push(self.census(role));
+                Ok(())
+            }
+        };
+        if let Some(r) = &report {
+            for s in &r.steps {
+                let mut l = format!("X {} {}", role_of_exit(&line.op, role).letter(), s.func);
+                for (k, v) in &s.facts {
+                    let _ = write!(l, " {k}={v}");
+                }
+                out.push(l);
+                for m in &s.messages {
+                    out.push(format!(
+                        "X {} message {m}",
+                        role_of_exit(&line.op, role).letter()
+                    ));
+                }
+            }
+        }
+        let code = match rc {
+            Ok(()) => 0,
+            Err(e) => -e.code(),
+        };
+        let rrole = if matches!(line.op, Op::ChildExit) {
+            Role::P
+        } else {
+            role
+        };
+        out.push(format!(
+            "R {} rc={} err={}",
+            rrole.letter(),
+            code,
+            rc.err().map(|e| e.name()).unwrap_or("0")
+        ));
+        if self.check {
+            let v = self.kernel.check_invariants();
+            if !v.is_empty() {
+                return Err(SimError::Invariant {
+                    line: line.line,
+                    violations: v,
+                });
+            }
+        }
+        Ok(self.finish(line, out, code, status_role, report))
+    }
+
+    fn finish(
+        &self,
+        line: &Line,
+        mut out: Vec<String>,
+        rc: i32,
+        status_role: Option<Role>,
+        report: Option<TeardownReport>,
+    ) -> OpResult {
+        if let Some(r) = status_role {
+            if self.procs[idx(r)].is_some() {
+                out.push(self.status_line(r));
+                out.push(self.totals_line(r));
+            }
+        }
+        OpResult {
+            line: line.line,
+            text: line.text.clone(),
+            role: line.role,
+            rc,
+            records: out,
+            report,
+        }
+    }
+
+    fn proc(&self, r: Role) -> &Process {
+        self.procs[idx(r)].as_ref().expect("no such process")
+    }
+
+    fn proc_mut(&mut self, r: Role) -> &mut Process {
+        self.procs[idx(r)].as_mut().expect("no such process")
+    }
+
+    fn with_mm<R>(
+        &mut self,
+        role: Role,
+        f: impl FnOnce(&mut Kernel<Machine>, &mut exitmm_kernel::mm_types::Mm) -> R,
+    ) -> R {
+        let id = self.proc(role).mm;
+        self.kernel.with_mm(id, f)
+    }
+
+    /// `do_exit` of a process: the mm goes (`exit_mm`), then its files (`exit_files`).
+    fn exit_process(&mut self, role: Role) -> TeardownReport {
+        let p = self.procs[idx(role)].take().expect("process");
+        let r = self.kernel.do_exit(p.mm);
+        for f in p.fds.values() {
+            self.kernel.fput(*f);
+        }
+        r
+    }
+
+    fn touch(
+        &mut self,
+        role: Role,
+        off: u64,
+        len: u64,
+        write: bool,
+        stride: u64,
+        out: &mut Vec<String>,
+    ) -> Result<(), Errno> {
+        if len == 0 {
+            return Ok(());
+        }
+        let start = ARENA.wrapping_add(off);
+        // mincore over the page-aligned range: any hole is ENOMEM and nothing is touched.
+        let (s, e) = (
+            start & !(pt::PAGE_SIZE - 1),
+            (start + len + pt::PAGE_SIZE - 1) & !(pt::PAGE_SIZE - 1),
+        );
+        {
+            let mm = self.kernel.mm(self.proc(role).mm);
+            let mut a = s;
+            while a < e {
+                match mm.vma_at(a) {
+                    Some(v) => a = v.end,
+                    None => return Err(Errno::ENOMEM),
+                }
+            }
+        }
+        let mut a = 0;
+        while a < len {
+            let addr = start + a;
+            let r = self.with_mm(role, |k, mm| k.handle_mm_fault(mm, addr, write));
+            match r {
+                Ok(()) => {}
+                Err(Fault::Segv) => {
+                    out.push(format!("R {} sigsegv_at={}", role.letter(), hex(off + a)));
+                    return Err(Errno::EFAULT);
+                }
+                Err(Fault::Bus) => {
+                    out.push(format!("R {} sigbus_at={}", role.letter(), hex(off + a)));
+                    return Err(Errno::EIO);
+                }
+                Err(Fault::Oom) => return Err(Errno::ENOMEM),
+            }
+            a += stride;
+        }
+        Ok(())
+    }
+
+    fn status_line(&self, role: Role) -> String {
+        let mm = self.kernel.mm(self.proc(role).mm);
+        let t = self.kernel.task_mem(mm);
+        format!(
+            "D {} VmSize={} VmRSS={} RssAnon={} RssFile={} RssShmem={} VmPTE={} VmLck={} VmPin={} VmData={} VmStk={} VmExe={} VmLib={} VmSwap={} HugetlbPages={} maps_lines={}",
+            role.letter(),
+            t.vm_size,
+            t.vm_rss,
+            t.rss_anon,
+            t.rss_file,
+            t.rss_shmem,
+            t.vm_pte,
+            t.vm_lck,
+            t.vm_pin,
+            t.vm_data,
+            t.vm_stk,
+            t.vm_exe,
+            t.vm_lib,
+            t.vm_swap,
+            t.hugetlb_pages,
+            mm.vmas.len()
+        )
+    }
+
+    fn totals_line(&self, role: Role) -> String {
+        let mm = self.kernel.mm(self.proc(role).mm);
+        let maps = self.kernel.maps(mm, 0, u64::MAX);
+        let kb = |b: u64| b >> 10;
+        let (mut size, mut rss, mut pss, mut anon, mut locked_vm, mut locked) = (0, 0, 0, 0, 0, 0);
+        let (mut sc, mut sd, mut pc, mut pd, mut swap) = (0, 0, 0, 0, 0);
+        for m in &maps {
+            let s = &m.stats;
+            let vsize = kb(m.vma.end - m.vma.start);
+            size += vsize;
+            rss += kb(s.resident);
+            pss += kb(s.pss >> PSS_SHIFT);
+            anon += kb(s.anonymous);
+            if m.vma.flags.contains(VmFlags::LOCKED) {
+                locked_vm += vsize;
+            }
+            locked += kb(s.pss_locked >> PSS_SHIFT);
+            sc += kb(s.shared_clean);
+            sd += kb(s.shared_dirty);
+            pc += kb(s.private_clean);
+            pd += kb(s.private_dirty);
+            swap += kb(s.swap);
+        }
+        format!(
+            "T {} nvma={} size={size} rss={rss} pss={pss} anon={anon} file_shmem={} locked_vm={locked_vm} Locked={locked} Shared_Clean={sc} Shared_Dirty={sd} Private_Clean={pc} Private_Dirty={pd} Swap={swap} AnonHugePages=0",
+            role.letter(),
+            maps.len(),
+            rss - anon
+        )
+    }
+
+    fn dump(&self, role: Role, out: &mut Vec<String>) {
+        let mm = self.kernel.mm(self.proc(role).mm);
+        let maps = self.kernel.maps(mm, 0, u64::MAX);
+        let r = role.letter();
+        for m in &maps {
+            out.push(format!(
+                "M {r} {}-{} {} off={:#x} ino={} name={}",
+                hex(m.vma.start - ARENA),
+                hex(m.vma.end - ARENA),
+                m.perms,
+                m.offset,
+                if m.vma.file.is_some() { "file" } else { "0" },
+                m.name.as_deref().unwrap_or("-")
+            ));
+        }
+        out.push(format!("M {r} nvma={}", maps.len()));
+        for m in &maps {
+            let s = &m.stats;
+            let kb = |b: u64| b >> 10;
+            let flags: Vec<&str> = VmFlags::MNEMONICS
+                .iter()
+                .filter(|(f, _)| m.vma.flags.contains(*f))
+                .map(|(_, n)| *n)
+                .collect();
+            out.push(format!(
+                "V {r} {}-{} {} Rss={} Pss={} Shared_Clean={} Shared_Dirty={} Private_Clean={} Private_Dirty={} Referenced={} Anonymous={} KSM=0 LazyFree={} AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Swap={} Locked={} THPeligible=0 VmFlags={}",
+                hex(m.vma.start - ARENA),
+                hex(m.vma.end - ARENA),
+                m.perms,
+                kb(s.resident),
+                kb(s.pss >> PSS_SHIFT),
+                kb(s.shared_clean),
+                kb(s.shared_dirty),
+                kb(s.private_clean),
+                kb(s.private_dirty),
+                kb(s.referenced),
+                kb(s.anonymous),
+                kb(s.lazyfree),
+                kb(s.swap),
+                kb(s.pss_locked >> PSS_SHIFT),
+                flags.join(".")
+            ));
+        }
+    }
+
+    fn pagemap(&self, role: Role, off: u64, len: u64, out: &mut Vec<String>) {
+        let mm = self.kernel.mm(self.proc(role).mm);
+        let s = off & !(pt::PAGE_SIZE - 1);
+        let e = (off + len + pt::PAGE_SIZE - 1) & !(pt::PAGE_SIZE - 1);
+        let mut g = String::with_capacity(((e - s) >> 12) as usize);
+        let mut a = s;
+        while a < e {
+            let pte = self.kernel.pte_at(mm, ARENA + a);
+            g.push(if !pt::present(pte) {
+                '.'
+            } else if pte & pt::SPECIAL != 0 {
+                'z'
+            } else {
+                let p = self.kernel.mem.page(pt::pfn_of(pte));
+                let anon = p.flags.contains(exitmm_kernel::page::PageFlags::ANON);
+                match (anon, p.mapcount == 1) {
+                    (true, true) => 'A',
+                    (true, false) => 'a',
+                    (false, true) => 'F',
+                    (false, false) => 'f',
+                }
+            });
+            a += pt::PAGE_SIZE;
+        }
+        out.push(format!("G {} {} {g}", role.letter(), hex(s)));
+    }
+
+    /// The global frame census.
+    pub fn census(&self, role: Role) -> String {
+        use exitmm_kernel::page::PageFlags;
+        let (mut anon, mut cache, mut tables) = (0, 0, 0);
+        for (_, p) in self.kernel.mem.frames() {
+            if p.refcount == 0 || p.flags.contains(PageFlags::RESERVED) {
+                continue;
+            }
+            if p.flags.contains(PageFlags::PGTABLE) {
+                tables += 1;
+            } else if p.flags.contains(PageFlags::PAGECACHE) {
+                cache += 1;
+            } else if p.flags.contains(PageFlags::ANON) {
+                anon += 1;
+            }
+        }
+        format!(
+            "K {} census frames_anon={anon} frames_pagecache={cache} frames_pgtable={tables} frames_free={} Committed_AS={}",
+            role.letter(),
+            self.kernel.mem.nr_free(),
+            self.kernel.committed * 4
+        )
+    }
+}
+
+fn role_of_exit(op: &Op, role: Role) -> Role {
+    if matches!(op, Op::ChildExit) {
+        Role::C
+    } else {
+        role
+    }
+}
+
+/// `0` or `0x…`, as the records print offsets.
+pub fn hex(v: u64) -> String {
+    if v == 0 {
+        "0".into()
+    } else {
+        format!("{v:#x}")
+    }
+}
+
+/// Runs `script` on the model and returns records format v1 (with `#` headers).
+pub fn records(script: &Script, opts: &Options) -> Result<String, SimError> {
+    let mut sim = Sim::new(opts);
+    let mut s = String::new();
+    for l in &script.lines {
+        let r = sim.step(l)?;
+        let _ = writeln!(s, "# {} {}", l.line, l.text);
+        for rec in r.records {
+            s.push_str(&rec);
+            s.push('\n');
+        }
+    }
+    Ok(s)
+}

@@ -1,0 +1,184 @@
+//! mm/madvise.c: `madvise` and its behaviours.
+
+use crate::arch::Hardware;
+use crate::mm_types::{Mm, VmFlags, Vma};
+use crate::page::PageFlags;
+use crate::pgtable::{self as pt, PAGE_SIZE};
+use crate::{Errno, Kernel};
+
+/// Advice values (the `MADV_*` the model implements).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum Advice {
+    Normal,
+    Random,
+    Sequential,
+    WillNeed,
+    DontNeed,
+    DontNeedLocked,
+    Free,
+    DontFork,
+    DoFork,
+    WipeOnFork,
+    KeepOnFork,
+    HugePage,
+    NoHugePage,
+    DontDump,
+    DoDump,
+    PopulateRead,
+    PopulateWrite,
+}
+
+impl<H: Hardware> Kernel<H> {
+    /// `do_madvise`: validate, then visit every VMA of the range (`madvise_walk_vmas`); holes
+    /// make the answer ENOMEM but do not stop the walk.
+    pub fn do_madvise(
+        &mut self,
+        mm: &mut Mm,
+        start: u64,
+        len_in: u64,
+        advice: Advice,
+    ) -> Result<(), Errno> {
+        if start & (PAGE_SIZE - 1) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let len = len_in
+            .checked_add(PAGE_SIZE - 1)
+            .map(|l| l & !(PAGE_SIZE - 1))
+            .unwrap_or(0);
+        if len_in != 0 && len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let end = start.checked_add(len).ok_or(Errno::EINVAL)?;
+        if end == start {
+            return Ok(());
+        }
+        let mut unmapped_error = Ok(());
+        let mut start = start;
+        loop {
+            let Some(vma) = mm.find_vma(start).cloned() else {
+                return Err(Errno::ENOMEM);
+            };
+            if start < vma.start {
+                unmapped_error = Err(Errno::ENOMEM);
+                start = vma.start;
+                if start >= end {
+                    break;
+                }
+            }
+            let tmp = vma.end.min(end);
+            self.madvise_vma_behavior(mm, &vma, start, tmp, advice)?;
+            start = tmp;
+            if start >= end {
+                break;
+            }
+        }
+        unmapped_error
+    }
+
+    /// `madvise_vma_behavior`: one VMA's part `[start, end)`.
+    fn madvise_vma_behavior(
+        &mut self,
+        mm: &mut Mm,
+        vma: &Vma,
+        start: u64,
+        end: u64,
+        advice: Advice,
+    ) -> Result<(), Errno> {
+        let f = vma.flags;
+        let new = match advice {
+            Advice::DontNeed | Advice::DontNeedLocked => {
+                let mut forbidden = VmFlags::PFNMAP;
+                if advice == Advice::DontNeed {
+                    forbidden |= VmFlags::LOCKED;
+                }
+                if f.intersects(forbidden) {
+                    return Err(Errno::EINVAL);
+                }
+                self.zap_page_range_single(mm, vma, start, end, true);
+                return Ok(());
+            }
+            Advice::Free => {
+                if f.intersects(VmFlags::LOCKED | VmFlags::PFNMAP) || !vma.is_anonymous() {
+                    return Err(Errno::EINVAL);
+                }
+                self.madvise_free_pte_range(mm, start, end);
+                return Ok(());
+            }
+            Advice::WillNeed => return Ok(()),
+            Advice::PopulateRead | Advice::PopulateWrite => {
+                return self.madvise_populate(mm, start, end, advice == Advice::PopulateWrite);
+            }
+            Advice::Normal => f - (VmFlags::SEQ_READ | VmFlags::RAND_READ),
+            Advice::Sequential => (f - VmFlags::RAND_READ) | VmFlags::SEQ_READ,
+            Advice::Random => (f - VmFlags::SEQ_READ) | VmFlags::RAND_READ,
+            Advice::DontFork => f | VmFlags::DONTCOPY,
+            Advice::DoFork => {
+                if f.contains(VmFlags::IO) {
+                    return Err(Errno::EINVAL);
+                }
+                f - VmFlags::DONTCOPY
+            }
+            Advice::WipeOnFork => {
+                if vma.file.is_some() || f.contains(VmFlags::SHARED) {
+                    return Err(Errno::EINVAL);
+                }
+                f | VmFlags::WIPEONFORK
+            }
+            Advice::KeepOnFork => f - VmFlags::WIPEONFORK,
+            Advice::DontDump => f | VmFlags::DONTDUMP,
+            Advice::DoDump => {
+                if f.intersects(VmFlags::SPECIAL) {
+                    return Err(Errno::EINVAL);
+                }
+                f - VmFlags::DONTDUMP
+            }
+            Advice::HugePage => (f - VmFlags::NOHUGEPAGE) | VmFlags::HUGEPAGE,
+            Advice::NoHugePage => (f - VmFlags::HUGEPAGE) | VmFlags::NOHUGEPAGE,
+        };
+        self.vma_modify_flags(mm, vma.start, start, end, new)
+            .map(|_| ())
+    }
+
+    /// `madvise_free_pte_range`: exclusive anonymous pages become clean and lazily freeable.
+    fn madvise_free_pte_range(&mut self, mm: &mut Mm, start: u64, end: u64) {
+        let mut a = start;
+        while a < end {
+            if let Some(t) = self.pte_table(mm, a) {
+                let i = pt::Level::Pte.index(a);
+                let e = self.hw.table(t)[i];
+                if pt::present(e) && e & pt::SPECIAL == 0 {
+                    let p = self.mem.page_mut(pt::pfn_of(e));
+                    if p.flags.contains(PageFlags::ANON) && p.mapcount == 1 {
+                        p.flags.remove(PageFlags::DIRTY | PageFlags::SWAPBACKED);
+                        self.hw.table_mut(t)[i] &= !(pt::DIRTY | pt::ACCESSED);
+                    }
+                }
+            }
+            a += PAGE_SIZE;
+        }
+        self.hw.flush_tlb_range(mm.id, start, end, 12, false);
+    }
+
+    /// `madvise_populate`: fault the range in for reading or writing.
+    fn madvise_populate(
+        &mut self,
+        mm: &mut Mm,
+        start: u64,
+        end: u64,
+        write: bool,
+    ) -> Result<(), Errno> {
+        let mut a = start;
+        while a < end {
+            let e = self.pte_at(mm, a);
+            if pt::none(e) || (write && e & pt::RW == 0) {
+                self.fault(mm, a, write, false).map_err(|f| match f {
+                    crate::Fault::Oom => Errno::ENOMEM,
+                    _ => Errno::EFAULT,
+                })?;
+            }
+            a += PAGE_SIZE;
+        }
+        Ok(())
+    }
+}

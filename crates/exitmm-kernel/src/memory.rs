@@ -1,0 +1,911 @@
+//! mm/memory.c: page-table allocation, page faults, the zap walk (`unmap_vmas` →
+//! `unmap_single_vma` → `unmap_page_range` → `zap_p4d/pud/pmd/pte_range`), `free_pgtables`
+//! with `free_pgd_range`'s floor/ceiling rules, and fork's `copy_page_range`.
+
+use crate::arch::Hardware;
+use crate::mm_types::{Mm, VmFlags, Vma, MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES};
+use crate::mmu_gather::{DetachedTable, MmuGather, ZappedPage};
+use crate::page::{PageFlags, Pfn};
+use crate::pgtable::{
+    self as pt, addr_end, Level, PAGE_SIZE, PGDIR_SHIFT, PMD_SHIFT, PMD_SIZE, PUD_SHIFT,
+};
+use crate::{Errno, Fault, Kernel};
+
+/// What a zap walk cleared, by kind, for the teardown report.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ZapStats {
+    /// Present PTEs cleared.
+    pub ptes: u64,
+    /// Of which anonymous pages.
+    pub anon: u64,
+    /// Of which file pages.
+    pub file: u64,
+    /// Of which shmem pages.
+    pub shmem: u64,
+    /// Swap entries cleared.
+    pub swap: u64,
+    /// Zero-page PTEs cleared.
+    pub zero: u64,
+}
+
+/// `mm_counter(page)`: which RSS counter a page belongs to.
+pub fn mm_counter(flags: PageFlags) -> usize {
+    if flags.contains(PageFlags::ANON) {
+        MM_ANONPAGES
+    } else if flags.contains(PageFlags::SWAPBACKED) {
+        MM_SHMEMPAGES
+    } else {
+        MM_FILEPAGES
+    }
+}
+
+/// How a new PTE for `vma` is made writable: shared writable mappings map writable at once
+/// (shmem needs no write notification); private ones only after a write fault.
+fn vma_pte_writable(vma: &Vma) -> bool {
+    vma.flags.contains(VmFlags::SHARED | VmFlags::WRITE)
+}
+
+impl<H: Hardware> Kernel<H> {
+    /// `pte_alloc_one` / `pmd_alloc_one` / `pud_alloc_one`: a zeroed table frame, counted in
+    /// `pgtables_bytes` (all three levels on x86-64).
+    fn alloc_table(&mut self, mm: &mut Mm) -> Result<Pfn, Errno> {
+        let pfn = self.mem.alloc_pages(0).map_err(|_| Errno::ENOMEM)?;
+        self.mem.page_mut(pfn).flags = PageFlags::PGTABLE;
+        self.hw.table_alloc(pfn);
+        mm.pgtables_bytes += PAGE_SIZE as i64;
+        Ok(pfn)
+    }
+
+    /// The table below entry `idx` of `table`, allocating it if none (`__pud_alloc`,
+    /// `__pmd_alloc`, `__pte_alloc`).
+    fn table_below(
+        &mut self,
+        mm: &mut Mm,
+        table: Pfn,
+        idx: usize,
+        alloc: bool,
+    ) -> Result<Option<Pfn>, Errno> {
+        let e = self.hw.table(table)[idx];
+        if pt::present(e) {
+            return Ok(Some(pt::pfn_of(e)));
+        }
+        if !alloc {
+            return Ok(None);
+        }
+        let t = self.alloc_table(mm)?;
+        self.hw.table_mut(table)[idx] = pt::mk_table(t);
+        Ok(Some(t))
+    }
+
+    /// Walks to the PMD table covering `addr`, allocating the missing levels when `alloc`.
+    pub fn walk_to_pmd_table(
+        &mut self,
+        mm: &mut Mm,
+        addr: u64,
+        alloc: bool,
+    ) -> Result<Option<Pfn>, Errno> {
+        let Some(pud) = self.table_below(mm, mm.pgd, Level::Pgd.index(addr), alloc)? else {
+            return Ok(None);
+        };
+        self.table_below(mm, pud, Level::Pud.index(addr), alloc)
+    }
+
+    /// Walks to the PTE table covering `addr`, allocating the missing levels when `alloc`.
+    pub fn walk_to_pte_table(
+        &mut self,
+        mm: &mut Mm,
+        addr: u64,
+        alloc: bool,
+    ) -> Result<Option<Pfn>, Errno> {
+        let Some(pmd) = self.walk_to_pmd_table(mm, addr, alloc)? else {
+            return Ok(None);
+        };
+        self.table_below(mm, pmd, Level::Pmd.index(addr), alloc)
+    }
+
+    /// The PTE table covering `addr`, if the walk reaches one (no allocation).
+    pub fn pte_table(&self, mm: &Mm, addr: u64) -> Option<Pfn> {
+        let mut t = mm.pgd;
+        for l in [Level::Pgd, Level::Pud, Level::Pmd] {
+            let e = self.hw.table(t)[l.index(addr)];
+            if !pt::present(e) {
+                return None;
+            }
+            t = pt::pfn_of(e);
+        }
+        Some(t)
+    }
+
+    /// The PTE for `addr` (0 if no table reaches it).
+    pub fn pte_at(&self, mm: &Mm, addr: u64) -> u64 {
+        self.pte_table(mm, addr)
+            .map(|t| self.hw.table(t)[Level::Pte.index(addr)])
+            .unwrap_or(0)
+    }
+
+    /// `anon_vma_prepare`: give the VMA at `start` an anon_vma, reusing a compatible
+    /// neighbour's (`find_mergeable_anon_vma`) or allocating one.
+    pub(crate) fn anon_vma_prepare(
+        &mut self,
+        mm: &mut Mm,
+        start: u64,
+    ) -> crate::mm_types::AnonVmaId {
+        let vma = mm.vmas[&start].clone();
+        if let Some(a) = vma.anon_vma {
+            return a;
+        }
+        let compatible = |a: &Vma, b: &Vma| {
+            a.end == b.start
+                && a.file == b.file
+                && (a.flags ^ b.flags).difference(VmFlags::ACCESS).is_empty()
+                && b.pgoff == a.pgoff + ((b.start - a.start) >> 12)
+        };
+        let next = mm.vmas.range(vma.end..).next().map(|(_, v)| v.clone());
+        let prev = mm
+            .vmas
+            .range(..vma.start)
+            .next_back()
+            .map(|(_, v)| v.clone());
+        let reuse = next
+            .filter(|n| compatible(&vma, n) && n.anon_vma.is_some() && !n.anon_chain_forked)
+            .and_then(|n| n.anon_vma)
+            .or_else(|| {
+                prev.filter(|p| compatible(p, &vma) && p.anon_vma.is_some() && !p.anon_chain_forked)
+                    .and_then(|p| p.anon_vma)
+            });
+        let av = match reuse {
+            Some(a) => {
+                self.anon_vma_get(Some(a));
+                a
+            }
+            None => self.anon_vma_alloc(),
+        };
+        mm.vmas.get_mut(&start).unwrap().anon_vma = Some(av);
+        av
+    }
+
+    /// `handle_mm_fault`: resolve a user access to `addr`.
+    pub fn handle_mm_fault(&mut self, mm: &mut Mm, addr: u64, write: bool) -> Result<(), Fault> {
+        self.fault(mm, addr, write, false)
+    }
+
+    /// The fault path; `force` is GUP's `FOLL_FORCE` (mlock/populate of a read-only VMA).
+    pub(crate) fn fault(
+        &mut self,
+        mm: &mut Mm,
+        addr: u64,
+        write: bool,
+        force: bool,
+    ) -> Result<(), Fault> {
+        let addr = addr & !(PAGE_SIZE - 1);
+        let vma = mm.vma_at(addr).cloned().ok_or(Fault::Segv)?;
+        let allowed = if write {
+            vma.flags.contains(VmFlags::WRITE) || (force && vma.flags.contains(VmFlags::MAYWRITE))
+        } else {
+            vma.flags.intersects(VmFlags::ACCESS) || force
+        };
+        if !allowed {
+            return Err(Fault::Segv);
+        }
+        let table = self
+            .walk_to_pte_table(mm, addr, true)
+            .map_err(|_| Fault::Oom)?
+            .expect("allocated");
+        let idx = Level::Pte.index(addr);
+        let e = self.hw.table(table)[idx];
+        if pt::none(e) {
+            return if vma.file.is_none() {
+                self.do_anonymous_page(mm, &vma, table, addr, write)
+            } else if !write {
+                self.do_read_fault(mm, &vma, table, addr)
+            } else if vma.flags.contains(VmFlags::SHARED) {
+                self.do_shared_fault(mm, &vma, table, addr)
+            } else {
+                self.do_cow_fault(mm, &vma, table, addr)
+            };
+        }
+        if write && e & pt::RW == 0 {
+            return self.do_wp_page(mm, &vma, table, addr);
+        }
+        // The hardware sets the accessed (and, on a write, dirty) bit.
+        let t = self.hw.table_mut(table);
+        t[idx] |= pt::ACCESSED | if write { pt::DIRTY } else { 0 };
+        if write {
+            let pfn = pt::pfn_of(e);
+            if !self.mem.page(pfn).flags.contains(PageFlags::ANON) {
+                self.mem.page_mut(pfn).flags.insert(PageFlags::DIRTY);
+            }
+        }
+        Ok(())
+    }
+
+    /// Map a freshly got page at `addr`: one more mapping, one more reference, one more RSS.
+    fn map_page(
+        &mut self,
+        mm: &mut Mm,
+        vma: &Vma,
+        table: Pfn,
+        addr: u64,
+        pfn: Pfn,
+        write: bool,
+        dirty: bool,
+    ) {
+        let p = self.mem.page_mut(pfn);
+        p.mapcount += 1;
+        if vma.flags.contains(VmFlags::LOCKED) {
+            p.flags.insert(PageFlags::MLOCKED);
+        }
+        let counter = mm_counter(p.flags);
+        mm.rss[counter] += 1;
+        self.hw.table_mut(table)[Level::Pte.index(addr)] = pt::mk_pte(pfn, write, dirty, false);
+    }
+
+    /// A new anonymous page for `vma` at `addr` (refcount 1, not yet mapped).
+    fn alloc_anon_page(
+        &mut self,
+        mm: &mut Mm,
+        vma: &Vma,
+        addr: u64,
+        content: u32,
+    ) -> Result<Pfn, Fault> {
+        let av = self.anon_vma_prepare(mm, vma.start);
+        let pfn = self.mem.alloc_pages(0).map_err(|_| Fault::Oom)?;
+        let p = self.mem.page_mut(pfn);
+        p.flags = PageFlags::ANON | PageFlags::SWAPBACKED | PageFlags::UPTODATE | PageFlags::LRU;
+        p.mapping = av;
+        p.index = vma.linear_index(addr) as u32;
+        p.content = content;
+        Ok(pfn)
+    }
+
+    /// `do_anonymous_page`: a read maps the shared zero page; a write gets a new zeroed page.
+    fn do_anonymous_page(
+        &mut self,
+        mm: &mut Mm,
+        vma: &Vma,
+        table: Pfn,
+        addr: u64,
+        write: bool,
+    ) -> Result<(), Fault> {
+        if !write {
+            self.hw.table_mut(table)[Level::Pte.index(addr)] =
+                pt::mk_pte(self.zero_pfn, false, false, true);
+            return Ok(());
+        }
+        let c = self.new_content();
+        let pfn = self.alloc_anon_page(mm, vma, addr, c)?;
+        self.map_page(
+            mm,
+            vma,
+            table,
+            addr,
+            pfn,
+            vma.flags.contains(VmFlags::WRITE),
+            true,
+        );
+        Ok(())
+    }
+
+    /// `__do_fault` → `shmem_fault`: the cached page for `addr`, allocated if a hole.
+    fn do_fault_page(&mut self, vma: &Vma, addr: u64) -> Result<Pfn, Fault> {
+        let file = vma.file.expect("file VMA");
+        self.shmem_get_page(file, vma.linear_index(addr))
+            .map_err(|e| if e.is_none() { Fault::Bus } else { Fault::Oom })
+    }
+
+    /// `do_fault_around` → `filemap_map_pages`: map already-cached pages around `addr`, in a
+    /// window of `fault_around_pages` aligned to its size, clamped to the VMA, the PTE table
+    /// and the end of the file.
+    fn do_fault_around(&mut self, mm: &mut Mm, vma: &Vma, table: Pfn, addr: u64) {
+        let nr = self.config.fault_around_pages;
+        let pte_off = Level::Pte.index(addr) as u64;
+        let vma_off = (addr - vma.start) >> 12;
+        let from = (pte_off & !(nr - 1)).max(pte_off - pte_off.min(vma_off));
+        let to = (from + nr).min(512).min(pte_off + vma.pages() - vma_off) - 1;
+        let file = vma.file.expect("file VMA");
+        let file_end = self.files.get(file).size_pages();
+        let writable = vma_pte_writable(vma);
+        for i in from..=to {
+            let a = (addr & !(PMD_SIZE - 1)) | (i << 12);
+            let index = vma.linear_index(a);
+            if index >= file_end || !pt::none(self.hw.table(table)[i as usize]) {
+                continue;
+            }
+            if let Some(&pfn) = self.files.get(file).pages.get(&index) {
+                self.mem.page_mut(pfn).refcount += 1;
+                self.map_page(mm, vma, table, a, pfn, writable, false);
+            }
+        }
+    }
+
+    /// `do_read_fault`: fault-around first, then the page itself if still unmapped.
+    fn do_read_fault(
+        &mut self,
+        mm: &mut Mm,
+        vma: &Vma,
+        table: Pfn,
+        addr: u64,
+    ) -> Result<(), Fault> {
+        if self.config.fault_around_pages > 1 {
+            self.do_fault_around(mm, vma, table, addr);
+            if !pt::none(self.hw.table(table)[Level::Pte.index(addr)]) {
+                return Ok(());
+            }
+        }
+        let pfn = self.do_fault_page(vma, addr)?;
+        self.mem.page_mut(pfn).refcount += 1;
+        self.map_page(mm, vma, table, addr, pfn, vma_pte_writable(vma), false);
+        Ok(())
+    }
+
+    /// `do_shared_fault`: a write to a shared file page maps it writable and dirties it.
+    fn do_shared_fault(
+        &mut self,
+        mm: &mut Mm,
+        vma: &Vma,
+        table: Pfn,
+        addr: u64,
+    ) -> Result<(), Fault> {
+        let pfn = self.do_fault_page(vma, addr)?;
+        let c = self.new_content();
+        let p = self.mem.page_mut(pfn);
+        p.refcount += 1;
+        p.flags.insert(PageFlags::DIRTY);
+        p.content = c;
+        self.map_page(mm, vma, table, addr, pfn, true, true);
+        Ok(())
+    }
+
+    /// `do_cow_fault`: a write to a private file mapping copies the cached page.
+    fn do_cow_fault(&mut self, mm: &mut Mm, vma: &Vma, table: Pfn, addr: u64) -> Result<(), Fault> {
+        let src = self.do_fault_page(vma, addr)?;
+        let content = self.mem.page(src).content;
+        let pfn = self.alloc_anon_page(mm, vma, addr, content)?;
+        self.map_page(mm, vma, table, addr, pfn, true, true);
+        Ok(())
+    }
+
+    /// `do_wp_page`: a write to a present read-only PTE. Shared mappings make it writable;
+    /// an exclusive anonymous page is reused; anything else (zero page, shared anon page, page
+    /// cache page) is copied into a new anonymous page (`wp_page_copy`).
+    fn do_wp_page(&mut self, mm: &mut Mm, vma: &Vma, table: Pfn, addr: u64) -> Result<(), Fault> {
+        let idx = Level::Pte.index(addr);
+        let e = self.hw.table(table)[idx];
+        let old = pt::pfn_of(e);
+        if vma.flags.contains(VmFlags::SHARED) {
+            self.hw.table_mut(table)[idx] |= pt::RW | pt::DIRTY | pt::ACCESSED;
+            self.mem.page_mut(old).flags.insert(PageFlags::DIRTY);
+            return Ok(());
+        }
+        let special = e & pt::SPECIAL != 0;
+        if !special {
+            let p = self.mem.page(old);
+            if p.flags.contains(PageFlags::ANON) && p.mapcount == 1 && p.refcount == 1 {
+                self.hw.table_mut(table)[idx] |= pt::RW | pt::DIRTY | pt::ACCESSED;
+                return Ok(());
+            }
+        }
+        let content = if special {
+            0
+        } else {
+            self.mem.page(old).content
+        };
+        let pfn = self.alloc_anon_page(mm, vma, addr, content)?;
+        if !special {
+            // The old mapping goes: rmap, RSS and the reference it held.
+            let p = self.mem.page_mut(old);
+            p.mapcount -= 1;
+            let counter = mm_counter(p.flags);
+            mm.rss[counter] -= 1;
+            if p.mapcount == 0 {
+                p.flags.remove(PageFlags::MLOCKED);
+            }
+            crate::mmu_gather::put_page(old, &mut self.mem);
+        }
+        self.hw
+            .flush_tlb_range(mm.id, addr, addr + PAGE_SIZE, 12, false);
+        self.map_page(mm, vma, table, addr, pfn, true, true);
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------- the zap walk
+
+    /// `unmap_vmas`: zap every VMA of `vmas` (in address order) within `[start, end)`.
+    pub fn unmap_vmas(
+        &mut self,
+        tlb: &mut MmuGather,
+        zap: &mut ZapStats,
+        mm: &mut Mm,
+        vmas: &[Vma],
+        start: u64,
+        end: u64,
+    ) {
+        // mmu_notifier_invalidate_range_start: no subscriptions in the model yet.
+        for vma in vmas.iter().take_while(|v| v.start < end) {
+            self.unmap_single_vma(tlb, zap, mm, vma, start, end);
+        }
+        // mmu_notifier_invalidate_range_end
+    }
+
+    /// `unmap_single_vma`: clamp the range to the VMA and zap it.
+    pub fn unmap_single_vma(
+        &mut self,
+        tlb: &mut MmuGather,
+        zap: &mut ZapStats,
+        mm: &mut Mm,
+        vma: &Vma,
+        start_addr: u64,
+        end_addr: u64,
+    ) {
+        let start = vma.start.max(start_addr);
+        if start >= vma.end {
+            return;
+        }
+        let end = vma.end.min(end_addr);
+        if end <= vma.start {
+            return;
+        }
+        // uprobe_munmap, untrack_pfn and the hugetlb branch: the model has no uprobes, PFN maps
+        // or hugetlb VMAs yet (no script op can make one).
+        if start != end {
+            self.unmap_page_range(tlb, zap, mm, vma, start, end, false);
+        }
+    }
+
+    /// `unmap_page_range`: zap `[addr, end)` of `vma`, walking down from the PGD. `reclaim_pt`
+    /// is `zap_details.reclaim_pt` (MADV_DONTNEED with PT_RECLAIM).
+    #[allow(clippy::too_many_arguments)]
+    pub fn unmap_page_range(
+        &mut self,
+        tlb: &mut MmuGather,
+        zap: &mut ZapStats,
+        mm: &mut Mm,
+        vma: &Vma,
+        mut addr: u64,
+        end: u64,
+        reclaim_pt: bool,
+    ) {
+        debug_assert!(addr < end);
+        // tlb_start_vma: no-op for fullmm; the model flushes by range at the end anyway.
+        loop {
+            let next = addr_end(addr, end, PGDIR_SHIFT);
+            let e = self.hw.table(mm.pgd)[Level::Pgd.index(addr)];
+            if pt::present(e) {
+                self.zap_pud_range(tlb, zap, mm, vma, pt::pfn_of(e), addr, next, reclaim_pt);
+            }
+            addr = next;
+            if addr == end {
+                break;
+            }
+        }
+    }
+
+    /// `zap_pud_range` (the P4D level is folded into it).
+    #[allow(clippy::too_many_arguments)]
+    fn zap_pud_range(
+        &mut self,
+        tlb: &mut MmuGather,
+        zap: &mut ZapStats,
+        mm: &mut Mm,
+        vma: &Vma,
+        pud: Pfn,
+        mut addr: u64,
+        end: u64,
+        reclaim_pt: bool,
+    ) {
+        loop {
+            let next = addr_end(addr, end, PUD_SHIFT);
+            let e = self.hw.table(pud)[Level::Pud.index(addr)];
+            if pt::present(e) {
+                self.zap_pmd_range(tlb, zap, mm, vma, pt::pfn_of(e), addr, next, reclaim_pt);
+            }
+            addr = next;
+            if addr == end {
+                break;
+            }
+        }
+    }
+
+    /// `zap_pmd_range`.
+    #[allow(clippy::too_many_arguments)]
+    fn zap_pmd_range(
+        &mut self,
+        tlb: &mut MmuGather,
+        zap: &mut ZapStats,
+        mm: &mut Mm,
+        vma: &Vma,
+        pmd: Pfn,
+        mut addr: u64,
+        end: u64,
+        reclaim_pt: bool,
+    ) {
+        loop {
+            let next = addr_end(addr, end, PMD_SHIFT);
+            let idx = Level::Pmd.index(addr);
+            let e = self.hw.table(pmd)[idx];
+            if pt::present(e) {
+                let table = pt::pfn_of(e);
+                self.zap_pte_range(tlb, zap, mm, vma, table, addr, next);
+                // PT_RECLAIM (6.14+): a PTE table whose whole span was zapped and is now empty
+                // goes at once (madvise only; exit frees tables in free_pgtables).
+                if reclaim_pt
+                    && next - addr == PMD_SIZE
+                    && self.hw.table(table).iter().all(|&e| pt::none(e))
+                {
+                    self.hw.table_mut(pmd)[idx] = 0;
+                    mm.pgtables_bytes -= PAGE_SIZE as i64;
+                    tlb.free_table(
+                        DetachedTable::new(table, Level::Pte),
+                        addr,
+                        &mut self.hw,
+                        &mut self.mem,
+                    );
+                }
+            }
+            addr = next;
+            if addr == end {
+                break;
+            }
+        }
+    }
+
+    /// `zap_pte_range`: clear every PTE in `[addr, end)` of one PTE table, queue the pages in
+    /// the gather, and flush when the gather is full or a dirty file PTE was cleared.
+    #[allow(clippy::too_many_arguments)]
+    fn zap_pte_range(
+        &mut self,
+        tlb: &mut MmuGather,
+        zap: &mut ZapStats,
+        mm: &mut Mm,
+        vma: &Vma,
+        table: Pfn,
+        mut addr: u64,
+        end: u64,
+    ) {
+        loop {
+            let mut force_flush = false;
+            let mut rss = [0i64; 4];
+            // pte_offset_map_lock: the model's page-table lock is the &mut borrow of the table.
+            let mut i = Level::Pte.index(addr);
+            while addr != end {
+                let e = self.hw.table(table)[i];
+                if pt::none(e) {
+                    addr += PAGE_SIZE;
+                    i += 1;
+                    continue;
+                }
+                // ptep_get_and_clear_full + tlb_remove_tlb_entry
+                self.hw.table_mut(table)[i] = 0;
+                tlb.remove_tlb_entry(addr);
+                zap.ptes += 1;
+                let pfn = pt::pfn_of(e);
+                if e & pt::SPECIAL != 0 {
+                    // vm_normal_page() is NULL: the zero page (or a PFN map) has nothing to free.
+                    zap.zero += 1;
+                    addr += PAGE_SIZE;
+                    i += 1;
+                    continue;
+                }
+                let page = self.mem.page_mut(pfn);
+                if !page.flags.contains(PageFlags::ANON) {
+                    if e & pt::DIRTY != 0 {
+                        force_flush = true;
+                        page.flags.insert(PageFlags::DIRTY); // set_page_dirty
+                    }
+                    if e & pt::ACCESSED != 0 && !vma.flags.contains(VmFlags::SEQ_READ) {
+                        page.flags.insert(PageFlags::REFERENCED); // mark_page_accessed
+                    }
+                }
+                let counter = mm_counter(page.flags);
+                rss[counter] -= 1;
+                match counter {
+                    MM_ANONPAGES => zap.anon += 1,
+                    MM_SHMEMPAGES => zap.shmem += 1,
+                    _ => zap.file += 1,
+                }
+                // page_remove_rmap
+                page.mapcount -= 1;
+                if page.mapcount == 0 {
+                    page.flags.remove(PageFlags::MLOCKED);
+                }
+                addr += PAGE_SIZE;
+                i += 1;
+                if tlb.remove_page(ZappedPage::new(pfn), &mut self.mem) {
+                    force_flush = true;
+                    break;
+                }
+            }
+            for (c, d) in rss.iter().enumerate() {
+                mm.rss[c] += d; // add_mm_rss_vec
+            }
+            if force_flush {
+                // Flush the TLB before the PTE lock goes (dirty file pages), then free.
+                tlb.forced_flush(&mut self.hw, &mut self.mem);
+            }
+            if addr == end {
+                return;
+            }
+        }
+    }
+
+    /// `zap_page_range_single` as madvise(MADV_DONTNEED) uses it: a non-fullmm gather over one
+    /// VMA range, with PT_RECLAIM when configured.
+    pub fn zap_page_range_single(
+        &mut self,
+        mm: &mut Mm,
+        vma: &Vma,
+        start: u64,
+        end: u64,
+        reclaim: bool,
+    ) -> ZapStats {
+        let mut tlb = MmuGather::new(mm.id, false);
+        mm.tlb_flush_pending += 1;
+        let mut zap = ZapStats::default();
+        mm.update_hiwater_rss();
+        self.unmap_page_range(
+            &mut tlb,
+            &mut zap,
+            mm,
+            vma,
+            start,
+            end,
+            reclaim && self.config.pt_reclaim,
+        );
+        let nested = mm.tlb_flush_pending > 1;
+        tlb.finish(nested, &mut self.hw, &mut self.mem);
+        mm.tlb_flush_pending -= 1;
+        zap
+    }
+
+    // ---------------------------------------------------------------- page-table freeing
+
+    /// `free_pgtables`: for the VMAs being removed (address order), unlink them from the rmap
+    /// and free the page tables only they used. `following` is the start of the first VMA that
+    /// stays after them (the ceiling of the last cluster), or `ceiling`.
+    pub fn free_pgtables(
+        &mut self,
+        tlb: &mut MmuGather,
+        mm: &mut Mm,
+        vmas: &[Vma],
+        floor: u64,
+        following: Option<u64>,
+        ceiling: u64,
+    ) {
+        let mut i = 0;
+        while i < vmas.len() {
+            let addr = vmas[i].start;
+            self.anon_vma_put(vmas[i].anon_vma); // unlink_anon_vmas; unlink_file_vma is a no-op here
+                                                 // Cluster VMAs closer than PMD_SIZE: they may share a PTE table.
+            while i + 1 < vmas.len() && vmas[i + 1].start <= vmas[i].end + PMD_SIZE {
+                i += 1;
+                self.anon_vma_put(vmas[i].anon_vma);
+            }
+            let next_start = if i + 1 < vmas.len() {
+                Some(vmas[i + 1].start)
+            } else {
+                following
+            };
+            self.free_pgd_range(
+                tlb,
+                mm,
+                addr,
+                vmas[i].end,
+                floor,
+                next_start.unwrap_or(ceiling),
+            );
+            i += 1;
+        }
+    }
+
+    /// `free_pgd_range`: free the tables covering `[addr, end)` whose span lies within
+    /// `[floor, ceiling)` after rounding (0 as ceiling means the top of the address space).
+    pub fn free_pgd_range(
+        &mut self,
+        tlb: &mut MmuGather,
+        mm: &mut Mm,
+        addr: u64,
+        end: u64,
+        floor: u64,
+        ceiling: u64,
+    ) {
+        let mut addr = addr & !(PMD_SIZE - 1);
+        let mut end = end;
+        let mut ceiling = ceiling;
+        if addr < floor {
+            addr = addr.wrapping_add(PMD_SIZE);
+            if addr == 0 {
+                return;
+            }
+        }
+        if ceiling != 0 {
+            ceiling &= !(PMD_SIZE - 1);
+            if ceiling == 0 {
+                return;
+            }
+        }
+        if end.wrapping_sub(1) > ceiling.wrapping_sub(1) {
+            end = end.wrapping_sub(PMD_SIZE);
+        }
+        if addr > end.wrapping_sub(1) {
+            return;
+        }
+        loop {
+            let next = addr_end(addr, end, PGDIR_SHIFT);
+            let idx = Level::Pgd.index(addr);
+            let e = self.hw.table(mm.pgd)[idx];
+            if pt::present(e) {
+                self.free_pud_range(tlb, mm, mm.pgd, idx, addr, next, floor, ceiling);
+            }
+            addr = next;
+            if addr == end {
+                break;
+            }
+        }
+    }
+
+    /// `free_p4d_range` + `free_pud_range` (P4D folded): free PMD tables below, then the PUD
+    /// table itself if its 512 GiB span is within floor/ceiling.
+    #[allow(clippy::too_many_arguments)]
+    fn free_pud_range(
+        &mut self,
+        tlb: &mut MmuGather,
+        mm: &mut Mm,
+        pgd: Pfn,
+        pgd_idx: usize,
+        addr: u64,
+        end: u64,
+        floor: u64,
+        ceiling: u64,
+    ) {
+        let pud = pt::pfn_of(self.hw.table(pgd)[pgd_idx]);
+        let start = addr;
+        let mut a = addr;
+        loop {
+            let next = addr_end(a, end, PUD_SHIFT);
+            let idx = Level::Pud.index(a);
+            if pt::present(self.hw.table(pud)[idx]) {
+                self.free_pmd_range(tlb, mm, pud, idx, a, next, floor, ceiling);
+            }
+            a = next;
+            if a == end {
+                break;
+            }
+        }
+        if !span_within(start, end, floor, ceiling, PGDIR_SHIFT) {
+            return;
+        }
+        self.hw.table_mut(pgd)[pgd_idx] = 0;
+        mm.pgtables_bytes -= PAGE_SIZE as i64; // mm_dec_nr_puds
+        tlb.free_table(
+            DetachedTable::new(pud, Level::Pud),
+            start,
+            &mut self.hw,
+            &mut self.mem,
+        );
+    }
+
+    /// `free_pmd_range`: free the PTE tables below, then the PMD table if its 1 GiB span is
+    /// within floor/ceiling.
+    #[allow(clippy::too_many_arguments)]
+    fn free_pmd_range(
+        &mut self,
+        tlb: &mut MmuGather,
+        mm: &mut Mm,
+        pud: Pfn,
+        pud_idx: usize,
+        addr: u64,
+        end: u64,
+        floor: u64,
+        ceiling: u64,
+    ) {
+        let pmd = pt::pfn_of(self.hw.table(pud)[pud_idx]);
+        let start = addr;
+        let mut a = addr;
+        loop {
+            let next = addr_end(a, end, PMD_SHIFT);
+            let idx = Level::Pmd.index(a);
+            if pt::present(self.hw.table(pmd)[idx]) {
+                self.free_pte_range(tlb, mm, pmd, idx, a);
+            }
+            a = next;
+            if a == end {
+                break;
+            }
+        }
+        if !span_within(start, end, floor, ceiling, PUD_SHIFT) {
+            return;
+        }
+        self.hw.table_mut(pud)[pud_idx] = 0;
+        mm.pgtables_bytes -= PAGE_SIZE as i64; // mm_dec_nr_pmds
+        tlb.free_table(
+            DetachedTable::new(pmd, Level::Pmd),
+            start,
+            &mut self.hw,
+            &mut self.mem,
+        );
+    }
+
+    /// `free_pte_range`: clear the PMD entry and free the PTE table.
+    fn free_pte_range(
+        &mut self,
+        tlb: &mut MmuGather,
+        mm: &mut Mm,
+        pmd: Pfn,
+        pmd_idx: usize,
+        addr: u64,
+    ) {
+        let table = pt::pfn_of(self.hw.table(pmd)[pmd_idx]);
+        self.hw.table_mut(pmd)[pmd_idx] = 0;
+        mm.pgtables_bytes -= PAGE_SIZE as i64; // mm_dec_nr_ptes
+        tlb.free_table(
+            DetachedTable::new(table, Level::Pte),
+            addr,
+            &mut self.hw,
+            &mut self.mem,
+        );
+    }
+
+    // ---------------------------------------------------------------- fork
+
+    /// `copy_page_range`: copy `vma`'s page tables from `src` to `dst` (fork). Every PTE table
+    /// the source has in the range gets a copy, even an empty one; anonymous pages become
+    /// shared and write-protected in both (COW); the zero page stays the zero page.
+    pub fn copy_page_range(&mut self, dst: &mut Mm, src: &mut Mm, vma: &Vma) -> Result<(), Errno> {
+        let cow = vma.flags & (VmFlags::SHARED | VmFlags::MAYWRITE) == VmFlags::MAYWRITE;
+        let mut addr = vma.start;
+        while addr < vma.end {
+            let next = addr_end(addr, vma.end, PMD_SHIFT);
+            if let Some(src_table) = self.pte_table(src, addr) {
+                let dst_table = self.walk_to_pte_table(dst, addr, true)?.expect("allocated");
+                let mut a = addr;
+                while a < next {
+                    let i = Level::Pte.index(a);
+                    let mut e = self.hw.table(src_table)[i];
+                    if pt::present(e) {
+                        if cow && e & pt::RW != 0 {
+                            self.hw.table_mut(src_table)[i] &= !pt::RW; // ptep_set_wrprotect
+                            e &= !pt::RW;
+                        }
+                        if vma.flags.contains(VmFlags::SHARED) {
+                            e &= !pt::DIRTY;
+                        }
+                        e &= !pt::ACCESSED;
+                        if e & pt::SPECIAL == 0 {
+                            let p = self.mem.page_mut(pt::pfn_of(e));
+                            p.refcount += 1;
+                            p.mapcount += 1;
+                            dst.rss[mm_counter(p.flags)] += 1;
+                        }
+                        self.hw.table_mut(dst_table)[i] = e;
+                    }
+                    a += PAGE_SIZE;
+                }
+            }
+            addr = next;
+        }
+        if cow {
+            // The parent's writable translations are now read-only: flush them.
+            self.hw
+                .flush_tlb_range(src.id, vma.start, vma.end, 12, false);
+        }
+        Ok(())
+    }
+}
+
+/// The floor/ceiling test of `free_p?d_range` for the table covering `[start, end)` whose
+/// span is `1 << shift`: its block must lie within `[floor, ceiling)`.
+fn span_within(start: u64, end: u64, floor: u64, ceiling: u64, shift: u32) -> bool {
+    let mask = !((1u64 << shift) - 1);
+    let s = start & mask;
+    if s < floor {
+        return false;
+    }
+    let mut c = ceiling;
+    if c != 0 {
+        c &= mask;
+        if c == 0 {
+            return false;
+        }
+    }
+    end.wrapping_sub(1) <= c.wrapping_sub(1)
+}

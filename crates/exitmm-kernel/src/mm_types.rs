@@ -1,0 +1,238 @@
+//! `struct mm_struct` and `struct vm_area_struct` (include/linux/mm_types.h, mm.h).
+
+use crate::page::Pfn;
+use alloc::collections::BTreeMap;
+
+/// Index of a file (shmem inode) in the kernel's file table.
+pub type FileId = u32;
+/// Identifies an anon_vma.
+pub type AnonVmaId = u32;
+
+bitflags::bitflags! {
+    /// `vm_flags` with Linux's bit values (x86-64, 6.x).
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    pub struct VmFlags: u64 {
+        #[allow(missing_docs)] const READ = 0x1;
+        #[allow(missing_docs)] const WRITE = 0x2;
+        #[allow(missing_docs)] const EXEC = 0x4;
+        #[allow(missing_docs)] const SHARED = 0x8;
+        #[allow(missing_docs)] const MAYREAD = 0x10;
+        #[allow(missing_docs)] const MAYWRITE = 0x20;
+        #[allow(missing_docs)] const MAYEXEC = 0x40;
+        #[allow(missing_docs)] const MAYSHARE = 0x80;
+        #[allow(missing_docs)] const GROWSDOWN = 0x100;
+        #[allow(missing_docs)] const PFNMAP = 0x400;
+        #[allow(missing_docs)] const LOCKED = 0x2000;
+        #[allow(missing_docs)] const IO = 0x4000;
+        #[allow(missing_docs)] const SEQ_READ = 0x8000;
+        #[allow(missing_docs)] const RAND_READ = 0x10000;
+        #[allow(missing_docs)] const DONTCOPY = 0x20000;
+        #[allow(missing_docs)] const DONTEXPAND = 0x40000;
+        #[allow(missing_docs)] const LOCKONFAULT = 0x80000;
+        #[allow(missing_docs)] const ACCOUNT = 0x100000;
+        #[allow(missing_docs)] const NORESERVE = 0x200000;
+        #[allow(missing_docs)] const HUGETLB = 0x400000;
+        #[allow(missing_docs)] const WIPEONFORK = 0x2000000;
+        #[allow(missing_docs)] const DONTDUMP = 0x4000000;
+        #[allow(missing_docs)] const MIXEDMAP = 0x10000000;
+        #[allow(missing_docs)] const HUGEPAGE = 0x20000000;
+        #[allow(missing_docs)] const NOHUGEPAGE = 0x40000000;
+    }
+}
+
+impl VmFlags {
+    /// `VM_ACCESS_FLAGS`.
+    pub const ACCESS: VmFlags = VmFlags::READ.union(VmFlags::WRITE).union(VmFlags::EXEC);
+    /// `VM_LOCKED_MASK`.
+    pub const LOCKED_MASK: VmFlags = VmFlags::LOCKED.union(VmFlags::LOCKONFAULT);
+    /// `VM_SPECIAL`: never merged, never expanded.
+    pub const SPECIAL: VmFlags = VmFlags::IO
+        .union(VmFlags::DONTEXPAND)
+        .union(VmFlags::PFNMAP)
+        .union(VmFlags::MIXEDMAP);
+
+    /// The smaps `VmFlags` mnemonics, in bit order as `show_smap_vma_flags` prints them.
+    pub const MNEMONICS: [(VmFlags, &'static str); 24] = [
+        (VmFlags::READ, "rd"),
+        (VmFlags::WRITE, "wr"),
+        (VmFlags::EXEC, "ex"),
+        (VmFlags::SHARED, "sh"),
+        (VmFlags::MAYREAD, "mr"),
+        (VmFlags::MAYWRITE, "mw"),
+        (VmFlags::MAYEXEC, "me"),
+        (VmFlags::MAYSHARE, "ms"),
+        (VmFlags::GROWSDOWN, "gd"),
+        (VmFlags::PFNMAP, "pf"),
+        (VmFlags::LOCKED, "lo"),
+        (VmFlags::IO, "io"),
+        (VmFlags::SEQ_READ, "sr"),
+        (VmFlags::RAND_READ, "rr"),
+        (VmFlags::DONTCOPY, "dc"),
+        (VmFlags::DONTEXPAND, "de"),
+        (VmFlags::LOCKONFAULT, "lf"),
+        (VmFlags::ACCOUNT, "ac"),
+        (VmFlags::NORESERVE, "nr"),
+        (VmFlags::HUGETLB, "ht"),
+        (VmFlags::WIPEONFORK, "wf"),
+        (VmFlags::DONTDUMP, "dd"),
+        (VmFlags::HUGEPAGE, "hg"),
+        (VmFlags::NOHUGEPAGE, "nh"),
+    ];
+}
+
+/// A virtual memory area: `[start, end)` with one set of flags and one backing.
+///
+/// Guarded by the owning mm's `mmap_lock` (write to change, read to walk). Invariants:
+/// `start < end`, both page aligned; VMAs of one mm never overlap; `pgoff` is the file offset
+/// in pages for file VMAs and `start >> PAGE_SHIFT` (at creation) for anonymous ones.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Vma {
+    /// `vm_start`.
+    pub start: u64,
+    /// `vm_end`.
+    pub end: u64,
+    /// `vm_flags`.
+    pub flags: VmFlags,
+    /// `vm_pgoff`, in pages.
+    pub pgoff: u64,
+    /// `vm_file` (shmem inode), or `None` for private anonymous memory.
+    pub file: Option<FileId>,
+    /// `anon_vma`: present once a private page has been written (or after fork of one).
+    pub anon_vma: Option<AnonVmaId>,
+    /// True when `anon_vma_chain` is not singular (the VMA was made by fork).
+    pub anon_chain_forked: bool,
+}
+
+impl Vma {
+    /// `vma_pages`.
+    pub fn pages(&self) -> u64 {
+        (self.end - self.start) >> 12
+    }
+
+    /// `vma_is_anonymous`: no file at all (shared anonymous memory has a shmem file).
+    pub fn is_anonymous(&self) -> bool {
+        self.file.is_none()
+    }
+
+    /// File page offset of `addr` in this VMA (`linear_page_index`).
+    pub fn linear_index(&self, addr: u64) -> u64 {
+        ((addr - self.start) >> 12) + self.pgoff
+    }
+}
+
+bitflags::bitflags! {
+    /// `mm->flags` bits the model uses.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    pub struct MmFlags: u32 {
+        /// `MMF_OOM_VICTIM` (5.10: set by `mark_oom_victim`).
+        const OOM_VICTIM = 1 << 0;
+        /// `MMF_OOM_SKIP`.
+        const OOM_SKIP = 1 << 1;
+        /// `MMF_UNSTABLE`.
+        const UNSTABLE = 1 << 2;
+    }
+}
+
+/// Resident-set counter indices (`MM_FILEPAGES`, `MM_ANONPAGES`, `MM_SWAPENTS`, `MM_SHMEMPAGES`).
+pub const MM_FILEPAGES: usize = 0;
+/// See [`MM_FILEPAGES`].
+pub const MM_ANONPAGES: usize = 1;
+/// See [`MM_FILEPAGES`].
+pub const MM_SWAPENTS: usize = 2;
+/// See [`MM_FILEPAGES`].
+pub const MM_SHMEMPAGES: usize = 3;
+/// `resident_page_types[]`, for check_mm's messages.
+pub const RESIDENT_PAGE_TYPES: [&str; 4] = [
+    "MM_FILEPAGES",
+    "MM_ANONPAGES",
+    "MM_SWAPENTS",
+    "MM_SHMEMPAGES",
+];
+
+/// An address space.
+///
+/// Counters are caches of what the structures hold; `check_invariants` recomputes each:
+/// `rss[t]` = present PTEs mapping pages of type t; `pgtables_bytes` = 4096 × (PTE + PMD + PUD
+/// tables reachable from `pgd`); `total_vm` = Σ vma pages; `data_vm`/`exec_vm`/`stack_vm` =
+/// Σ pages of VMAs in each class; `locked_vm` = Σ pages of `VM_LOCKED` VMAs (while the mm is
+/// live; exit does not decrement it); `map_count` = number of VMAs.
+#[derive(Debug)]
+pub struct Mm {
+    /// This mm's id (its ASID, for the hardware).
+    pub id: u32,
+    /// `mm_users`.
+    pub users: u32,
+    /// `mm_count`.
+    pub count: u32,
+    /// The PGD frame (freed by `__mmdrop`, never by `free_pgtables`).
+    pub pgd: Pfn,
+    /// The VMA tree, by start address. Guarded by `mmap_lock`.
+    pub vmas: BTreeMap<u64, Vma>,
+    /// `map_count`.
+    pub map_count: u32,
+    /// `rss_stat`, in pages.
+    pub rss: [i64; 4],
+    /// `pgtables_bytes`.
+    pub pgtables_bytes: i64,
+    /// `total_vm`, pages.
+    pub total_vm: i64,
+    /// `data_vm`, pages.
+    pub data_vm: i64,
+    /// `exec_vm`, pages.
+    pub exec_vm: i64,
+    /// `stack_vm`, pages.
+    pub stack_vm: i64,
+    /// `locked_vm`, pages.
+    pub locked_vm: i64,
+    /// `pinned_vm`, pages.
+    pub pinned_vm: i64,
+    /// `hiwater_rss`, pages.
+    pub hiwater_rss: i64,
+    /// `hiwater_vm`, pages.
+    pub hiwater_vm: i64,
+    /// `def_flags` (`VM_LOCKED`/`VM_LOCKONFAULT` after `mlockall(MCL_FUTURE)`).
+    pub def_flags: VmFlags,
+    /// `mm->flags`.
+    pub flags: MmFlags,
+    /// `tlb_flush_pending`: gathers in flight on this mm.
+    pub tlb_flush_pending: u32,
+}
+
+impl Mm {
+    /// `get_mm_rss`.
+    pub fn rss_pages(&self) -> i64 {
+        self.rss[MM_FILEPAGES] + self.rss[MM_ANONPAGES] + self.rss[MM_SHMEMPAGES]
+    }
+
+    /// `find_vma`: the first VMA with `end > addr`.
+    pub fn find_vma(&self, addr: u64) -> Option<&Vma> {
+        self.vmas
+            .range(..=addr)
+            .next_back()
+            .map(|(_, v)| v)
+            .filter(|v| v.end > addr)
+            .or_else(|| self.vmas.range(addr..).next().map(|(_, v)| v))
+    }
+
+    /// The VMA containing `addr`.
+    pub fn vma_at(&self, addr: u64) -> Option<&Vma> {
+        self.vmas
+            .range(..=addr)
+            .next_back()
+            .map(|(_, v)| v)
+            .filter(|v| v.end > addr)
+    }
+
+    /// Start addresses of the VMAs overlapping `[start, end)`.
+    pub fn overlapping(&self, start: u64, end: u64) -> alloc::vec::Vec<u64> {
+        match self.find_vma(start) {
+            Some(v) if v.start < end => self.vmas.range(v.start..end).map(|(s, _)| *s).collect(),
+            _ => alloc::vec::Vec::new(),
+        }
+    }
+
+    /// `update_hiwater_rss`.
+    pub fn update_hiwater_rss(&mut self) {
+        self.hiwater_rss = self.hiwater_rss.max(self.rss_pages());
+    }
+}

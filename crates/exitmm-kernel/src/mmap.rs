@@ -1,0 +1,556 @@
+//! mm/mmap.c and mm/vma.c: `do_mmap`, `mmap_region`, VMA split and merge, `do_munmap` →
+//! `unmap_region`, `remove_vma`, and `vm_stat_account`.
+
+use crate::arch::{Hardware, MmId};
+use crate::memory::ZapStats;
+use crate::mm_types::{FileId, Mm, VmFlags, Vma};
+use crate::mmu_gather::MmuGather;
+use crate::pgtable::{PAGE_SIZE, TASK_SIZE};
+use crate::shmem::FileKind;
+use crate::{Errno, Kernel};
+use alloc::vec::Vec;
+
+/// Protection bits of `mmap`/`mprotect`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Prot {
+    /// `PROT_READ`.
+    pub read: bool,
+    /// `PROT_WRITE`.
+    pub write: bool,
+    /// `PROT_EXEC`.
+    pub exec: bool,
+}
+
+impl Prot {
+    /// `calc_vm_prot_bits`.
+    pub fn vm_flags(self) -> VmFlags {
+        let mut f = VmFlags::empty();
+        f.set(VmFlags::READ, self.read);
+        f.set(VmFlags::WRITE, self.write);
+        f.set(VmFlags::EXEC, self.exec);
+        f
+    }
+}
+
+/// `mmap` flags.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MapFlags {
+    /// `MAP_SHARED` (else `MAP_PRIVATE`).
+    pub shared: bool,
+    /// `MAP_POPULATE`.
+    pub populate: bool,
+    /// `MAP_LOCKED`.
+    pub locked: bool,
+    /// `MAP_NORESERVE`.
+    pub noreserve: bool,
+    /// `MAP_GROWSDOWN`.
+    pub growsdown: bool,
+    /// `MAP_FIXED` (else `MAP_FIXED_NOREPLACE`).
+    pub fixed: bool,
+}
+
+/// What a munmap-style removal did, for reports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UnmapStats {
+    /// The zap walk.
+    pub zap: ZapStats,
+    /// The gather.
+    pub gather: crate::mmu_gather::GatherStats,
+    /// VMAs removed.
+    pub vmas: u64,
+}
+
+/// The attributes that decide whether two VMAs can be one (`is_mergeable_vma` and the
+/// pgoff rule of `can_vma_merge_before/after`).
+fn mergeable(a: &Vma, b_flags: VmFlags, b_file: Option<FileId>) -> bool {
+    a.flags == b_flags && a.file == b_file && !a.flags.intersects(VmFlags::SPECIAL)
+}
+
+/// `is_mergeable_anon_vma`: equal anon_vmas, or one missing while the VMA that would lose its
+/// own is not a forked one.
+fn anon_compatible(a: Option<u32>, b: Option<u32>, src_forked: bool) -> bool {
+    a == b || ((a.is_none() || b.is_none()) && !src_forked)
+}
+
+impl<H: Hardware> Kernel<H> {
+    /// `vm_stat_account`: `total_vm` and the exec/stack/data class of `flags`.
+    pub fn vm_stat_account(mm: &mut Mm, flags: VmFlags, npages: i64) {
+        mm.total_vm += npages;
+        if flags & (VmFlags::EXEC | VmFlags::WRITE | VmFlags::GROWSDOWN) == VmFlags::EXEC {
+            mm.exec_vm += npages;
+        } else if flags.contains(VmFlags::GROWSDOWN) {
+            mm.stack_vm += npages;
+        } else if flags & (VmFlags::WRITE | VmFlags::SHARED) == VmFlags::WRITE {
+            mm.data_vm += npages;
+        }
+    }
+
+    /// `__split_vma`: split the VMA starting at `vma_start` at `at`; both halves keep every
+    /// attribute; the upper half's pgoff moves on.
+    pub fn split_vma(&mut self, mm: &mut Mm, vma_start: u64, at: u64) -> Result<(), Errno> {
+        if mm.map_count >= self.config.max_map_count {
+            return Err(Errno::ENOMEM);
+        }
+        let v = mm.vmas.get_mut(&vma_start).expect("split: no VMA");
+        debug_assert!(v.start < at && at < v.end);
+        let mut upper = v.clone();
+        v.end = at;
+        upper.pgoff += (at - upper.start) >> 12;
+        upper.start = at;
+        self.anon_vma_get(upper.anon_vma);
+        if let Some(f) = upper.file {
+            self.get_file(f);
+        }
+        mm.vmas.insert(at, upper);
+        mm.map_count += 1;
+        Ok(())
+    }
+
+    /// Drop a VMA's references when it is merged away (its range is now another VMA's).
+    fn vma_merged_away(&mut self, mm: &mut Mm, start: u64) {
+        let v = mm.vmas.remove(&start).expect("merge: no VMA");
+        mm.map_count -= 1;
+        self.anon_vma_put(v.anon_vma);
+        if let Some(f) = v.file {
+            self.fput(f);
+        }
+    }
+
+    /// `vma_modify_flags` (via `vma_merge_existing_range`, else `split_vma`): give `[start,
+    /// end)`, which lies inside the VMA at `vma_start`, the flags `new`. Returns the start of
+    /// the VMA that now holds the range.
+    pub fn vma_modify_flags(
+        &mut self,
+        mm: &mut Mm,
+        vma_start: u64,
+        start: u64,
+        end: u64,
+        new: VmFlags,
+    ) -> Result<u64, Errno> {
+        let mid = mm.vmas[&vma_start].clone();
+        if mid.flags == new {
+            return Ok(vma_start);
+        }
+        let pgoff = mid.pgoff + ((start - mid.start) >> 12);
+        let left_side = start == mid.start;
+        let right_side = end == mid.end;
+        let prev = mm
+            .vmas
+            .range(..mid.start)
+            .next_back()
+            .map(|(_, v)| v.clone());
+        let next = mm.vmas.range(mid.end..).next().map(|(_, v)| v.clone());
+        let merge_left = left_side
+            && prev.as_ref().is_some_and(|p| {
+                p.end == start
+                    && mergeable(p, new, mid.file)
+                    && p.pgoff + p.pages() == pgoff
+                    && anon_compatible(p.anon_vma, mid.anon_vma, mid.anon_chain_forked)
+            });
+        let merge_right = right_side
+            && next.as_ref().is_some_and(|n| {
+                n.start == end
+                    && mergeable(n, new, mid.file)
+                    && pgoff + ((end - start) >> 12) == n.pgoff
+                    && anon_compatible(n.anon_vma, mid.anon_vma, mid.anon_chain_forked)
+            });
+        let merge_both = merge_left
+            && merge_right
+            && anon_compatible(
+                prev.as_ref().unwrap().anon_vma,
+                next.as_ref().unwrap().anon_vma,
+                false,
+            );
+        if merge_both || (merge_left && !merge_right) || (merge_left && merge_right && !merge_both)
+        {
+            let p = prev.unwrap();
+            let new_end = if merge_both {
+                next.as_ref().unwrap().end
+            } else {
+                end
+            };
+            let av = p.anon_vma.or(mid.anon_vma).or(next
+                .as_ref()
+                .and_then(|n| n.anon_vma)
+                .filter(|_| merge_both));
+            if p.anon_vma.is_none() && av.is_some() {
+                self.anon_vma_get(av);
+            }
+            {
+                let pv = mm.vmas.get_mut(&p.start).unwrap();
+                pv.end = new_end;
+                pv.anon_vma = av;
+            }
+            if right_side {
+                self.vma_merged_away(mm, mid.start);
+            } else {
+                let mut m = mm.vmas.remove(&mid.start).unwrap();
+                m.pgoff += (end - m.start) >> 12;
+                m.start = end;
+                mm.vmas.insert(end, m);
+            }
+            if merge_both {
+                self.vma_merged_away(mm, next.unwrap().start);
+            }
+            return Ok(p.start);
+        }
+        if merge_right {
+            let n = next.unwrap();
+            let av = n.anon_vma.or(mid.anon_vma);
+            if n.anon_vma.is_none() && av.is_some() {
+                self.anon_vma_get(av);
+            }
+            let mut nv = mm.vmas.remove(&n.start).unwrap();
+            nv.start = start;
+            nv.pgoff = pgoff;
+            nv.anon_vma = av;
+            if left_side {
+                self.vma_merged_away(mm, mid.start);
+            } else {
+                mm.vmas.get_mut(&mid.start).unwrap().end = start;
+            }
+            mm.vmas.insert(start, nv);
+            return Ok(start);
+        }
+        if !left_side {
+            self.split_vma(mm, mid.start, start)?;
+        }
+        if !right_side {
+            self.split_vma(mm, start, end)?;
+        }
+        mm.vmas.get_mut(&start).unwrap().flags = new;
+        Ok(start)
+    }
+
+    /// `do_mmap` for a fixed address (`MAP_FIXED` or `MAP_FIXED_NOREPLACE`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn do_mmap(
+        &mut self,
+        mm: &mut Mm,
+        addr: u64,
+        len: u64,
+        prot: Prot,
+        flags: MapFlags,
+        file: Option<FileId>,
+        foff: u64,
+    ) -> Result<u64, Errno> {
+        if len == 0 || addr & (PAGE_SIZE - 1) != 0 || foff & (PAGE_SIZE - 1) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let len = len.checked_add(PAGE_SIZE - 1).ok_or(Errno::ENOMEM)? & !(PAGE_SIZE - 1);
+        if addr.checked_add(len).is_none_or(|e| e > TASK_SIZE) {
+            return Err(Errno::ENOMEM);
+        }
+        let pgoff = foff >> 12;
+        if pgoff.checked_add(len >> 12).is_none() {
+            return Err(Errno::EOVERFLOW);
+        }
+        if mm.map_count > self.config.max_map_count {
+            return Err(Errno::ENOMEM);
+        }
+        let mut vm_flags = prot.vm_flags()
+            | mm.def_flags
+            | VmFlags::MAYREAD
+            | VmFlags::MAYWRITE
+            | VmFlags::MAYEXEC;
+        if flags.growsdown {
+            vm_flags |= VmFlags::GROWSDOWN;
+        }
+        if flags.locked {
+            vm_flags |= VmFlags::LOCKED;
+        }
+        if !flags.fixed && mm.find_vma(addr).is_some_and(|v| v.start < addr + len) {
+            return Err(Errno::EEXIST);
+        }
+        if flags.shared {
+            vm_flags |= VmFlags::SHARED | VmFlags::MAYSHARE;
+        }
+        if flags.noreserve && self.config.overcommit_memory != 2 {
+            vm_flags |= VmFlags::NORESERVE;
+        }
+        let pgoff = if file.is_none() && !flags.shared {
+            addr >> 12
+        } else {
+            pgoff
+        };
+        let start = self.mmap_region(mm, file, addr, len, vm_flags, pgoff)?;
+        let vf = mm.vma_at(start).map(|v| v.flags).unwrap_or_default();
+        if (flags.populate && !vf.contains(VmFlags::LOCKONFAULT))
+            || (vf.contains(VmFlags::LOCKED) && !vf.contains(VmFlags::LOCKONFAULT))
+        {
+            let _ = self.mm_populate(mm, addr, len, true);
+        }
+        Ok(addr)
+    }
+
+    /// `mmap_region`: unmap what was there (MAP_FIXED), charge, set up a shmem object for
+    /// shared anonymous memory, merge with neighbours or insert a new VMA, account it.
+    pub fn mmap_region(
+        &mut self,
+        mm: &mut Mm,
+        file: Option<FileId>,
+        addr: u64,
+        len: u64,
+        mut vm_flags: VmFlags,
+        mut pgoff: u64,
+    ) -> Result<u64, Errno> {
+        let end = addr + len;
+        // Clear the old mappings (MAP_FIXED): they are "removed", the new VMA is not yet there.
+        if !mm.overlapping(addr, end).is_empty() {
+            self.do_munmap(mm, addr, len)?;
+        }
+        let mut charged = 0;
+        if vm_flags & (VmFlags::NORESERVE | VmFlags::SHARED | VmFlags::WRITE) == VmFlags::WRITE {
+            charged = (len >> 12) as i64;
+            self.vm_enough_memory(charged)?;
+            vm_flags |= VmFlags::ACCOUNT;
+        }
+        // The VMA holds a file reference: a new one for a given file, or the shmem object's own.
+        let mut file = file;
+        if let Some(f) = file {
+            self.get_file(f);
+        } else if vm_flags.contains(VmFlags::SHARED) {
+            // shmem_zero_setup: shared anonymous memory is a shmem object of its own.
+            match self.shmem_file_setup(
+                "dev/zero",
+                FileKind::DevZero,
+                len,
+                vm_flags.contains(VmFlags::NORESERVE),
+            ) {
+                Ok(f) => file = Some(f),
+                Err(e) => {
+                    self.vm_unacct_memory(charged);
+                    return Err(e);
+                }
+            }
+            pgoff = 0;
+        }
+        // vma_merge_new_range: left preference.
+        let prev = mm
+            .vmas
+            .range(..addr)
+            .next_back()
+            .map(|(_, v)| v.clone())
+            .filter(|p| p.end == addr);
+        let next = mm
+            .vmas
+            .range(end..)
+            .next()
+            .map(|(_, v)| v.clone())
+            .filter(|n| n.start == end);
+        let can_left = prev
+            .as_ref()
+            .is_some_and(|p| mergeable(p, vm_flags, file) && p.pgoff + p.pages() == pgoff);
+        let can_right = next
+            .as_ref()
+            .is_some_and(|n| mergeable(n, vm_flags, file) && pgoff + (len >> 12) == n.pgoff);
+        let both = can_left
+            && can_right
+            && anon_compatible(
+                prev.as_ref().unwrap().anon_vma,
+                next.as_ref().unwrap().anon_vma,
+                false,
+            );
+        let start = if can_left {
+            let p = prev.unwrap();
+            let new_end = if both {
+                next.as_ref().unwrap().end
+            } else {
+                end
+            };
+            if both {
+                let n = next.unwrap();
+                let pv = mm.vmas.get_mut(&p.start).unwrap();
+                if pv.anon_vma.is_none() {
+                    pv.anon_vma = n.anon_vma;
+                    self.anon_vma_get(n.anon_vma);
+                }
+                self.vma_merged_away(mm, n.start);
+            }
+            mm.vmas.get_mut(&p.start).unwrap().end = new_end;
+            if let Some(f) = file {
+                self.fput(f);
+            }
+            p.start
+        } else if can_right {
+            let mut n = mm.vmas.remove(&end).unwrap();
+            n.start = addr;
+            n.pgoff = pgoff;
+            mm.vmas.insert(addr, n);
+            if let Some(f) = file {
+                self.fput(f);
+            }
+            addr
+        } else {
+            mm.vmas.insert(
+                addr,
+                Vma {
+                    start: addr,
+                    end,
+                    flags: vm_flags,
+                    pgoff,
+                    file,
+                    anon_vma: None,
+                    anon_chain_forked: false,
+                },
+            );
+            mm.map_count += 1;
+            addr
+        };
+        Self::vm_stat_account(mm, vm_flags, (len >> 12) as i64);
+        if vm_flags.contains(VmFlags::LOCKED) {
+            mm.locked_vm += (len >> 12) as i64;
+        }
+        mm.hiwater_vm = mm.hiwater_vm.max(mm.total_vm);
+        Ok(start)
+    }
+
+    /// `do_munmap` → `do_vmi_munmap`: remove `[start, start+len)`, splitting the VMAs at its
+    /// edges. Unmapping nothing is not an error.
+    pub fn do_munmap(&mut self, mm: &mut Mm, start: u64, len: u64) -> Result<UnmapStats, Errno> {
+        if start & (PAGE_SIZE - 1) != 0 || start > TASK_SIZE || len > TASK_SIZE - start {
+            return Err(Errno::EINVAL);
+        }
+        let len = (len + PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+        if len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let end = start + len;
+        let starts = mm.overlapping(start, end);
+        if starts.is_empty() {
+            return Ok(UnmapStats::default());
+        }
+        // Splits at both edges (each may need a new VMA: map_count limit).
+        let first = starts[0];
+        if first < start {
+            if mm.map_count >= self.config.max_map_count {
+                return Err(Errno::ENOMEM);
+            }
+            self.split_vma(mm, first, start)?;
+        }
+        let last = *mm.overlapping(start, end).last().unwrap();
+        if mm.vmas[&last].end > end {
+            self.split_vma(mm, last, end)?;
+        }
+        let starts = mm.overlapping(start, end);
+        let removed: Vec<Vma> = starts.iter().map(|s| mm.vmas.remove(s).unwrap()).collect();
+        Ok(self.remove_vmas(mm, removed))
+    }
+
+    /// The common tail of munmap and mremap's source removal (`vms_complete_munmap_vmas`):
+    /// accounting, `unmap_region`, then `remove_vma` for each.
+    pub fn remove_vmas(&mut self, mm: &mut Mm, removed: Vec<Vma>) -> UnmapStats {
+        let mut nr_accounted = 0i64;
+        for v in &removed {
+            mm.map_count -= 1;
+            if v.flags.contains(VmFlags::LOCKED) {
+                mm.locked_vm -= v.pages() as i64;
+            }
+            Self::vm_stat_account(mm, v.flags, -(v.pages() as i64));
+            if v.flags.contains(VmFlags::ACCOUNT) {
+                nr_accounted += v.pages() as i64;
+            }
+        }
+        let mut stats = self.unmap_region(mm, &removed);
+        for v in removed {
+            self.remove_vma(v);
+            stats.vmas += 1;
+        }
+        self.vm_unacct_memory(nr_accounted);
+        stats
+    }
+
+    /// `unmap_region`: zap the removed VMAs and free the page tables only they used; `prev`
+    /// and `next` are the nearest VMAs that remain.
+    pub fn unmap_region(&mut self, mm: &mut Mm, removed: &[Vma]) -> UnmapStats {
+        let (first, last) = (removed[0].start, removed[removed.len() - 1].end);
+        let prev_end = mm.vmas.range(..first).next_back().map(|(_, v)| v.end);
+        let next_start = mm.vmas.range(last..).next().map(|(_, v)| v.start);
+        let mut tlb = MmuGather::new(mm.id as MmId, false);
+        mm.tlb_flush_pending += 1;
+        mm.update_hiwater_rss();
+        let mut zap = ZapStats::default();
+        self.unmap_vmas(&mut tlb, &mut zap, mm, removed, first, last);
+        self.free_pgtables(&mut tlb, mm, removed, prev_end.unwrap_or(0), next_start, 0);
+        let nested = mm.tlb_flush_pending > 1;
+        let gather = tlb.finish(nested, &mut self.hw, &mut self.mem);
+        mm.tlb_flush_pending -= 1;
+        UnmapStats {
+            zap,
+            gather,
+            vmas: 0,
+        }
+    }
+
+    /// `remove_vma`: close, `fput`, free. (The anon_vma was unlinked by `free_pgtables`.)
+    pub fn remove_vma(&mut self, vma: Vma) {
+        if let Some(f) = vma.file {
+            self.fput(f);
+        }
+    }
+
+    /// `__mm_populate` / `populate_vma_page_range`: fault in `[start, start+len)` as GUP
+    /// would: write faults for writable private VMAs, read faults otherwise; skips VMAs with
+    /// `VM_LOCKONFAULT`, `VM_IO` or `VM_PFNMAP`. With `ignore_errors` (mmap) failures are
+    /// skipped; otherwise a PROT_NONE VMA stops it with EFAULT and a hole with ENOMEM.
+    pub fn mm_populate(
+        &mut self,
+        mm: &mut Mm,
+        start: u64,
+        len: u64,
+        ignore_errors: bool,
+    ) -> Result<(), Errno> {
+        let end = start + len;
+        let mut addr = start;
+        while addr < end {
+            let Some(vma) = mm.find_vma(addr).cloned() else {
+                break;
+            };
+            if vma.start >= end {
+                break;
+            }
+            if vma.start > addr {
+                if ignore_errors {
+                    addr = vma.start;
+                } else {
+                    return Err(Errno::ENOMEM);
+                }
+            }
+            let vend = vma.end.min(end);
+            if vma
+                .flags
+                .intersects(VmFlags::LOCKONFAULT | VmFlags::IO | VmFlags::PFNMAP)
+            {
+                addr = vend;
+                continue;
+            }
+            if !vma.flags.intersects(VmFlags::ACCESS) {
+                if ignore_errors {
+                    addr = vend;
+                    continue;
+                }
+                return Err(Errno::EFAULT);
+            }
+            let write = vma.flags & (VmFlags::WRITE | VmFlags::SHARED) == VmFlags::WRITE;
+            let mut a = addr;
+            while a < vend {
+                let e = self.pte_at(mm, a);
+                let needs = crate::pgtable::none(e) || (write && e & crate::pgtable::RW == 0);
+                if needs {
+                    if let Err(f) = self.fault(mm, a, write, true) {
+                        if !ignore_errors {
+                            return Err(match f {
+                                crate::Fault::Oom => Errno::ENOMEM,
+                                _ => Errno::EFAULT,
+                            });
+                        }
+                        break;
+                    }
+                }
+                a += PAGE_SIZE;
+            }
+            addr = vend;
+        }
+        Ok(())
+    }
+}

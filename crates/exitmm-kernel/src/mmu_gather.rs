@@ -1,0 +1,361 @@
+//! The mmu_gather (mm/mmu_gather.c, include/asm-generic/tlb.h).
+//!
+//! Why it exists. Unmapping memory is three steps that must happen in this order:
+//!
+//! 1. unhook the page from the page table (clear the PTE),
+//! 2. invalidate every TLB that may still hold a translation to it,
+//! 3. free the page.
+//!
+//! Free before the flush, and another CPU can still read (or write!) the frame after it has
+//! been handed to someone else. Flushing the TLB once per page would be correct but slow, so the
+//! zap walk *gathers*: it clears many PTEs, queues their pages here, records the address range
+//! it touched, and then one flush covers them all before the queued pages are released. Page
+//! tables follow the same rule (clear the parent entry, flush — including paging-structure
+//! caches and lazy-TLB CPUs — then free).
+//!
+//! In this model the rule is carried by types: a cleared PTE yields a [`ZappedPage`], which can
+//! only be handed to [`MmuGather::remove_page`]; the only code that drops those references is
+//! `tlb_batch_pages_flush`, and it needs a [`TlbFlushed`] proof that only
+//! [`MmuGather::tlb_flush_mmu_tlbonly`] can produce. Everything else here is bookkeeping with
+//! Linux's sizes: 8 on-stack slots, batches of 510 (each a real frame), at most 19 of them, and
+//! table batches of 509.
+
+use crate::arch::{Hardware, MmId};
+use crate::page::{PageFlags, Pfn};
+use crate::page_alloc::PhysMem;
+use crate::pgtable::{Level, PAGE_SHIFT, PMD_SHIFT, PUD_SHIFT};
+use alloc::vec::Vec;
+
+/// `MMU_GATHER_BUNDLE`: slots of the on-stack first batch.
+pub const MMU_GATHER_BUNDLE: usize = 8;
+/// `MAX_GATHER_BATCH`: slots of one batch page.
+pub const MAX_GATHER_BATCH: usize = 510;
+/// `MAX_GATHER_BATCH_COUNT`: extra batches before a flush is forced.
+pub const MAX_GATHER_BATCH_COUNT: usize = 19;
+/// `MAX_TABLE_BATCH`: page-table pages per table batch.
+pub const MAX_TABLE_BATCH: usize = 509;
+
+/// A page whose PTE has been cleared and whose mapping reference must still be dropped. Only
+/// the gather can consume it.
+#[must_use = "a zapped page must go to the gather, which frees it after the TLB flush"]
+#[derive(Debug)]
+pub struct ZappedPage(Pfn);
+
+impl ZappedPage {
+    /// Made only by the zap walk, right after it cleared the PTE mapping `pfn`.
+    pub(crate) fn new(pfn: Pfn) -> Self {
+        ZappedPage(pfn)
+    }
+}
+
+/// A page-table frame whose parent entry has been cleared.
+#[must_use = "a detached page table must go to the gather"]
+#[derive(Debug)]
+pub struct DetachedTable(Pfn, Level);
+
+impl DetachedTable {
+    /// Made only by `free_p?d_range` right after it cleared the parent entry.
+    pub(crate) fn new(pfn: Pfn, level: Level) -> Self {
+        DetachedTable(pfn, level)
+    }
+}
+
+/// Proof that the TLB has just been flushed for everything gathered so far.
+pub struct TlbFlushed(());
+
+struct Batch {
+    /// The frame holding this batch (none for the on-stack one).
+    frame: Option<Pfn>,
+    pages: Vec<Pfn>,
+    max: usize,
+}
+
+/// What one gather did, for the teardown report.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GatherStats {
+    /// TLB flushes issued.
+    pub flushes: u64,
+    /// Pages whose last reference the gather dropped (they went back to the allocator).
+    pub pages_freed: u64,
+    /// Pages whose reference the gather dropped (freed or not).
+    pub pages_released: u64,
+    /// Page-table pages freed, by level: [PTE, PMD, PUD].
+    pub tables_freed: [u64; 3],
+    /// Batch frames allocated.
+    pub batches: u64,
+    /// Flushes forced because the gather was full.
+    pub forced: u64,
+}
+
+/// `struct mmu_gather`.
+pub struct MmuGather {
+    mm: MmId,
+    /// Whole address space is going (exit).
+    pub fullmm: bool,
+    freed_tables: bool,
+    cleared_ptes: bool,
+    cleared_pmds: bool,
+    cleared_puds: bool,
+    start: u64,
+    end: u64,
+    batches: Vec<Batch>,
+    active: usize,
+    tables: Vec<Pfn>,
+    table_frame: Option<Pfn>,
+    /// Counters for the report.
+    pub stats: GatherStats,
+}
+
+impl MmuGather {
+    /// `tlb_gather_mmu` / `tlb_gather_mmu_fullmm`; the caller increments `tlb_flush_pending`.
+    pub fn new(mm: MmId, fullmm: bool) -> Self {
+        let mut g = MmuGather {
+            mm,
+            fullmm,
+            freed_tables: false,
+            cleared_ptes: false,
+            cleared_pmds: false,
+            cleared_puds: false,
+            start: 0,
+            end: 0,
+            batches: alloc::vec![Batch {
+                frame: None,
+                pages: Vec::with_capacity(MMU_GATHER_BUNDLE),
+                max: MMU_GATHER_BUNDLE
+            }],
+            active: 0,
+            tables: Vec::new(),
+            table_frame: None,
+            stats: GatherStats::default(),
+        };
+        g.reset_range();
+        g
+    }
+
+    /// `__tlb_reset_range`.
+    fn reset_range(&mut self) {
+        if self.fullmm {
+            self.start = u64::MAX;
+            self.end = u64::MAX;
+        } else {
+            self.start = crate::pgtable::TASK_SIZE;
+            self.end = 0;
+        }
+        self.freed_tables = false;
+        self.cleared_ptes = false;
+        self.cleared_pmds = false;
+        self.cleared_puds = false;
+    }
+
+    /// `__tlb_adjust_range`.
+    fn adjust_range(&mut self, addr: u64, size: u64) {
+        self.start = self.start.min(addr);
+        self.end = self.end.max(addr + size);
+    }
+
+    /// `tlb_remove_tlb_entry`: a PTE at `addr` was cleared.
+    pub fn remove_tlb_entry(&mut self, addr: u64) {
+        self.adjust_range(addr, 1 << PAGE_SHIFT);
+        self.cleared_ptes = true;
+    }
+
+    /// `__tlb_remove_page`: queue a zapped page. Returns true when the gather is full and the
+    /// caller must flush (`tlb_flush_mmu`) before queueing more.
+    pub fn remove_page(&mut self, page: ZappedPage, mem: &mut PhysMem) -> bool {
+        let b = &mut self.batches[self.active];
+        b.pages.push(page.0);
+        if b.pages.len() < b.max {
+            return false;
+        }
+        !self.next_batch(mem)
+    }
+
+    /// `tlb_next_batch`: move to the next batch, allocating a batch frame if needed.
+    fn next_batch(&mut self, mem: &mut PhysMem) -> bool {
+        if self.active + 1 < self.batches.len() {
+            self.active += 1;
+            return true;
+        }
+        if self.batches.len() - 1 == MAX_GATHER_BATCH_COUNT {
+            return false;
+        }
+        let Ok(frame) = mem.alloc_pages(0) else {
+            return false;
+        };
+        self.stats.batches += 1;
+        self.batches.push(Batch {
+            frame: Some(frame),
+            pages: Vec::with_capacity(MAX_GATHER_BATCH),
+            max: MAX_GATHER_BATCH,
+        });
+        self.active += 1;
+        true
+    }
+
+    /// `p?d_free_tlb` → `tlb_remove_table`: queue a detached page table at `addr`.
+    pub fn free_table<H: Hardware>(
+        &mut self,
+        t: DetachedTable,
+        addr: u64,
+        hw: &mut H,
+        mem: &mut PhysMem,
+    ) {
+        let span = match t.1 {
+            Level::Pte => 1u64 << PMD_SHIFT,
+            Level::Pmd => 1u64 << PUD_SHIFT,
+            _ => 1u64 << crate::pgtable::PGDIR_SHIFT,
+        };
+        self.adjust_range(addr & !(span - 1), span);
+        match t.1 {
+            Level::Pte => self.cleared_pmds = true,
+            Level::Pmd => self.cleared_puds = true,
+            _ => {}
+        }
+        self.freed_tables = true;
+        if self.table_frame.is_none() {
+            match mem.alloc_pages(0) {
+                Ok(f) => self.table_frame = Some(f),
+                Err(_) => {
+                    // tlb_remove_table_one: invalidate, then free this one table now.
+                    let proof = self.tlb_flush_mmu_tlbonly(hw);
+                    self.free_one_table(&proof, t.0, t.1, hw, mem);
+                    return;
+                }
+            }
+        }
+        self.tables.push(t.0);
+        self.stats.tables_freed[t.1 as usize - 1] += 1;
+        if self.tables.len() == MAX_TABLE_BATCH {
+            let proof = self.tlb_flush_mmu_tlbonly(hw);
+            self.tlb_table_flush(&proof, hw, mem);
+        }
+    }
+
+    fn free_one_table<H: Hardware>(
+        &mut self,
+        _proof: &TlbFlushed,
+        pfn: Pfn,
+        level: Level,
+        hw: &mut H,
+        mem: &mut PhysMem,
+    ) {
+        self.stats.tables_freed[level as usize - 1] += 1;
+        release_table(pfn, hw, mem);
+    }
+
+    /// `tlb_flush_mmu_tlbonly`: flush the TLB for the gathered range, if anything was cleared.
+    pub fn tlb_flush_mmu_tlbonly<H: Hardware>(&mut self, hw: &mut H) -> TlbFlushed {
+        if !(self.freed_tables || self.cleared_ptes || self.cleared_pmds || self.cleared_puds) {
+            return TlbFlushed(());
+        }
+        self.stats.flushes += 1;
+        if self.fullmm {
+            hw.flush_tlb_mm(self.mm);
+        } else {
+            let stride = if self.cleared_ptes {
+                PAGE_SHIFT
+            } else if self.cleared_pmds {
+                PMD_SHIFT
+            } else {
+                PUD_SHIFT
+            };
+            hw.flush_tlb_range(self.mm, self.start, self.end, stride, self.freed_tables);
+        }
+        self.reset_range();
+        TlbFlushed(())
+    }
+
+    /// `tlb_table_flush`: free the queued page tables (after the flush and, in Linux, an RCU
+    /// grace period; nothing here walks tables locklessly, so the flush is the quiescence point).
+    fn tlb_table_flush<H: Hardware>(&mut self, _proof: &TlbFlushed, hw: &mut H, mem: &mut PhysMem) {
+        for pfn in core::mem::take(&mut self.tables) {
+            release_table(pfn, hw, mem);
+        }
+        if let Some(f) = self.table_frame.take() {
+            put_frame(f, mem);
+        }
+    }
+
+    /// `tlb_batch_pages_flush`: drop the gathered pages' references (`free_pages_and_swap_cache`).
+    fn tlb_batch_pages_flush(&mut self, _proof: &TlbFlushed, mem: &mut PhysMem) {
+        for b in &mut self.batches {
+            for pfn in b.pages.drain(..) {
+                self.stats.pages_released += 1;
+                if put_page(pfn, mem) {
+                    self.stats.pages_freed += 1;
+                }
+            }
+        }
+        self.active = 0;
+    }
+
+    /// `tlb_flush_mmu`: flush, then free what was gathered.
+    pub fn tlb_flush_mmu<H: Hardware>(&mut self, hw: &mut H, mem: &mut PhysMem) {
+        let proof = self.tlb_flush_mmu_tlbonly(hw);
+        self.tlb_table_flush(&proof, hw, mem);
+        self.tlb_batch_pages_flush(&proof, mem);
+    }
+
+    /// A flush forced because the gather was full (counted for the report).
+    pub fn forced_flush<H: Hardware>(&mut self, hw: &mut H, mem: &mut PhysMem) {
+        self.stats.forced += 1;
+        self.tlb_flush_mmu(hw, mem);
+    }
+
+    /// `tlb_finish_mmu`: the last flush and free, then the batch frames go. `nested` is
+    /// `mm_tlb_flush_nested`: another gather is in flight on this mm, so flush everything.
+    pub fn finish<H: Hardware>(
+        mut self,
+        nested: bool,
+        hw: &mut H,
+        mem: &mut PhysMem,
+    ) -> GatherStats {
+        if nested {
+            self.fullmm = true;
+            self.reset_range();
+            self.freed_tables = true;
+        }
+        self.tlb_flush_mmu(hw, mem);
+        for b in self.batches.drain(..) {
+            if let Some(f) = b.frame {
+                put_frame(f, mem);
+            }
+        }
+        self.stats
+    }
+
+    /// Frames the gather holds right now (queued pages, queued tables, its own batch frames),
+    /// for the invariant check's reference count.
+    pub fn held_frames(&self) -> impl Iterator<Item = Pfn> + '_ {
+        self.batches
+            .iter()
+            .flat_map(|b| b.pages.iter().copied().chain(b.frame))
+    }
+}
+
+/// `put_page`: drop one reference; free the frame on the last one. Returns true if freed.
+pub(crate) fn put_page(pfn: Pfn, mem: &mut PhysMem) -> bool {
+    let p = mem.page_mut(pfn);
+    debug_assert!(p.refcount > 0, "put_page on a free frame {pfn}");
+    if p.flags.contains(PageFlags::RESERVED) {
+        return false;
+    }
+    p.refcount -= 1;
+    if p.refcount == 0 {
+        mem.free_pages(pfn, 0);
+        true
+    } else {
+        false
+    }
+}
+
+fn put_frame(pfn: Pfn, mem: &mut PhysMem) {
+    mem.page_mut(pfn).refcount = 0;
+    mem.free_pages(pfn, 0);
+}
+
+/// `pagetable_dtor_free`: the table frame returns to the allocator.
+fn release_table<H: Hardware>(pfn: Pfn, hw: &mut H, mem: &mut PhysMem) {
+    hw.table_free(pfn);
+    put_frame(pfn, mem);
+}

@@ -1,0 +1,339 @@
+//! The buddy allocator over sparse sections (mm/page_alloc.c, mm/sparse.c).
+//!
+//! Frame metadata lives in sections of [`SECTION_PAGES`] frames created the first time the
+//! allocator hands out a frame inside them, so a large simulated RAM costs nothing until used.
+//! Free blocks of order 0..=[`MAX_ORDER`] sit on intrusive doubly linked lists threaded through
+//! their head page's metadata; order-0 frees go to a small per-CPU-style cache first (`pcp`),
+//! as in Linux, and are drained to the buddy lists in batches.
+
+use crate::page::{Page, PageFlags, Pfn, NO_PFN};
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+
+/// Largest buddy order (4 MiB blocks), `MAX_PAGE_ORDER` on x86-64.
+pub const MAX_ORDER: u32 = 10;
+/// Frames per sparse section (128 MiB, `PAGES_PER_SECTION` on x86-64).
+pub const SECTION_PAGES: usize = 1 << 15;
+const PCP_HIGH: usize = 512;
+const PCP_BATCH: usize = 64;
+
+/// Why an allocation failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AllocError {
+    /// No free block large enough.
+    OutOfMemory,
+    /// Failure injected on purpose ([`PhysMem::fail_after`]).
+    Injected,
+}
+
+/// Physical memory: frame metadata, the free lists, and counters.
+pub struct PhysMem {
+    sections: Vec<Option<Box<[Page]>>>,
+    /// Sections never touched yet, taken from the end (all their frames are free).
+    untouched: Vec<u32>,
+    free_head: [Pfn; MAX_ORDER as usize + 1],
+    pcp: Vec<Pfn>,
+    nr_frames: u64,
+    nr_free: u64,
+    fail_after: Option<u64>,
+}
+
+impl PhysMem {
+    /// Simulated RAM of `bytes` (rounded down to whole sections, at least one).
+    pub fn new(bytes: u64) -> Self {
+        let nsec = ((bytes / 4096) as usize / SECTION_PAGES).max(1);
+        let mut untouched: Vec<u32> = (0..nsec as u32).collect();
+        untouched.reverse();
+        PhysMem {
+            sections: (0..nsec).map(|_| None).collect(),
+            untouched,
+            free_head: [NO_PFN; MAX_ORDER as usize + 1],
+            pcp: Vec::with_capacity(PCP_HIGH + PCP_BATCH),
+            nr_frames: (nsec * SECTION_PAGES) as u64,
+            nr_free: (nsec * SECTION_PAGES) as u64,
+            fail_after: None,
+        }
+    }
+
+    /// Total frames of simulated RAM.
+    pub fn nr_frames(&self) -> u64 {
+        self.nr_frames
+    }
+
+    /// Free frames.
+    pub fn nr_free(&self) -> u64 {
+        self.nr_free
+    }
+
+    /// Make the allocation after the next `n` successful ones fail (`None` switches it off).
+    pub fn fail_after(&mut self, n: Option<u64>) {
+        self.fail_after = n;
+    }
+
+    /// Metadata of a frame that has a section.
+    #[inline]
+    pub fn page(&self, pfn: Pfn) -> &Page {
+        let s = self.sections[pfn as usize / SECTION_PAGES]
+            .as_ref()
+            .expect("frame in an untouched section");
+        &s[pfn as usize % SECTION_PAGES]
+    }
+
+    /// Mutable metadata of a frame that has a section.
+    #[inline]
+    pub fn page_mut(&mut self, pfn: Pfn) -> &mut Page {
+        let s = self.sections[pfn as usize / SECTION_PAGES]
+            .as_mut()
+            .expect("frame in an untouched section");
+        &mut s[pfn as usize % SECTION_PAGES]
+    }
+
+    /// True if `pfn` lies in a section that has metadata.
+    pub fn has_section(&self, pfn: Pfn) -> bool {
+        self.sections
+            .get(pfn as usize / SECTION_PAGES)
+            .is_some_and(|s| s.is_some())
+    }
+
+    /// Iterates over every frame that has metadata: `(pfn, &page)`.
+    pub fn frames(&self) -> impl Iterator<Item = (Pfn, &Page)> {
+        self.sections
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|s| (i, s)))
+            .flat_map(|(i, s)| {
+                s.iter()
+                    .enumerate()
+                    .map(move |(j, p)| ((i * SECTION_PAGES + j) as Pfn, p))
+            })
+    }
+
+    /// True if `pfn` is sitting in the order-0 free cache.
+    pub fn in_pcp(&self, pfn: Pfn) -> bool {
+        self.pcp.contains(&pfn)
+    }
+
+    fn list_add(&mut self, pfn: Pfn, order: u32) {
+        let head = self.free_head[order as usize];
+        {
+            let p = self.page_mut(pfn);
+            p.flags = PageFlags::BUDDY;
+            p.mapcount = order as i32;
+            p.mapping = head;
+            p.index = NO_PFN;
+            p.refcount = 0;
+        }
+        if head != NO_PFN {
+            self.page_mut(head).index = pfn;
+        }
+        self.free_head[order as usize] = pfn;
+    }
+
+    fn list_del(&mut self, pfn: Pfn, order: u32) {
+        let (next, prev) = {
+            let p = self.page(pfn);
+            (p.mapping, p.index)
+        };
+        if prev != NO_PFN {
+            self.page_mut(prev).mapping = next;
+        } else {
+            self.free_head[order as usize] = next;
+        }
+        if next != NO_PFN {
+            self.page_mut(next).index = prev;
+        }
+        let p = self.page_mut(pfn);
+        p.flags.remove(PageFlags::BUDDY);
+        p.mapping = 0;
+        p.index = 0;
+        p.mapcount = 0;
+    }
+
+    fn touch_section(&mut self) -> bool {
+        let Some(s) = self.untouched.pop() else {
+            return false;
+        };
+        self.sections[s as usize] =
+            Some(alloc::vec![Page::default(); SECTION_PAGES].into_boxed_slice());
+        let base = s as usize * SECTION_PAGES;
+        let block = 1usize << MAX_ORDER;
+        for b in (0..SECTION_PAGES).step_by(block).rev() {
+            self.list_add((base + b) as Pfn, MAX_ORDER);
+        }
+        true
+    }
+
+    fn rmqueue(&mut self, order: u32) -> Option<Pfn> {
+        loop {
+            let found = (order..=MAX_ORDER).find(|&o| self.free_head[o as usize] != NO_PFN);
+            if let Some(mut o) = found {
+                let pfn = self.free_head[o as usize];
+                self.list_del(pfn, o);
+                while o > order {
+                    o -= 1;
+                    self.list_add(pfn + (1 << o), o);
+                }
+                return Some(pfn);
+            }
+            if !self.touch_section() {
+                return None;
+            }
+        }
+    }
+
+    /// `alloc_pages(order)`: a block of `2^order` frames, the head returned with refcount 1.
+    pub fn alloc_pages(&mut self, order: u32) -> Result<Pfn, AllocError> {
+        if let Some(n) = self.fail_after.as_mut() {
+            if *n == 0 {
+                return Err(AllocError::Injected);
+            }
+            *n -= 1;
+        }
+        let pfn = if order == 0 {
+            if self.pcp.is_empty() {
+                for _ in 0..PCP_BATCH {
+                    match self.rmqueue(0) {
+                        Some(p) => self.pcp.push(p),
+                        None => break,
+                    }
+                }
+            }
+            self.pcp.pop().ok_or(AllocError::OutOfMemory)?
+        } else {
+            self.rmqueue(order).ok_or(AllocError::OutOfMemory)?
+        };
+        self.nr_free -= 1 << order;
+        let p = self.page_mut(pfn);
+        let gen = p.gen;
+        *p = Page {
+            refcount: 1,
+            gen,
+            ..Page::default()
+        };
+        Ok(pfn)
+    }
+
+    /// `__free_pages(pfn, order)`: returns a block whose last reference is gone. Bumps the
+    /// generation of the head frame, so stale users of the frame can be detected.
+    pub fn free_pages(&mut self, pfn: Pfn, order: u32) {
+        {
+            let p = self.page_mut(pfn);
+            debug_assert_eq!(p.refcount, 0, "freeing a referenced frame");
+            let gen = p.gen.wrapping_add(1);
+            *p = Page {
+                gen,
+                ..Page::default()
+            };
+        }
+        self.nr_free += 1 << order;
+        if order == 0 {
+            self.pcp.push(pfn);
+            if self.pcp.len() >= PCP_HIGH + PCP_BATCH {
+                for _ in 0..PCP_BATCH {
+                    let p = self.pcp.remove(0);
+                    self.free_one(p, 0);
+                }
+            }
+            return;
+        }
+        self.free_one(pfn, order);
+    }
+
+    /// `__free_one_page`: merge with free buddies as far as possible.
+    fn free_one(&mut self, mut pfn: Pfn, mut order: u32) {
+        while order < MAX_ORDER {
+            let buddy = pfn ^ (1 << order);
+            let p = self.page(buddy);
+            if !(p.flags.contains(PageFlags::BUDDY) && p.mapcount == order as i32) {
+                break;
+            }
+            self.list_del(buddy, order);
+            pfn &= !(1 << order);
+            order += 1;
+        }
+        self.list_add(pfn, order);
+    }
+
+    /// Drains the order-0 cache into the buddy lists (`drain_all_pages`).
+    pub fn drain_pcp(&mut self) {
+        while let Some(p) = self.pcp.pop() {
+            self.free_one(p, 0);
+        }
+    }
+
+    /// Counts free frames by walking the free lists and the caches (for invariant checks).
+    pub fn count_free_walk(&self) -> u64 {
+        let mut n = self.pcp.len() as u64 + (self.untouched.len() * SECTION_PAGES) as u64;
+        for o in 0..=MAX_ORDER {
+            let mut p = self.free_head[o as usize];
+            while p != NO_PFN {
+                n += 1 << o;
+                p = self.page(p).mapping;
+            }
+        }
+        n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alloc_free_and_merge_back() {
+        let mut m = PhysMem::new(256 << 20);
+        let total = m.nr_free();
+        let mut v = Vec::new();
+        for _ in 0..5000 {
+            v.push(m.alloc_pages(0).unwrap());
+        }
+        let big = m.alloc_pages(3).unwrap();
+        assert_eq!(m.nr_free(), total - 5008);
+        assert_eq!(m.count_free_walk(), m.nr_free());
+        let v0 = v[0];
+        let gen = m.page(v0).gen;
+        for p in v.drain(..) {
+            m.page_mut(p).refcount = 0;
+            m.free_pages(p, 0);
+        }
+        m.page_mut(big).refcount = 0;
+        m.free_pages(big, 3);
+        assert_eq!(
+            m.page(v0).gen,
+            gen.wrapping_add(1),
+            "free bumps the generation"
+        );
+        m.drain_pcp();
+        assert_eq!(m.nr_free(), total);
+        assert_eq!(m.count_free_walk(), total);
+        // everything merged back into max-order blocks
+        for o in 0..MAX_ORDER {
+            assert_eq!(m.free_head[o as usize], NO_PFN, "order {o} not merged");
+        }
+    }
+
+    #[test]
+    fn runs_out_and_injects_failures() {
+        let mut m = PhysMem::new(128 << 20);
+        let n = m.nr_frames();
+        for _ in 0..n {
+            m.alloc_pages(0).unwrap();
+        }
+        assert_eq!(m.alloc_pages(0), Err(AllocError::OutOfMemory));
+        let mut m = PhysMem::new(128 << 20);
+        m.fail_after(Some(2));
+        assert!(m.alloc_pages(0).is_ok());
+        assert!(m.alloc_pages(0).is_ok());
+        assert_eq!(m.alloc_pages(0), Err(AllocError::Injected));
+    }
+
+    #[test]
+    fn sections_are_made_on_demand() {
+        let m = PhysMem::new(16 << 30);
+        assert_eq!(m.sections.iter().filter(|s| s.is_some()).count(), 0);
+        let mut m = m;
+        let p = m.alloc_pages(0).unwrap();
+        assert!(m.has_section(p));
+        assert_eq!(m.sections.iter().filter(|s| s.is_some()).count(), 1);
+    }
+}

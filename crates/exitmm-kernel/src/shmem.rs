@@ -1,0 +1,197 @@
+//! Shmem inodes (mm/shmem.c): memfd and tmpfs files and shared anonymous objects, each with a
+//! page cache.
+//!
+//! Charging (`shmem_acct_size` / `shmem_acct_blocks`): an object made with `VM_NORESERVE`
+//! (memfd, tmpfs files, shared anonymous memory mapped `MAP_NORESERVE`) charges one page of
+//! `vm_committed_as` per page it allocates; any other shared anonymous object charges its whole
+//! size when it is set up. Both come back when the inode is evicted (its last reference goes).
+
+use crate::arch::Hardware;
+use crate::mm_types::FileId;
+use crate::page::{PageFlags, Pfn};
+use crate::{Errno, Kernel};
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// What kind of object a shmem inode is, for its name in `/proc/PID/maps`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    /// `memfd_create`.
+    Memfd,
+    /// A file on tmpfs (`/dev/shm`), unlinked after opening.
+    Tmpfs,
+    /// The object behind a shared anonymous mapping.
+    DevZero,
+}
+
+/// One shmem inode.
+///
+/// Invariant: every page in `pages` has `PAGECACHE` set, `mapping == id`, `index == key`, and
+/// holds one reference for the cache; `charged_pages` = `pages.len()` when `per_page_acct`.
+#[derive(Clone, Debug)]
+pub struct ShmemFile {
+    /// Name given at creation.
+    pub name: String,
+    /// Kind.
+    pub kind: FileKind,
+    /// `i_size` in bytes.
+    pub size: u64,
+    /// The page cache: page offset → frame.
+    pub pages: BTreeMap<u64, Pfn>,
+    /// References: open descriptors plus mapping VMAs (`f_count`).
+    pub refs: u32,
+    /// `VM_NORESERVE` object: charged per page. Otherwise charged `whole_charge` at setup.
+    pub per_page_acct: bool,
+    /// Pages charged at setup (non-NORESERVE objects).
+    pub whole_charge: i64,
+}
+
+impl ShmemFile {
+    /// The name `/proc/PID/maps` shows for a mapping of this file.
+    pub fn maps_name(&self) -> String {
+        match self.kind {
+            FileKind::Memfd => alloc::format!("/memfd:{} (deleted)", self.name),
+            FileKind::Tmpfs => alloc::format!("/dev/shm/{} (deleted)", self.name),
+            FileKind::DevZero => String::from("/dev/zero (deleted)"),
+        }
+    }
+
+    /// Pages in `i_size` (`DIV_ROUND_UP(i_size, PAGE_SIZE)`).
+    pub fn size_pages(&self) -> u64 {
+        self.size.div_ceil(4096)
+    }
+}
+
+/// The table of shmem inodes.
+#[derive(Default, Debug)]
+pub struct Files {
+    /// By id; evicted inodes are `None`.
+    pub table: Vec<Option<ShmemFile>>,
+}
+
+impl Files {
+    /// The file `id`.
+    pub fn get(&self, id: FileId) -> &ShmemFile {
+        self.table[id as usize].as_ref().expect("no such file")
+    }
+
+    /// The file `id`, mutable.
+    pub fn get_mut(&mut self, id: FileId) -> &mut ShmemFile {
+        self.table[id as usize].as_mut().expect("no such file")
+    }
+}
+
+impl<H: Hardware> Kernel<H> {
+    /// `shmem_file_setup` / `memfd_create` + `ftruncate`: a new inode with one reference.
+    pub fn shmem_file_setup(
+        &mut self,
+        name: &str,
+        kind: FileKind,
+        size: u64,
+        noreserve: bool,
+    ) -> Result<FileId, Errno> {
+        let whole = if noreserve {
+            0
+        } else {
+            size.div_ceil(4096) as i64
+        };
+        if whole > 0 {
+            self.vm_enough_memory(whole)?;
+        }
+        let f = ShmemFile {
+            name: String::from(name),
+            kind,
+            size,
+            pages: BTreeMap::new(),
+            refs: 1,
+            per_page_acct: noreserve,
+            whole_charge: whole,
+        };
+        let id = self
+            .files
+            .table
+            .iter()
+            .position(|f| f.is_none())
+            .unwrap_or(self.files.table.len());
+        if id == self.files.table.len() {
+            self.files.table.push(Some(f));
+        } else {
+            self.files.table[id] = Some(f);
+        }
+        Ok(id as FileId)
+    }
+
+    /// `get_file`.
+    pub fn get_file(&mut self, id: FileId) {
+        self.files.get_mut(id).refs += 1;
+    }
+
+    /// `fput`: on the last reference the inode is evicted (`shmem_evict_inode`): its pages
+    /// leave the cache and what it charged is returned.
+    pub fn fput(&mut self, id: FileId) {
+        let f = self.files.get_mut(id);
+        f.refs -= 1;
+        if f.refs > 0 {
+            return;
+        }
+        let f = self.files.table[id as usize].take().expect("file");
+        for (_, pfn) in f.pages.iter() {
+            let p = self.mem.page_mut(*pfn);
+            p.flags.remove(PageFlags::PAGECACHE);
+            crate::mmu_gather::put_page(*pfn, &mut self.mem);
+        }
+        let unacct = if f.per_page_acct {
+            f.pages.len() as i64
+        } else {
+            f.whole_charge
+        };
+        self.vm_unacct_memory(unacct);
+    }
+
+    /// `shmem_get_folio(SGP_CACHE)`: the cached page at `index`, allocating (and charging) a
+    /// zeroed one for a hole. `Err(None)` past end of file, `Err(Some(e))` on failure.
+    pub fn shmem_get_page(&mut self, id: FileId, index: u64) -> Result<Pfn, Option<Errno>> {
+        let f = self.files.get(id);
+        if index >= f.size_pages() {
+            return Err(None);
+        }
+        if let Some(&p) = f.pages.get(&index) {
+            return Ok(p);
+        }
+        if f.per_page_acct {
+            self.vm_enough_memory(1).map_err(Some)?;
+        }
+        let pfn = match self.mem.alloc_pages(0) {
+            Ok(p) => p,
+            Err(_) => {
+                if self.files.get(id).per_page_acct {
+                    self.vm_unacct_memory(1);
+                }
+                return Err(Some(Errno::ENOMEM));
+            }
+        };
+        let p = self.mem.page_mut(pfn);
+        p.flags =
+            PageFlags::PAGECACHE | PageFlags::SWAPBACKED | PageFlags::UPTODATE | PageFlags::LRU;
+        p.mapping = id;
+        p.index = index as u32;
+        self.files.get_mut(id).pages.insert(index, pfn);
+        Ok(pfn)
+    }
+
+    /// `memfd NAME SIZE fill`: writes one byte into every page through the file (`pwrite`), so
+    /// that every page exists in the cache, dirty.
+    pub fn shmem_fill(&mut self, id: FileId) -> Result<(), Errno> {
+        for idx in 0..self.files.get(id).size_pages() {
+            let pfn = self
+                .shmem_get_page(id, idx)
+                .map_err(|e| e.unwrap_or(Errno::EFBIG))?;
+            let c = self.new_content();
+            let p = self.mem.page_mut(pfn);
+            p.flags.insert(PageFlags::DIRTY);
+            p.content = c;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,185 @@
+//! fs/proc/task_mmu.c: the figures of `/proc/PID/status` (`task_mem`) and of
+//! `/proc/PID/smaps` (`smap_gather_stats`), computed from the structures. Formatting them as
+//! text is the simulator's business.
+
+use crate::arch::Hardware;
+use crate::mm_types::{Mm, VmFlags, Vma, MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS};
+use crate::page::PageFlags;
+use crate::pgtable::{self as pt, PAGE_SIZE};
+use crate::Kernel;
+use alloc::string::String;
+
+/// `/proc/PID/status` memory lines, in kB.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct TaskMem {
+    pub vm_size: i64,
+    pub vm_rss: i64,
+    pub rss_anon: i64,
+    pub rss_file: i64,
+    pub rss_shmem: i64,
+    pub vm_pte: i64,
+    pub vm_lck: i64,
+    pub vm_pin: i64,
+    pub vm_data: i64,
+    pub vm_stk: i64,
+    pub vm_exe: i64,
+    pub vm_lib: i64,
+    pub vm_swap: i64,
+    pub hugetlb_pages: i64,
+}
+
+/// `PSS_SHIFT`: Pss is summed with this many fractional bits.
+pub const PSS_SHIFT: u32 = 12;
+
+/// `struct mem_size_stats` for one VMA, in bytes (pss fields shifted by [`PSS_SHIFT`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct SmapsStats {
+    pub resident: u64,
+    pub pss: u64,
+    pub shared_clean: u64,
+    pub shared_dirty: u64,
+    pub private_clean: u64,
+    pub private_dirty: u64,
+    pub referenced: u64,
+    pub anonymous: u64,
+    pub lazyfree: u64,
+    pub swap: u64,
+    pub pss_locked: u64,
+}
+
+/// One line of `/proc/PID/maps` with its smaps figures.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MapsEntry {
+    /// The VMA.
+    pub vma: Vma,
+    /// `rwxp`/`rwxs`.
+    pub perms: String,
+    /// File offset in bytes (0 for anonymous memory).
+    pub offset: u64,
+    /// The path shown, if any.
+    pub name: Option<String>,
+    /// smaps figures.
+    pub stats: SmapsStats,
+}
+
+impl<H: Hardware> Kernel<H> {
+    /// `task_mem`.
+    pub fn task_mem(&self, mm: &Mm) -> TaskMem {
+        let kb = |pages: i64| pages * (PAGE_SIZE as i64 / 1024);
+        let anon = mm.rss[MM_ANONPAGES];
+        let file = mm.rss[MM_FILEPAGES];
+        let shmem = mm.rss[MM_SHMEMPAGES];
+        TaskMem {
+            vm_size: kb(mm.total_vm),
+            vm_rss: kb(anon + file + shmem),
+            rss_anon: kb(anon),
+            rss_file: kb(file),
+            rss_shmem: kb(shmem),
+            vm_pte: mm.pgtables_bytes >> 10,
+            vm_lck: kb(mm.locked_vm),
+            vm_pin: kb(mm.pinned_vm),
+            vm_data: kb(mm.data_vm),
+            vm_stk: kb(mm.stack_vm),
+            vm_exe: 0,
+            vm_lib: kb(mm.exec_vm),
+            vm_swap: kb(mm.rss[MM_SWAPENTS]),
+            hugetlb_pages: 0,
+        }
+    }
+
+    /// `smap_gather_stats` + `smaps_pte_entry` + `smaps_account` for one VMA.
+    pub fn smaps_vma(&self, mm: &Mm, vma: &Vma) -> SmapsStats {
+        let mut s = SmapsStats::default();
+        let locked = vma.flags.contains(VmFlags::LOCKED);
+        let mut a = vma.start;
+        while a < vma.end {
+            let next = pt::addr_end(a, vma.end, pt::PMD_SHIFT);
+            let Some(t) = self.pte_table(mm, a) else {
+                a = next;
+                continue;
+            };
+            let tab = self.hw.table(t);
+            for i in pt::Level::Pte.index(a)..pt::Level::Pte.index(a) + ((next - a) >> 12) as usize
+            {
+                let e = tab[i];
+                if !pt::present(e) || e & pt::SPECIAL != 0 {
+                    continue; // vm_normal_page() is NULL for the zero page
+                }
+                let page = self.mem.page(pt::pfn_of(e));
+                let size = PAGE_SIZE;
+                let dirty = e & pt::DIRTY != 0 || page.flags.contains(PageFlags::DIRTY);
+                if page.flags.contains(PageFlags::ANON) {
+                    s.anonymous += size;
+                    if !page.flags.contains(PageFlags::SWAPBACKED) && !dirty {
+                        s.lazyfree += size;
+                    }
+                }
+                s.resident += size;
+                if e & pt::ACCESSED != 0 || page.flags.contains(PageFlags::REFERENCED) {
+                    s.referenced += size;
+                }
+                let (pss, private) = if page.refcount == 1 {
+                    (size << PSS_SHIFT, true)
+                } else {
+                    let mc = page.mapcount.max(1) as u64;
+                    ((size << PSS_SHIFT) / if mc >= 2 { mc } else { 1 }, mc < 2)
+                };
+                s.pss += pss;
+                match (dirty, private) {
+                    (true, true) => s.private_dirty += size,
+                    (true, false) => s.shared_dirty += size,
+                    (false, true) => s.private_clean += size,
+                    (false, false) => s.shared_clean += size,
+                }
+                if locked {
+                    s.pss_locked += pss;
+                }
+            }
+            a = next;
+        }
+        s
+    }
+
+    /// `/proc/PID/maps` (and smaps) entries for every VMA of `mm` in `[lo, hi)`.
+    pub fn maps(&self, mm: &Mm, lo: u64, hi: u64) -> alloc::vec::Vec<MapsEntry> {
+        mm.vmas
+            .range(lo..hi)
+            .map(|(_, v)| {
+                let mut perms = String::new();
+                perms.push(if v.flags.contains(VmFlags::READ) {
+                    'r'
+                } else {
+                    '-'
+                });
+                perms.push(if v.flags.contains(VmFlags::WRITE) {
+                    'w'
+                } else {
+                    '-'
+                });
+                perms.push(if v.flags.contains(VmFlags::EXEC) {
+                    'x'
+                } else {
+                    '-'
+                });
+                perms.push(if v.flags.contains(VmFlags::MAYSHARE) {
+                    's'
+                } else {
+                    'p'
+                });
+                let (offset, name) = match v.file {
+                    Some(f) => (v.pgoff << 12, Some(self.files.get(f).maps_name())),
+                    None => (0, None),
+                };
+                MapsEntry {
+                    vma: v.clone(),
+                    perms,
+                    offset,
+                    name,
+                    stats: self.smaps_vma(mm, v),
+                }
+            })
+            .collect()
+    }
+}
