@@ -79,8 +79,9 @@ impl<H: Hardware> Kernel<H> {
             }
         }
         *found.refs.entry(self.zero_pfn).or_default() += 1;
-        for (pfn, p) in self.mem.frames() {
-            let want = found.refs.get(&pfn).copied().unwrap_or(0);
+        // Every referenced frame: its counts must match what was found.
+        for (&pfn, &want) in &found.refs {
+            let p = self.mem.page(pfn);
             if p.refcount != want {
                 bad.push(format!(
                     "frame {pfn}: refcount {} but {want} references found ({:?})",
@@ -88,12 +89,27 @@ impl<H: Hardware> Kernel<H> {
                 ));
             }
             let maps = found.maps.get(&pfn).copied().unwrap_or(0);
-            if pfn != self.zero_pfn && p.refcount > 0 && p.mapcount != maps {
+            if pfn != self.zero_pfn && p.mapcount != maps {
                 bad.push(format!(
                     "frame {pfn}: mapcount {} but {maps} PTEs map it",
                     p.mapcount
                 ));
             }
+        }
+        // No frame in use that nothing references: the frames in use are exactly those found.
+        let in_use = self.mem.nr_frames() - self.mem.nr_free();
+        if found.refs.len() as u64 != in_use {
+            let lost: Vec<Pfn> = self
+                .mem
+                .frames()
+                .filter(|(pfn, p)| p.refcount > 0 && !found.refs.contains_key(pfn))
+                .map(|(pfn, _)| pfn)
+                .take(8)
+                .collect();
+            bad.push(format!(
+                "{in_use} frames in use but {} referenced; unreachable: {lost:?}",
+                found.refs.len()
+            ));
         }
         if self.mem.count_free_walk() != self.mem.nr_free() {
             bad.push(format!(

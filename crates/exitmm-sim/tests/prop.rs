@@ -1,0 +1,174 @@
+//! Property tests: random scripts, `check_invariants` after every op (the simulator runs it
+//! when `Options::check` is on and fails the op on any violation).
+//!
+//! Scripts stay within a few 2 MiB slots on both sides of a 1 GiB boundary so that ops collide,
+//! split, merge and share page tables. Cases: `EXITMM_PROPTEST_CASES` (default 10,000).
+
+use exitmm_sim::{Options, Sim, SimError};
+use proptest::prelude::*;
+
+fn cases() -> u32 {
+    std::env::var("EXITMM_PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000)
+}
+
+/// An offset near a 2 MiB or 1 GiB boundary, on the 4 KiB grid.
+fn off() -> impl Strategy<Value = u64> {
+    let base = prop_oneof![
+        Just(0u64),
+        Just(2 << 20),
+        Just(4 << 20),
+        Just((1 << 30) - (2 << 20)),
+        Just(1 << 30)
+    ];
+    (base, -16i64..48).prop_map(|(b, d)| (b as i64 + d * 4096).max(0) as u64)
+}
+
+fn len() -> impl Strategy<Value = u64> {
+    prop_oneof![4 => 1u64..16, 1 => 16u64..700].prop_map(|p| p * 4096)
+}
+
+fn prot() -> impl Strategy<Value = &'static str> {
+    prop_oneof![Just("rw"), Just("r"), Just("none"), Just("rwx"), Just("w")]
+}
+
+fn op(child: bool) -> impl Strategy<Value = String> {
+    let advice = prop_oneof![
+        Just("dontneed"),
+        Just("dontneed_locked"),
+        Just("free"),
+        Just("dontfork"),
+        Just("dofork"),
+        Just("wipeonfork"),
+        Just("keeponfork"),
+        Just("populate_read"),
+        Just("populate_write"),
+        Just("hugepage"),
+        Just("random"),
+        Just("normal"),
+        Just("dontdump"),
+        Just("willneed"),
+    ];
+    let flags = prop_oneof![
+        4 => Just("private,anon"),
+        2 => Just("shared,anon"),
+        1 => Just("private,anon,noreserve"),
+        1 => Just("shared,anon,noreserve"),
+        1 => Just("private,anon,populate"),
+        1 => Just("private,anon,locked"),
+        1 => Just("private,anon,fixed"),
+        1 => Just("private,anon,growsdown"),
+    ];
+    let file_map = (
+        off(),
+        len(),
+        prot(),
+        prop_oneof![Just("shared"), Just("private")],
+        0u64..8,
+    )
+        .prop_map(|(o, l, p, s, fo)| format!("mmap {o} {l} {p} {s} f {}", fo * 4096));
+    let ops = prop_oneof![
+        6 => (off(), len(), prot(), flags).prop_map(|(o, l, p, f)| format!("mmap {o} {l} {p} {f}")),
+        2 => file_map,
+        8 => (off(), len(), any::<bool>(), prop_oneof![Just(4096u64), Just(12288), Just(65536)])
+            .prop_map(|(o, l, w, s)| format!("touch {o} {l} {} {s}", if w { "w" } else { "r" })),
+        3 => (off(), len()).prop_map(|(o, l)| format!("munmap {o} {l}")),
+        3 => (off(), len(), prot()).prop_map(|(o, l, p)| format!("mprotect {o} {l} {p}")),
+        2 => (off(), len(), any::<bool>()).prop_map(|(o, l, f)| format!("mlock {o} {l}{}", if f { " onfault" } else { "" })),
+        1 => (off(), len()).prop_map(|(o, l)| format!("munlock {o} {l}")),
+        3 => (off(), len(), advice).prop_map(|(o, l, a)| format!("madvise {o} {l} {a}")),
+        2 => (off(), len(), len(), off(), any::<bool>()).prop_map(|(o, l, n, f, d)| {
+            if d { format!("mremap {o} {l} {l} maymove fixed={f} dontunmap") } else { format!("mremap {o} {l} {n} maymove fixed={f}") }
+        }),
+        1 => (off(), len(), len()).prop_map(|(o, l, n)| format!("mremap {o} {l} {n}")),
+        1 => prop_oneof![Just("mlockall current"), Just("mlockall current future"), Just("mlockall future onfault"), Just("munlockall")].prop_map(String::from),
+    ];
+    if child {
+        prop_oneof![3 => ops.clone(), 1 => ops.prop_map(|o| format!("child {o}"))].boxed()
+    } else {
+        ops.boxed()
+    }
+}
+
+/// A script: a memfd first, then ops, forks and child exits, and finally everyone exits.
+fn script() -> impl Strategy<Value = String> {
+    (1usize..200, any::<u64>()).prop_flat_map(|(n, _)| {
+        prop::collection::vec((op(false), op(true), 0u8..20), n).prop_map(|v| {
+            let mut s = String::from("memfd f 64K fill\n");
+            let mut child = false;
+            for (parent_op, child_op, dice) in v {
+                match dice {
+                    0 if !child => {
+                        s.push_str("fork\n");
+                        child = true;
+                    }
+                    1 if child => {
+                        s.push_str("child_exit\n");
+                        child = false;
+                    }
+                    _ => {
+                        s.push_str(if child { &child_op } else { &parent_op });
+                        s.push('\n');
+                    }
+                }
+            }
+            s.push_str("exit\n");
+            if child {
+                s.push_str("child_exit\n");
+            }
+            s.push_str("census\n");
+            s
+        })
+    })
+}
+
+fn run(src: &str) -> Result<(), TestCaseError> {
+    let script = exitmm_script::parse(src)
+        .map_err(|e| TestCaseError::fail(format!("generated a bad script: {e}")))?;
+    let opts = Options {
+        config: exitmm_kernel::Config {
+            ram_bytes: 256 << 20,
+            ..Default::default()
+        },
+        check: true,
+    };
+    let mut sim = Sim::new(&opts);
+    let start_committed = sim.kernel.committed;
+    for l in &script.lines {
+        match sim.step(l) {
+            Ok(_) => {}
+            // An op the model does not implement: say so, and stop this case (not a pass).
+            Err(SimError::Unsupported { .. }) => {
+                return Err(TestCaseError::reject("unsupported op"))
+            }
+            Err(e) => return Err(TestCaseError::fail(format!("{e}\nscript:\n{src}"))),
+        }
+    }
+    // Invariants at exit: no anonymous page and no page table is left, commit is back.
+    let census = sim.census(exitmm_script::Role::P);
+    prop_assert!(census.contains("frames_anon=0 "), "{census}\n{src}");
+    prop_assert!(census.contains("frames_pgtable=0 "), "{census}\n{src}");
+    prop_assert!(census.contains("frames_pagecache=0 "), "{census}\n{src}");
+    prop_assert_eq!(
+        sim.kernel.committed,
+        start_committed,
+        "Committed_AS not back after every exit\n{}",
+        src
+    );
+    prop_assert!(
+        sim.kernel.mms.iter().all(|m| m.is_none()),
+        "an mm outlived its last user"
+    );
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), max_global_rejects: 100_000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_scripts_keep_every_invariant_and_exit_clean(src in script()) {
+        run(&src)?;
+    }
+}
