@@ -1,6 +1,7 @@
 //! `exitmm`: parse arguments, run, print. No logic a library user would need lives here.
 
 use clap::{Parser, Subcommand};
+use exitmm_sim::{records, transcript::transcript, Options, Sim, SimError};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -17,7 +18,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Run a script on the model (default), or on this machine's kernel with --kernel.
+    /// Run the embedded demo scenario on the model and print its transcript and teardown reports.
+    Demo {
+        /// Print records format v1 instead of the transcript.
+        #[arg(long)]
+        records: bool,
+    },
+    /// Run a script on the model (a readable transcript by default), or on this machine's kernel.
     Run {
         /// The script (.mm).
         file: PathBuf,
@@ -27,6 +34,9 @@ enum Cmd {
         /// Run on the real kernel of this machine (prints records format v1).
         #[arg(long)]
         kernel: bool,
+        /// Do not run check_invariants after every op (the model checks by default).
+        #[arg(long)]
+        no_check: bool,
         /// Footprint cap for --kernel, in bytes.
         #[arg(long, default_value_t = exitmm_host::DEFAULT_FOOTPRINT_CAP)]
         cap: u64,
@@ -38,28 +48,75 @@ enum Cmd {
     },
 }
 
-fn load(file: &Path) -> Result<exitmm_script::Script, (String, u8)> {
+type Failure = (String, u8);
+
+fn load(file: &Path) -> Result<exitmm_script::Script, Failure> {
     let src = std::fs::read_to_string(file).map_err(|e| (format!("{}: {e}", file.display()), 2))?;
     exitmm_script::parse(&src).map_err(|e| (format!("{}:{}: {}", file.display(), e.line, e.msg), 2))
 }
 
-fn run(cli: Cli) -> Result<(), (String, u8)> {
+fn sim_failure(name: &str, e: SimError) -> Failure {
+    match &e {
+        SimError::Unsupported { line, what } => {
+            (format!("{name}:{line}: not modelled yet: {what}"), 2)
+        }
+        SimError::Invariant { line, violations } => (
+            format!(
+                "{name}:{line}: model invariant broken: {}",
+                violations.join("; ")
+            ),
+            1,
+        ),
+    }
+}
+
+fn run_model(
+    name: &str,
+    script: &exitmm_script::Script,
+    as_records: bool,
+    check: bool,
+) -> Result<(), Failure> {
+    let opts = Options {
+        check,
+        ..Options::default()
+    };
+    if as_records {
+        let out = records(script, &opts).map_err(|e| sim_failure(name, e))?;
+        print!("{out}");
+    } else {
+        let mut sim = Sim::new(&opts);
+        let results = sim.run(script).map_err(|e| sim_failure(name, e))?;
+        print!("{}", transcript(&results));
+    }
+    Ok(())
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
     match cli.cmd {
+        Cmd::Demo { records } => {
+            let script = exitmm_script::parse(exitmm_sim::DEMO)
+                .map_err(|e| (format!("demo:{}: {}", e.line, e.msg), 2))?;
+            if !records {
+                println!("exitmm demo: the embedded scenario (tests/scenarios/demo.mm), run on the model\n");
+            }
+            run_model("demo", &script, records, true)
+        }
         Cmd::Run {
             file,
             records,
             kernel,
+            no_check,
             cap,
         } => {
             let script = load(&file)?;
+            let name = file.display().to_string();
             if kernel {
-                let out = exitmm_host::run(&script, cap)
-                    .map_err(|e| (format!("{}: {e}", file.display()), 2))?;
+                let out =
+                    exitmm_host::run(&script, cap).map_err(|e| (format!("{name}: {e}"), 2))?;
                 print!("{out}");
                 return Ok(());
             }
-            let _ = records;
-            Err(("the model is not built yet: use --kernel".into(), 2))
+            run_model(&name, &script, records, !no_check)
         }
         Cmd::Record { files } => {
             let release = exitmm_host::kernel_release();

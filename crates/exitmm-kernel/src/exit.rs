@@ -133,7 +133,7 @@ impl<H: Hardware> Kernel<H> {
         if mm.flags.contains(MmFlags::OOM_VICTIM) {
             // Reap what the OOM reaper may reap, then hide the mm from it for good: after
             // MMF_OOM_SKIP, the write-lock barrier waits out a reaper holding the read lock.
-            let zap = self.__oom_reap_task_mm(mm);
+            let (zap, freed) = self.__oom_reap_task_mm(mm);
             mm.flags.insert(MmFlags::OOM_SKIP);
             r.step(
                 "__oom_reap_task_mm",
@@ -143,6 +143,7 @@ impl<H: Hardware> Kernel<H> {
                     ("anon", zap.anon as i64),
                     ("file", zap.file as i64),
                     ("shmem", zap.shmem as i64),
+                    ("pages_freed", freed as i64),
                 ],
             );
             r.step("mmap_write_lock", d, &[("oom_skip", 1)]);
@@ -158,8 +159,7 @@ impl<H: Hardware> Kernel<H> {
         self.hw.arch_exit_mmap(mm.id);
         r.step("arch_exit_mmap", d, &[]);
         if mm.vmas.is_empty() {
-            // Can happen if dup_mmap() received an OOM.
-            r.step("exit_mmap_empty", d, &[]);
+            // Can happen if dup_mmap() received an OOM: nothing gathered, nothing to unaccount.
             return;
         }
         // lru_add_drain: the model puts pages on LRU lists at once; no per-CPU batch to drain.
@@ -241,11 +241,12 @@ impl<H: Hardware> Kernel<H> {
 
     /// `__oom_reap_task_mm` (5.10): zap the private and anonymous VMAs that are not
     /// `VM_LOCKED`, `VM_HUGETLB` or `VM_PFNMAP`, each with its own non-fullmm gather. It never
-    /// frees page tables or VMAs.
+    /// frees page tables or VMAs. Returns what it zapped and how many pages it freed.
     #[allow(non_snake_case)]
-    pub fn __oom_reap_task_mm(&mut self, mm: &mut Mm) -> ZapStats {
+    pub fn __oom_reap_task_mm(&mut self, mm: &mut Mm) -> (ZapStats, u64) {
         mm.flags.insert(MmFlags::UNSTABLE);
         let mut total = ZapStats::default();
+        let mut freed = 0;
         let vmas: Vec<_> = mm.vmas.values().cloned().collect();
         for vma in vmas {
             if vma
@@ -259,11 +260,11 @@ impl<H: Hardware> Kernel<H> {
                 mm.tlb_flush_pending += 1;
                 self.unmap_page_range(&mut tlb, &mut total, mm, &vma, vma.start, vma.end, false);
                 let nested = mm.tlb_flush_pending > 1;
-                tlb.finish(nested, &mut self.hw, &mut self.mem);
+                freed += tlb.finish(nested, &mut self.hw, &mut self.mem).pages_freed;
                 mm.tlb_flush_pending -= 1;
             }
         }
-        total
+        (total, freed)
     }
 
     /// The 5.10 munlock pass: `munlock_vma_pages_all` on every `VM_LOCKED` VMA (clears the

@@ -219,6 +219,7 @@ impl<H: Hardware> Kernel<H> {
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)]
     /// Map a freshly got page at `addr`: one more mapping, one more reference, one more RSS.
     fn map_page(
         &mut self,

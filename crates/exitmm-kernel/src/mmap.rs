@@ -161,8 +161,7 @@ impl<H: Hardware> Kernel<H> {
                 next.as_ref().unwrap().anon_vma,
                 false,
             );
-        if merge_both || (merge_left && !merge_right) || (merge_left && merge_right && !merge_both)
-        {
+        if merge_left {
             let p = prev.unwrap();
             let new_end = if merge_both {
                 next.as_ref().unwrap().end

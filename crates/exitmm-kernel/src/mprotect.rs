@@ -121,12 +121,11 @@ impl<H: Hardware> Kernel<H> {
         while a < end {
             let next = pt::addr_end(a, end, pt::PMD_SHIFT);
             if let Some(t) = self.pte_table(mm, a) {
-                let tab = self.hw.table_mut(t);
-                for i in
-                    pt::Level::Pte.index(a)..pt::Level::Pte.index(a) + ((next - a) >> 12) as usize
-                {
-                    if pt::present(tab[i]) && tab[i] & pt::RW != 0 {
-                        tab[i] &= !pt::RW;
+                let first = pt::Level::Pte.index(a);
+                let n = ((next - a) >> 12) as usize;
+                for e in &mut self.hw.table_mut(t)[first..first + n] {
+                    if pt::present(*e) && *e & pt::RW != 0 {
+                        *e &= !pt::RW;
                         changed = true;
                     }
                 }

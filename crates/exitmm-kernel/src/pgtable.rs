@@ -132,7 +132,7 @@ pub const fn mk_table(pfn: Pfn) -> u64 {
 /// (with `end == 0` meaning the top of the address space).
 #[inline]
 pub fn addr_end(addr: u64, end: u64, shift: u32) -> u64 {
-    let boundary = (addr + (1u64 << shift)) & !((1u64 << shift) - 1);
+    let boundary = addr.wrapping_add(1u64 << shift) & !((1u64 << shift) - 1);
     if boundary.wrapping_sub(1) < end.wrapping_sub(1) {
         boundary
     } else {

@@ -100,10 +100,9 @@ impl<H: Hardware> Kernel<H> {
                 a = next;
                 continue;
             };
-            let tab = self.hw.table(t);
-            for i in pt::Level::Pte.index(a)..pt::Level::Pte.index(a) + ((next - a) >> 12) as usize
-            {
-                let e = tab[i];
+            let first = pt::Level::Pte.index(a);
+            let n = ((next - a) >> 12) as usize;
+            for &e in &self.hw.table(t)[first..first + n] {
                 if !pt::present(e) || e & pt::SPECIAL != 0 {
                     continue; // vm_normal_page() is NULL for the zero page
                 }

@@ -5,6 +5,7 @@
 
 pub mod compare;
 pub mod machine;
+pub mod transcript;
 
 use exitmm_kernel::arch::MmId;
 use exitmm_kernel::exit::TeardownReport;
@@ -680,6 +681,9 @@ pub fn hex(v: u64) -> String {
         format!("{v:#x}")
     }
 }
+
+/// The embedded demo scenario (`tests/scenarios/demo.mm`).
+pub const DEMO: &str = include_str!("../../../tests/scenarios/demo.mm");
 
 /// Runs `script` on the model and returns records format v1 (with `#` headers).
 pub fn records(script: &Script, opts: &Options) -> Result<String, SimError> {

@@ -5,6 +5,8 @@ use exitmm_kernel::arch::{Hardware, MmId};
 use exitmm_kernel::page::Pfn;
 
 type Table = [u64; 512];
+/// 512 table slots: one leaf of the PFN-indexed directory.
+type Leaf = Box<[Option<Box<Table>>]>;
 const ZERO: Table = [0; 512];
 
 /// Counters of what the kernel asked the hardware to do.
@@ -21,7 +23,7 @@ pub struct HwStats {
 /// Simulated RAM for table frames (two-level, indexed by PFN) plus counters.
 #[derive(Default)]
 pub struct Machine {
-    dir: Vec<Option<Box<[Option<Box<Table>>]>>>,
+    dir: Vec<Option<Leaf>>,
     /// Counters.
     pub stats: HwStats,
 }
