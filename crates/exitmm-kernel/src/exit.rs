@@ -258,7 +258,15 @@ impl<H: Hardware> Kernel<H> {
             if vma.is_anonymous() || !vma.flags.contains(VmFlags::SHARED) {
                 let mut tlb = MmuGather::new(mm.id, false);
                 mm.tlb_flush_pending += 1;
-                self.unmap_page_range(&mut tlb, &mut total, mm, &vma, vma.start, vma.end, false);
+                self.unmap_page_range(
+                    &mut tlb,
+                    &mut total,
+                    mm,
+                    &vma,
+                    vma.start,
+                    vma.end,
+                    crate::memory::ZapDetails::ALL,
+                );
                 let nested = mm.tlb_flush_pending > 1;
                 freed += tlb.finish(nested, &mut self.hw, &mut self.mem).pages_freed;
                 mm.tlb_flush_pending -= 1;

@@ -1,6 +1,7 @@
 //! mm/madvise.c: `madvise` and its behaviours.
 
 use crate::arch::Hardware;
+use crate::memory::ZapDetails;
 use crate::mm_types::{Mm, VmFlags, Vma};
 use crate::page::PageFlags;
 use crate::pgtable::{self as pt, PAGE_SIZE};
@@ -17,6 +18,7 @@ pub enum Advice {
     DontNeed,
     DontNeedLocked,
     Free,
+    Remove,
     DontFork,
     DoFork,
     WipeOnFork,
@@ -95,7 +97,16 @@ impl<H: Hardware> Kernel<H> {
                 if f.intersects(forbidden) {
                     return Err(Errno::EINVAL);
                 }
-                self.zap_page_range_single(mm, vma, start, end, true);
+                self.zap_page_range_single(
+                    mm,
+                    vma,
+                    start,
+                    end,
+                    ZapDetails {
+                        reclaim_pt: true,
+                        even_cows: true,
+                    },
+                );
                 return Ok(());
             }
             Advice::Free => {
@@ -103,6 +114,20 @@ impl<H: Hardware> Kernel<H> {
                     return Err(Errno::EINVAL);
                 }
                 self.madvise_free_pte_range(mm, start, end);
+                return Ok(());
+            }
+            Advice::Remove => {
+                if f.contains(VmFlags::LOCKED) {
+                    return Err(Errno::EINVAL);
+                }
+                let Some(file) = vma.file else {
+                    return Err(Errno::EINVAL);
+                };
+                if !f.contains(VmFlags::SHARED | VmFlags::MAYWRITE) {
+                    return Err(Errno::EACCES);
+                }
+                let first = vma.linear_index(start);
+                self.shmem_punch_hole(mm, file, first, first + ((end - start) >> 12));
                 return Ok(());
             }
             Advice::WillNeed => return Ok(()),

@@ -28,6 +28,24 @@ pub struct ZapStats {
     pub zero: u64,
 }
 
+/// `struct zap_details`: what a zap may skip or free besides the leaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ZapDetails {
+    /// `reclaim_pt`: free PTE tables left empty (MADV_DONTNEED with PT_RECLAIM).
+    pub reclaim_pt: bool,
+    /// `even_cows`: zap anonymous (COW) pages too; false for `unmap_mapping_range`, which
+    /// only takes page-cache pages out of the mappings of a file.
+    pub even_cows: bool,
+}
+
+impl ZapDetails {
+    /// Exit, munmap, the OOM reaper: everything, no table reclaim.
+    pub const ALL: ZapDetails = ZapDetails {
+        reclaim_pt: false,
+        even_cows: true,
+    };
+}
+
 /// `mm_counter(page)`: which RSS counter a page belongs to.
 pub fn mm_counter(flags: PageFlags) -> usize {
     if flags.contains(PageFlags::ANON) {
@@ -449,12 +467,12 @@ impl<H: Hardware> Kernel<H> {
         // uprobe_munmap, untrack_pfn and the hugetlb branch: the model has no uprobes, PFN maps
         // or hugetlb VMAs yet (no script op can make one).
         if start != end {
-            self.unmap_page_range(tlb, zap, mm, vma, start, end, false);
+            self.unmap_page_range(tlb, zap, mm, vma, start, end, ZapDetails::ALL);
         }
     }
 
     /// `unmap_page_range`: zap `[addr, end)` of `vma`, walking down from the PGD. `reclaim_pt`
-    /// is `zap_details.reclaim_pt` (MADV_DONTNEED with PT_RECLAIM).
+    /// is how (`zap_details`).
     #[allow(clippy::too_many_arguments)]
     pub fn unmap_page_range(
         &mut self,
@@ -464,7 +482,7 @@ impl<H: Hardware> Kernel<H> {
         vma: &Vma,
         mut addr: u64,
         end: u64,
-        reclaim_pt: bool,
+        details: ZapDetails,
     ) {
         debug_assert!(addr < end);
         // tlb_start_vma: no-op for fullmm; the model flushes by range at the end anyway.
@@ -472,7 +490,7 @@ impl<H: Hardware> Kernel<H> {
             let next = addr_end(addr, end, PGDIR_SHIFT);
             let e = self.hw.table(mm.pgd)[Level::Pgd.index(addr)];
             if pt::present(e) {
-                self.zap_pud_range(tlb, zap, mm, vma, pt::pfn_of(e), addr, next, reclaim_pt);
+                self.zap_pud_range(tlb, zap, mm, vma, pt::pfn_of(e), addr, next, details);
             }
             addr = next;
             if addr == end {
@@ -492,13 +510,13 @@ impl<H: Hardware> Kernel<H> {
         pud: Pfn,
         mut addr: u64,
         end: u64,
-        reclaim_pt: bool,
+        details: ZapDetails,
     ) {
         loop {
             let next = addr_end(addr, end, PUD_SHIFT);
             let e = self.hw.table(pud)[Level::Pud.index(addr)];
             if pt::present(e) {
-                self.zap_pmd_range(tlb, zap, mm, vma, pt::pfn_of(e), addr, next, reclaim_pt);
+                self.zap_pmd_range(tlb, zap, mm, vma, pt::pfn_of(e), addr, next, details);
             }
             addr = next;
             if addr == end {
@@ -518,7 +536,7 @@ impl<H: Hardware> Kernel<H> {
         pmd: Pfn,
         mut addr: u64,
         end: u64,
-        reclaim_pt: bool,
+        details: ZapDetails,
     ) {
         loop {
             let next = addr_end(addr, end, PMD_SHIFT);
@@ -526,10 +544,10 @@ impl<H: Hardware> Kernel<H> {
             let e = self.hw.table(pmd)[idx];
             if pt::present(e) {
                 let table = pt::pfn_of(e);
-                self.zap_pte_range(tlb, zap, mm, vma, table, addr, next);
+                self.zap_pte_range(tlb, zap, mm, vma, table, addr, next, details);
                 // PT_RECLAIM (6.14+): a PTE table whose whole span was zapped and is now empty
                 // goes at once (madvise only; exit frees tables in free_pgtables).
-                if reclaim_pt
+                if details.reclaim_pt
                     && next - addr == PMD_SIZE
                     && self.hw.table(table).iter().all(|&e| pt::none(e))
                 {
@@ -562,6 +580,7 @@ impl<H: Hardware> Kernel<H> {
         table: Pfn,
         mut addr: u64,
         end: u64,
+        details: ZapDetails,
     ) {
         loop {
             let mut force_flush = false;
@@ -571,6 +590,15 @@ impl<H: Hardware> Kernel<H> {
             while addr != end {
                 let e = self.hw.table(table)[i];
                 if pt::none(e) {
+                    addr += PAGE_SIZE;
+                    i += 1;
+                    continue;
+                }
+                // should_zap_folio: without even_cows, anonymous (COW) pages stay mapped.
+                if !details.even_cows
+                    && e & pt::SPECIAL == 0
+                    && self.mem.page(pt::pfn_of(e)).flags.contains(PageFlags::ANON)
+                {
                     addr += PAGE_SIZE;
                     i += 1;
                     continue;
@@ -637,21 +665,17 @@ impl<H: Hardware> Kernel<H> {
         vma: &Vma,
         start: u64,
         end: u64,
-        reclaim: bool,
+        details: ZapDetails,
     ) -> ZapStats {
         let mut tlb = MmuGather::new(mm.id, false);
         mm.tlb_flush_pending += 1;
         let mut zap = ZapStats::default();
         mm.update_hiwater_rss();
-        self.unmap_page_range(
-            &mut tlb,
-            &mut zap,
-            mm,
-            vma,
-            start,
-            end,
-            reclaim && self.config.pt_reclaim,
-        );
+        let details = ZapDetails {
+            reclaim_pt: details.reclaim_pt && self.config.pt_reclaim,
+            ..details
+        };
+        self.unmap_page_range(&mut tlb, &mut zap, mm, vma, start, end, details);
         let nested = mm.tlb_flush_pending > 1;
         tlb.finish(nested, &mut self.hw, &mut self.mem);
         mm.tlb_flush_pending -= 1;

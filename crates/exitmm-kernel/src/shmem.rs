@@ -195,3 +195,58 @@ impl<H: Hardware> Kernel<H> {
         Ok(())
     }
 }
+
+impl<H: Hardware> Kernel<H> {
+    /// `shmem_fallocate(FALLOC_FL_PUNCH_HOLE)` over pages `[first, last)` of `file`:
+    /// `unmap_mapping_range` takes the page-cache pages out of every mapping of the file (in
+    /// every mm; `current` is the caller's, lent out while it runs), leaving COW copies alone;
+    /// then `shmem_truncate_range` drops them from the cache and returns their charge.
+    pub fn shmem_punch_hole(
+        &mut self,
+        current: &mut crate::mm_types::Mm,
+        file: FileId,
+        first: u64,
+        last: u64,
+    ) {
+        use crate::memory::ZapDetails;
+        let details = ZapDetails {
+            reclaim_pt: false,
+            even_cows: false,
+        };
+        let zap_in = |k: &mut Self, mm: &mut crate::mm_types::Mm| {
+            let vmas: Vec<_> = mm
+                .vmas
+                .values()
+                .filter(|v| v.file == Some(file))
+                .cloned()
+                .collect();
+            for v in vmas {
+                let (lo, hi) = (first.max(v.pgoff), last.min(v.pgoff + v.pages()));
+                if lo < hi {
+                    let s = v.start + ((lo - v.pgoff) << 12);
+                    let e = v.start + ((hi - v.pgoff) << 12);
+                    k.zap_page_range_single(mm, &v, s, e, details);
+                }
+            }
+        };
+        zap_in(self, current);
+        for id in 0..self.mms.len() {
+            if self.mms[id].is_some() {
+                self.with_mm(id as u32, |k, mm| zap_in(k, mm));
+            }
+        }
+        let f = self.files.get_mut(file);
+        let gone: Vec<(u64, Pfn)> = f.pages.range(first..last).map(|(i, p)| (*i, *p)).collect();
+        for (i, _) in &gone {
+            f.pages.remove(i);
+        }
+        let per_page = f.per_page_acct;
+        for (_, pfn) in &gone {
+            self.mem.page_mut(*pfn).flags.remove(PageFlags::PAGECACHE);
+            crate::mmu_gather::put_page(*pfn, &mut self.mem);
+        }
+        if per_page {
+            self.vm_unacct_memory(gone.len() as i64);
+        }
+    }
+}

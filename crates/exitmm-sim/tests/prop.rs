@@ -39,6 +39,7 @@ fn op(child: bool) -> impl Strategy<Value = String> {
         Just("dontneed"),
         Just("dontneed_locked"),
         Just("free"),
+        Just("remove"),
         Just("dontfork"),
         Just("dofork"),
         Just("wipeonfork"),
