@@ -350,3 +350,499 @@ impl<H: Hardware> Kernel<H> {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! One test per seed step. Each builds a process with known memory, derives the expected
+    //! figures from the page tables and VMAs *before* the exit (not from the zap code), runs the
+    //! exit and checks the step's effect and its place in the order.
+
+    use super::*;
+    use crate::mm_types::MM_ANONPAGES;
+    use crate::mmap::{MapFlags, Prot};
+    use crate::shmem::FileKind;
+    use crate::testhw::{HwCall, TestHw};
+    use crate::{Config, Kernel};
+
+    const A: u64 = 0x1000_0000_0000;
+    const RW: Prot = Prot {
+        read: true,
+        write: true,
+        exec: false,
+    };
+    const R: Prot = Prot {
+        read: true,
+        write: false,
+        exec: false,
+    };
+
+    fn kernel() -> Kernel<TestHw> {
+        Kernel::new(
+            TestHw::default(),
+            Config {
+                ram_bytes: 256 << 20,
+                ..Config::default()
+            },
+        )
+    }
+
+    fn touch(k: &mut Kernel<TestHw>, id: MmId, start: u64, len: u64, write: bool) {
+        k.with_mm(id, |k, mm| {
+            for a in (start..start + len).step_by(4096) {
+                k.handle_mm_fault(mm, a, write).unwrap();
+            }
+        });
+    }
+
+    fn mmap(
+        k: &mut Kernel<TestHw>,
+        id: MmId,
+        addr: u64,
+        len: u64,
+        prot: Prot,
+        shared: bool,
+        file: Option<u32>,
+    ) {
+        let f = MapFlags {
+            shared,
+            ..MapFlags::default()
+        };
+        k.with_mm(id, |k, mm| k.do_mmap(mm, addr, len, prot, f, file, 0))
+            .unwrap();
+    }
+
+    /// A process with 1024 private anon pages, 16 zero-page PTEs, 64 shared-anon pages, 16
+    /// memfd pages (fault-around), and (optionally) 64 mlocked anon pages. Returns the mm and
+    /// the memfd (whose "descriptor" reference the test holds).
+    fn process(k: &mut Kernel<TestHw>, locked: bool) -> (MmId, u32) {
+        let id = k.mm_alloc().unwrap();
+        mmap(k, id, A, 4 << 20, RW, false, None);
+        touch(k, id, A, 4 << 20, true);
+        mmap(k, id, A + (8 << 20), 64 << 10, R, false, None);
+        touch(k, id, A + (8 << 20), 64 << 10, false);
+        mmap(k, id, A + (16 << 20), 1 << 20, RW, true, None);
+        touch(k, id, A + (16 << 20), 256 << 10, true);
+        let f = k
+            .shmem_file_setup("data", FileKind::Memfd, 1 << 20, true)
+            .unwrap();
+        k.shmem_fill(f).unwrap();
+        mmap(k, id, A + (24 << 20), 1 << 20, R, true, Some(f));
+        touch(k, id, A + (24 << 20), 4096, false);
+        if locked {
+            mmap(k, id, A + (1 << 30), 256 << 10, RW, false, None);
+            k.with_mm(id, |k, mm| k.do_mlock(mm, A + (1 << 30), 256 << 10, false))
+                .unwrap();
+        }
+        assert!(
+            k.check_invariants().is_empty(),
+            "{:?}",
+            k.check_invariants()
+        );
+        (id, f)
+    }
+
+    /// Figures derived from the structures before the exit.
+    #[derive(Debug, Default)]
+    struct Derived {
+        anon: i64,
+        shmem: i64,
+        zero: i64,
+        tables: [i64; 3],
+        accounted: i64,
+        exclusive_anon: i64,
+        locked_pages: i64,
+        reapable_anon: i64,
+    }
+
+    fn derive(k: &Kernel<TestHw>, id: MmId) -> Derived {
+        let mm = k.mm(id);
+        let mut d = Derived::default();
+        for v in mm.vmas.values() {
+            if v.flags.contains(VmFlags::ACCOUNT) {
+                d.accounted += v.pages() as i64;
+            }
+            for a in (v.start..v.end).step_by(4096) {
+                let e = k.pte_at(mm, a);
+                if !pt::present(e) {
+                    continue;
+                }
+                if e & pt::SPECIAL != 0 {
+                    d.zero += 1;
+                    continue;
+                }
+                let p = k.mem.page(pt::pfn_of(e));
+                if p.flags.contains(PageFlags::ANON) {
+                    d.anon += 1;
+                    if p.refcount == 1 {
+                        d.exclusive_anon += 1;
+                    }
+                    if v.flags.contains(VmFlags::LOCKED) {
+                        d.locked_pages += 1;
+                    } else {
+                        d.reapable_anon += 1;
+                    }
+                } else {
+                    d.shmem += 1;
+                }
+            }
+        }
+        let pgd = k.hw.table(mm.pgd);
+        for e in pgd.iter().filter(|e| pt::present(**e)) {
+            d.tables[2] += 1;
+            for e in
+                k.hw.table(pt::pfn_of(*e))
+                    .iter()
+                    .filter(|e| pt::present(**e))
+            {
+                d.tables[1] += 1;
+                d.tables[0] +=
+                    k.hw.table(pt::pfn_of(*e))
+                        .iter()
+                        .filter(|e| pt::present(**e))
+                        .count() as i64;
+            }
+        }
+        d
+    }
+
+    fn names(r: &TeardownReport) -> Vec<&'static str> {
+        r.steps.iter().map(|s| s.func).collect()
+    }
+
+    const SEED_ORDER: [&str; 18] = [
+        "do_exit",
+        "exit_mm",
+        "mmput",
+        "__mmput",
+        "exit_mmap",
+        "mmu_notifier_release",
+        "arch_exit_mmap",
+        "lru_add_drain",
+        "flush_cache_mm",
+        "tlb_gather_mmu",
+        "unmap_vmas",
+        "free_pgtables",
+        "tlb_finish_mmu",
+        "remove_vma",
+        "vm_unacct_memory",
+        "mmdrop",
+        "mmdrop",
+        "__mmdrop",
+    ];
+
+    #[test]
+    fn steps_run_in_the_seeds_order() {
+        let mut k = kernel();
+        let (id, _) = process(&mut k, false);
+        let r = k.do_exit(id);
+        let mut want: Vec<&str> = SEED_ORDER.to_vec();
+        want.push("check_mm");
+        assert_eq!(names(&r), want);
+        assert!(
+            k.check_invariants().is_empty(),
+            "{:?}",
+            k.check_invariants()
+        );
+    }
+
+    #[test]
+    fn mmput_tears_down_only_for_the_last_user_and_mmget_fails_after() {
+        let mut k = kernel();
+        let (id, _) = process(&mut k, false);
+        assert!(k.mmget_not_zero(id));
+        assert!(
+            k.mmput(id).is_none(),
+            "a remaining user must keep the address space"
+        );
+        assert_eq!(k.mm(id).rss[MM_ANONPAGES], 1024);
+        k.mm_mut(id).count += 1; // mmgrab: keep the struct, as a lazy-TLB user would
+        let r = k.mmput(id).expect("last user");
+        assert_eq!(r.fact("unmap_vmas", "anon"), Some(1024));
+        assert_eq!(k.mm(id).users, 0);
+        assert!(
+            !k.mmget_not_zero(id),
+            "no new user after mm_users reached 0"
+        );
+        assert!(k.mm(id).vmas.is_empty());
+    }
+
+    #[test]
+    fn mmu_notifier_release_is_the_first_step_of_exit_mmap() {
+        let mut k = kernel();
+        let (id, _) = process(&mut k, false);
+        let r = k.do_exit(id);
+        let n = names(&r);
+        let at = n.iter().position(|s| *s == "exit_mmap").unwrap();
+        assert_eq!(n[at + 1], "mmu_notifier_release");
+        assert_eq!(r.fact("mmu_notifier_release", "subscribers"), Some(0));
+    }
+
+    #[test]
+    fn oom_victim_self_reaps_before_munlock_and_sets_oom_skip() {
+        let mut k = kernel();
+        let (id, _) = process(&mut k, true);
+        let d = derive(&k, id);
+        k.mark_oom_victim(id);
+        let log_start = k.hw.log.len();
+        let mut r = TeardownReport::default();
+        k.with_mm(id, |k, mm| k.exit_mmap(mm, &mut r, 0));
+        let n = names(&r);
+        let pos = |s: &str| {
+            n.iter()
+                .position(|x| *x == s)
+                .unwrap_or_else(|| panic!("no step {s}: {n:?}"))
+        };
+        assert!(pos("mmu_notifier_release") < pos("__oom_reap_task_mm"));
+        assert!(pos("__oom_reap_task_mm") < pos("mmap_write_lock"));
+        assert!(pos("mmap_write_lock") < pos("munlock_vma_pages_all"));
+        // The reaper took the unlocked private pages only: locked VMAs were still VM_LOCKED
+        // (munlock had not run yet) and shared memory is not the reaper's.
+        assert_eq!(r.fact("__oom_reap_task_mm", "anon"), Some(d.reapable_anon));
+        assert_eq!(r.fact("__oom_reap_task_mm", "shmem"), Some(0));
+        assert_eq!(r.fact("unmap_vmas", "anon"), Some(d.locked_pages));
+        assert_eq!(r.fact("unmap_vmas", "shmem"), Some(d.shmem));
+        // Its gathers were per-VMA ranges, all before exit's full-mm flush.
+        let log = &k.hw.log[log_start..];
+        let full = log
+            .iter()
+            .position(|c| matches!(c, HwCall::FlushMm(_)))
+            .unwrap();
+        assert!(log[..full]
+            .iter()
+            .any(|c| matches!(c, HwCall::FlushRange { .. })));
+        let mm = k.mm(id);
+        assert!(mm.flags.contains(MmFlags::OOM_SKIP | MmFlags::UNSTABLE));
+    }
+
+    #[test]
+    fn munlock_pass_runs_before_the_unmap_and_finds_the_mlocked_pages() {
+        let mut k = kernel();
+        let (id, _) = process(&mut k, true);
+        let d = derive(&k, id);
+        assert_eq!(d.locked_pages, 64);
+        let r = k.do_exit(id);
+        let n = names(&r);
+        let m = n
+            .iter()
+            .position(|s| *s == "munlock_vma_pages_all")
+            .expect("munlock pass");
+        assert!(m < n.iter().position(|s| *s == "arch_exit_mmap").unwrap());
+        assert_eq!(r.fact("munlock_vma_pages_all", "pages"), Some(64));
+        assert_eq!(r.fact("munlock_vma_pages_all", "vmas"), Some(1));
+        // No munlock pass without locked memory.
+        let (id, _) = process(&mut k, false);
+        assert!(k.do_exit(id).get("munlock_vma_pages_all").is_none());
+    }
+
+    #[test]
+    fn arch_exit_mmap_then_flush_cache_mm_then_the_full_flush() {
+        let mut k = kernel();
+        let (id, _) = process(&mut k, false);
+        let start = k.hw.log.len();
+        k.do_exit(id);
+        let log: Vec<_> = k.hw.log[start..]
+            .iter()
+            .filter(|c| !matches!(c, HwCall::TableFree(_)))
+            .cloned()
+            .collect();
+        assert_eq!(log[0], HwCall::ArchExitMmap(id));
+        assert_eq!(log[1], HwCall::FlushCacheMm(id));
+        assert_eq!(log[2], HwCall::FlushMm(id));
+    }
+
+    #[test]
+    fn an_empty_mm_returns_before_gathering() {
+        let mut k = kernel();
+        let (id, _) = process(&mut k, false);
+        k.with_mm(id, |k, mm| k.do_munmap(mm, A, 2 << 30)).unwrap();
+        let committed = k.committed;
+        let start = k.hw.log.len();
+        let r = k.do_exit(id);
+        let n = names(&r);
+        assert!(n.contains(&"arch_exit_mmap"));
+        for s in [
+            "lru_add_drain",
+            "flush_cache_mm",
+            "tlb_gather_mmu",
+            "unmap_vmas",
+            "free_pgtables",
+            "vm_unacct_memory",
+        ] {
+            assert!(!n.contains(&s), "{s} ran for an empty mm");
+        }
+        assert_eq!(k.committed, committed);
+        let log = &k.hw.log[start..];
+        assert_eq!(
+            log.iter()
+                .filter(|c| !matches!(c, HwCall::TableFree(_)))
+                .count(),
+            1,
+            "{log:?}"
+        );
+        assert_eq!(r.fact("check_mm", "ok"), Some(1));
+    }
+
+    #[test]
+    fn unmap_vmas_clears_every_pte_by_kind() {
+        let mut k = kernel();
+        let (id, _) = process(&mut k, true);
+        let d = derive(&k, id);
+        let r = k.do_exit(id);
+        assert_eq!(r.fact("unmap_vmas", "anon"), Some(d.anon));
+        assert_eq!(r.fact("unmap_vmas", "shmem"), Some(d.shmem));
+        assert_eq!(r.fact("unmap_vmas", "zero"), Some(d.zero));
+        assert_eq!(
+            r.fact("unmap_vmas", "ptes"),
+            Some(d.anon + d.shmem + d.zero)
+        );
+        assert_eq!(r.fact("unmap_vmas", "vmas"), Some(5));
+    }
+
+    #[test]
+    fn free_pgtables_frees_every_level_and_only_after_the_flush() {
+        let mut k = kernel();
+        let (id, _) = process(&mut k, true);
+        let d = derive(&k, id);
+        let pgd = k.mm(id).pgd;
+        let start = k.hw.log.len();
+        let r = k.do_exit(id);
+        assert_eq!(r.fact("free_pgtables", "pte"), Some(d.tables[0]));
+        assert_eq!(r.fact("free_pgtables", "pmd"), Some(d.tables[1]));
+        assert_eq!(r.fact("free_pgtables", "pud"), Some(d.tables[2]));
+        let log = &k.hw.log[start..];
+        let flush = log
+            .iter()
+            .position(|c| matches!(c, HwCall::FlushMm(_)))
+            .unwrap();
+        let frees: Vec<usize> = log
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| matches!(c, HwCall::TableFree(_)))
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(
+            frees.len() as i64,
+            d.tables.iter().sum::<i64>() + 1,
+            "every table plus the PGD"
+        );
+        assert!(
+            frees.iter().all(|&i| i > flush),
+            "a table was freed before the TLB flush: {log:?}"
+        );
+        assert_eq!(
+            log.last(),
+            Some(&HwCall::TableFree(pgd)),
+            "the PGD goes last, in __mmdrop"
+        );
+    }
+
+    #[test]
+    fn tlb_finish_mmu_frees_exactly_the_pages_only_this_mm_held() {
+        let mut k = kernel();
+        let (id, _) = process(&mut k, false);
+        let d = derive(&k, id);
+        let free = k.mem.nr_free();
+        let r = k.do_exit(id);
+        assert_eq!(
+            r.fact("tlb_finish_mmu", "pages_freed"),
+            Some(d.exclusive_anon)
+        );
+        assert_eq!(
+            r.fact("tlb_finish_mmu", "pages_released"),
+            Some(d.anon + d.shmem)
+        );
+        assert_eq!(
+            r.fact("tlb_finish_mmu", "flushes"),
+            Some(2),
+            "one forced by dirty shmem PTEs, one final"
+        );
+        // Frames back: the pages, every table, the PGD, and the shared-anon object's pages
+        // (its last reference went with remove_vma).
+        let tables: i64 = d.tables.iter().sum();
+        assert_eq!(
+            k.mem.nr_free() - free,
+            (d.exclusive_anon + tables + 1 + 64) as u64
+        );
+    }
+
+    #[test]
+    fn remove_vma_drops_the_last_reference_of_a_shared_object_but_not_of_an_open_file() {
+        let mut k = kernel();
+        let (id, memfd) = process(&mut k, false);
+        let objects = k.files.table.iter().flatten().count();
+        assert_eq!(objects, 2);
+        k.do_exit(id);
+        assert_eq!(
+            k.files.table.iter().flatten().count(),
+            1,
+            "the shared-anon object goes with its VMA"
+        );
+        assert_eq!(
+            k.files.get(memfd).pages.len(),
+            256,
+            "the memfd is still open: its cache stays"
+        );
+        k.fput(memfd);
+        assert!(k.files.table.iter().all(|f| f.is_none()));
+        assert_eq!(k.committed, 0);
+        assert!(
+            k.check_invariants().is_empty(),
+            "{:?}",
+            k.check_invariants()
+        );
+    }
+
+    #[test]
+    fn vm_unacct_memory_returns_the_vm_account_pages() {
+        let mut k = kernel();
+        let (id, memfd) = process(&mut k, true);
+        let d = derive(&k, id);
+        let before = k.committed;
+        let r = k.do_exit(id);
+        assert_eq!(r.fact("vm_unacct_memory", "pages"), Some(d.accounted));
+        assert_eq!(d.accounted, 1024 + 64);
+        // The shared-anon object (256 pages charged whole) went with remove_vma.
+        assert_eq!(before - k.committed, d.accounted + 256);
+        k.fput(memfd);
+        assert_eq!(k.committed, 0);
+    }
+
+    #[test]
+    fn check_mm_reports_a_bad_rss_counter_like_the_kernel() {
+        let mut k = kernel();
+        let (id, _) = process(&mut k, false);
+        k.mm_mut(id).rss[MM_ANONPAGES] += 3;
+        let r = k.do_exit(id);
+        let s = r.get("check_mm").unwrap();
+        assert_eq!(s.facts, alloc::vec![("ok", 0)]);
+        assert_eq!(s.messages.len(), 1);
+        assert!(
+            s.messages[0].starts_with("BUG: Bad rss-counter state mm:"),
+            "{}",
+            s.messages[0]
+        );
+        assert!(
+            s.messages[0].ends_with(" type:MM_ANONPAGES val:3"),
+            "{}",
+            s.messages[0]
+        );
+    }
+
+    #[test]
+    fn a_full_gather_forces_a_flush_after_8_plus_19_batches_of_510() {
+        let mut k = kernel();
+        let id = k.mm_alloc().unwrap();
+        mmap(&mut k, id, A, 10_000 * 4096, RW, false, None);
+        touch(&mut k, id, A, 10_000 * 4096, true);
+        let r = k.do_exit(id);
+        assert_eq!(
+            r.fact("tlb_finish_mmu", "forced"),
+            Some(1),
+            "9,698 pages fill the gather once"
+        );
+        assert_eq!(r.fact("tlb_finish_mmu", "batches"), Some(19));
+        assert_eq!(r.fact("tlb_finish_mmu", "flushes"), Some(2));
+        assert_eq!(r.fact("tlb_finish_mmu", "pages_freed"), Some(10_000));
+        assert!(k.check_invariants().is_empty());
+    }
+}

@@ -26,6 +26,8 @@ pub mod page_alloc;
 pub mod pgtable;
 pub mod shmem;
 pub mod task_mmu;
+#[cfg(test)]
+pub(crate) mod testhw;
 pub mod util;
 
 use alloc::boxed::Box;

@@ -229,8 +229,9 @@ impl PhysMem {
         if order == 0 {
             self.pcp.push(pfn);
             if self.pcp.len() >= PCP_HIGH + PCP_BATCH {
-                for _ in 0..PCP_BATCH {
-                    let p = self.pcp.remove(0);
+                // free_pcppages_bulk: the oldest batch goes back to the buddy lists.
+                let old: Vec<Pfn> = self.pcp.drain(..PCP_BATCH).collect();
+                for p in old {
                     self.free_one(p, 0);
                 }
             }
