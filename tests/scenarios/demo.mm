@@ -15,13 +15,33 @@ mlock 16M 256K
 mmap 1G 64K r private,anon
 touch 1G 64K r
 commit
+# memfd 256 pages (per page) + shared anon 256 (whole) + VM_ACCOUNT 1024 + 64: 1600 pages.
+# expect: K P Committed_AS=6400
 fork
 child touch 0 64K w
 child oom_victim
 child_exit
+# The child's copied private VMAs (the locked one is unlocked in a child) are reaped: 1024 + 64
+# PTEs, of which only the 16 COW copies were the child's alone. Nothing is left to unmap; the
+# child's three copied PTE tables go in free_pgtables.
+# expect: X C __oom_reap_task_mm ptes=1088 anon=1088 shmem=0 pages_freed=16
+# expect: X C unmap_vmas vmas=5 ptes=0
+# expect: X C free_pgtables pte=3 pmd=1 pud=1
+# expect: X C vm_unacct_memory pages=1088
 fork
 child munmap 0 2G
 child_exit
+# expect: X C exit_mmap vmas=0
+# expect: X C check_mm ok=1
 census
 exit
+# The munlock pass finds the 64 mlocked pages; then 1088 anon, 64 + 16 shmem and 16 zero-page
+# PTEs; dirty shared-anon PTEs force one flush before the final one.
+# expect: X P munlock_vma_pages_all vmas=1 pages=64
+# expect: X P unmap_vmas vmas=5 ptes=1184 anon=1088 file=0 shmem=80 zero=16
+# expect: X P free_pgtables pte=6 pmd=2 pud=1
+# expect: X P tlb_finish_mmu flushes=2 pages_freed=1088 forced=1
+# expect: X P vm_unacct_memory pages=1088
+# expect: X P check_mm ok=1
 census
+# expect: K P census frames_anon=0 frames_pagecache=0 frames_pgtable=0 Committed_AS=0
