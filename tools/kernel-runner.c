@@ -32,6 +32,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define ARENA 0x100000000000ULL
@@ -679,10 +680,55 @@ static void self_check(void) {
 		if (b.v[i] != a.v[i]) die("self-check failed: %s did not come back after munmap", status_keys[i]);
 }
 
+/* -t PAGES REPEATS: time the exit of a child that wrote PAGES anonymous pages in the arena.
+ * The child touches its pages, tells the parent, and exits; the parent measures from that
+ * message to waitpid's return (exit_mmap dominates for large PAGES). Prints one line per run:
+ * "exit_ns <pages> <ns>". */
+static u64 now_ns(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (u64)ts.tv_sec * 1000000000ULL + (u64)ts.tv_nsec;
+}
+
+static void time_exits(u64 pages, int repeats) {
+	for (int r = 0; r < repeats; r++) {
+		int p[2];
+		if (pipe(p)) die("pipe: %s", strerror(errno));
+		flush_out();
+		int pid = fork();
+		if (pid < 0) die("fork: %s", strerror(errno));
+		if (pid == 0) {
+			if (pages) {
+				char *m = mmap((void *)ARENA, pages * PAGE, PROT_READ | PROT_WRITE,
+					       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+				if (m == MAP_FAILED) _exit(3);
+				for (u64 i = 0; i < pages; i++) m[i * PAGE] = 1;
+			}
+			char c = 1;
+			if (write(p[1], &c, 1) != 1) _exit(4);
+			_exit(0);
+		}
+		char c;
+		if (read(p[0], &c, 1) != 1) die("child failed to set up %llu pages", pages);
+		u64 t0 = now_ns();
+		int st;
+		waitpid(pid, &st, 0);
+		u64 t1 = now_ns();
+		close(p[0]);
+		close(p[1]);
+		out("exit_ns %llu %llu\n", pages, t1 - t0);
+	}
+	flush_out();
+}
+
 int main(int argc, char **argv) {
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-c") && i + 1 < argc) footprint_cap = strtoull(argv[++i], NULL, 0);
-		else die("usage: kernel-runner [-c CAP_BYTES] < digested-script");
+		else if (!strcmp(argv[i], "-t") && i + 2 < argc) {
+			if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) < 0) die("PR_SET_THP_DISABLE: %s", strerror(errno));
+			time_exits(strtoull(argv[i + 1], NULL, 0), atoi(argv[i + 2]));
+			return 0;
+		} else die("usage: kernel-runner [-c CAP_BYTES] < digested-script | kernel-runner -t PAGES REPEATS");
 	}
 	if (sysconf(_SC_PAGESIZE) != 4096) die("needs 4 KiB pages");
 	int pers = personality(0xffffffff);

@@ -1,0 +1,99 @@
+//! Exit of a process with N touched anonymous 4 KiB pages, N = 2^10 … 2^20: the model's
+//! `do_exit` (criterion), and on the same run the host kernel's exit of a process that touched
+//! the same N pages (through the kernel runner), as ns per page and their ratio.
+//!
+//! `cargo bench -p exitmm-sim --bench exit` (set EXITMM_BENCH_MAX_SHIFT to stop earlier).
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use exitmm_kernel::mmap::{MapFlags, Prot};
+use exitmm_kernel::{arch::MmId, Config, Kernel};
+use exitmm_sim::machine::Machine;
+use std::time::{Duration, Instant};
+
+const ARENA: u64 = 0x1000_0000_0000;
+
+fn max_shift() -> u32 {
+    std::env::var("EXITMM_BENCH_MAX_SHIFT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20)
+}
+
+/// A kernel with one process that wrote `pages` anonymous pages.
+fn setup(pages: u64) -> (Kernel<Machine>, MmId) {
+    let mut k = Kernel::new(Machine::new(), Config::default());
+    let id = k.mm_alloc().unwrap();
+    let rw = Prot {
+        read: true,
+        write: true,
+        exec: false,
+    };
+    k.with_mm(id, |k, mm| {
+        k.do_mmap(mm, ARENA, pages * 4096, rw, MapFlags::default(), None, 0)
+            .unwrap();
+        for i in 0..pages {
+            k.handle_mm_fault(mm, ARENA + i * 4096, true).unwrap();
+        }
+    });
+    (k, id)
+}
+
+fn model_exit_ns(pages: u64, runs: u32) -> f64 {
+    let mut best = Duration::MAX;
+    for _ in 0..runs {
+        let (mut k, id) = setup(pages);
+        let t = Instant::now();
+        let r = k.do_exit(id);
+        best = best.min(t.elapsed());
+        assert_eq!(r.fact("tlb_finish_mmu", "pages_freed"), Some(pages as i64));
+    }
+    best.as_nanos() as f64
+}
+
+fn bench(c: &mut Criterion) {
+    let mut g = c.benchmark_group("exit_anon_pages");
+    for shift in (10..=max_shift()).step_by(2) {
+        let pages = 1u64 << shift;
+        g.throughput(Throughput::Elements(pages));
+        g.sample_size(10);
+        g.measurement_time(Duration::from_secs(if shift >= 18 { 20 } else { 5 }));
+        g.bench_function(format!("model/{pages}"), |b| {
+            b.iter_batched(
+                || setup(pages),
+                |(mut k, id)| k.do_exit(id),
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    g.finish();
+
+    // The same run, side by side: best of 5 for the model, median of 5 for the kernel.
+    println!(
+        "\n{:>9} {:>14} {:>14} {:>8}",
+        "pages", "model ns/page", "kernel ns/page", "ratio"
+    );
+    let base = exitmm_host::time_exit(0, 5).ok().map(|v| median(v) as f64);
+    for shift in (10..=max_shift()).step_by(2) {
+        let pages = 1u64 << shift;
+        let model = model_exit_ns(pages, 5) / pages as f64;
+        match (exitmm_host::time_exit(pages, 5), base) {
+            (Ok(v), Some(b)) => {
+                let kernel = (median(v) as f64 - b).max(0.0) / pages as f64;
+                println!(
+                    "{pages:>9} {model:>14.1} {kernel:>14.1} {:>8.2}",
+                    model / kernel
+                );
+            }
+            (Err(e), _) => println!("{pages:>9} {model:>14.1} {:>14} (kernel side: {e})", "-"),
+            (_, None) => println!("{pages:>9} {model:>14.1} {:>14}", "-"),
+        }
+    }
+}
+
+fn median(mut v: Vec<u64>) -> u64 {
+    v.sort_unstable();
+    v[v.len() / 2]
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
