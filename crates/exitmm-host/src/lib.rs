@@ -229,6 +229,26 @@ pub fn run(script: &Script, footprint_cap: u64) -> Result<String, HostError> {
     String::from_utf8(out.stdout).map_err(|e| HostError::Runner(e.to_string()))
 }
 
+/// Times, on this machine's kernel, the exit of a process that wrote `pages` anonymous pages:
+/// `repeats` runs, each the nanoseconds from the child's last message to `waitpid` returning.
+pub fn time_exit(pages: u64, repeats: u32) -> Result<Vec<u64>, HostError> {
+    let runner = available()?;
+    let out = Command::new(runner)
+        .args(["-t", &pages.to_string(), &repeats.to_string()])
+        .output()
+        .map_err(|e| HostError::Unavailable(format!("cannot start {runner}: {e}")))?;
+    if !out.status.success() {
+        return Err(HostError::Runner(
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("exit_ns "))
+        .filter_map(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,24 +306,4 @@ mod tests {
             Err(e) => panic!("{e}"),
         }
     }
-}
-
-/// Times, on this machine's kernel, the exit of a process that wrote `pages` anonymous pages:
-/// `repeats` runs, each the nanoseconds from the child's last message to `waitpid` returning.
-pub fn time_exit(pages: u64, repeats: u32) -> Result<Vec<u64>, HostError> {
-    let runner = available()?;
-    let out = Command::new(runner)
-        .args(["-t", &pages.to_string(), &repeats.to_string()])
-        .output()
-        .map_err(|e| HostError::Unavailable(format!("cannot start {runner}: {e}")))?;
-    if !out.status.success() {
-        return Err(HostError::Runner(
-            String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.strip_prefix("exit_ns "))
-        .filter_map(|l| l.split_whitespace().nth(1)?.parse().ok())
-        .collect())
 }
