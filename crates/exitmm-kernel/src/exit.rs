@@ -232,10 +232,10 @@ impl<H: Hardware> Kernel<H> {
         r.step("vm_unacct_memory", d, &[("pages", nr_accounted)]);
     }
 
-    /// `mmu_notifier_release`: call every subscriber's `release`, then unlink them. The model's
-    /// subscription list is real but always empty so far.
-    fn mmu_notifier_release(&mut self, _mm: &mut Mm, r: &mut TeardownReport, d: u8) {
-        let subscribers = 0;
+    /// `mmu_notifier_release`: call every subscriber's `release`, then unlink them, so the
+    /// invalidations of the unmap below reach nobody.
+    fn mmu_notifier_release(&mut self, mm: &mut Mm, r: &mut TeardownReport, d: u8) {
+        let subscribers = crate::mmu_notifier::mmu_notifier_release(mm) as i64;
         r.step("mmu_notifier_release", d, &[("subscribers", subscribers)]);
     }
 
@@ -575,6 +575,75 @@ mod tests {
         let at = n.iter().position(|s| *s == "exit_mmap").unwrap();
         assert_eq!(n[at + 1], "mmu_notifier_release");
         assert_eq!(r.fact("mmu_notifier_release", "subscribers"), Some(0));
+    }
+
+    #[test]
+    fn mmu_notifier_release_unlinks_subscribers_before_the_unmap() {
+        let mut k = kernel();
+        let (id, _) = process(&mut k, false);
+        k.with_mm(id, |k, mm| {
+            crate::mmu_notifier::mmu_notifier_register(mm, 7);
+            crate::mmu_notifier::mmu_notifier_register(mm, 8);
+            // A munmap while subscribed: the subscribers hear of its range.
+            k.do_munmap(mm, A + (8 << 20), 64 << 10).unwrap();
+            assert_eq!(
+                mm.notifiers.list[0].invalidations,
+                alloc::vec![(A + (8 << 20), A + (8 << 20) + (64 << 10))]
+            );
+            let mut r = TeardownReport::default();
+            k.exit_mmap(mm, &mut r, 0);
+            assert_eq!(r.fact("mmu_notifier_release", "subscribers"), Some(2));
+            assert!(mm.notifiers.list.is_empty());
+            // Released before unmap_vmas: the exit's invalidation reached no one.
+            for s in &mm.notifiers.released {
+                assert!(s.released);
+                assert_eq!(s.invalidations.len(), 1, "only the munmap's range");
+            }
+        });
+    }
+
+    #[test]
+    fn exit_mmap_leaves_map_count_total_vm_and_locked_vm_alone() {
+        let mut k = kernel();
+        let (id, _) = process(&mut k, true);
+        let (map_count, total_vm, locked_vm) = {
+            let mm = k.mm(id);
+            (mm.map_count, mm.total_vm, mm.locked_vm)
+        };
+        let mut r = TeardownReport::default();
+        k.with_mm(id, |k, mm| k.exit_mmap(mm, &mut r, 0));
+        let mm = k.mm(id);
+        assert!(mm.vmas.is_empty());
+        assert_eq!(
+            (mm.map_count, mm.total_vm, mm.locked_vm),
+            (map_count, total_vm, locked_vm)
+        );
+        assert_eq!(mm.rss, [0; 4]);
+        assert_eq!(mm.pgtables_bytes, 0);
+    }
+
+    #[test]
+    fn a_full_table_batch_is_flushed_then_freed() {
+        let mut k = Kernel::new(
+            TestHw::default(),
+            Config {
+                ram_bytes: 2 << 30,
+                ..Config::default()
+            },
+        );
+        let id = k.mm_alloc().unwrap();
+        // 600 PTE tables: one written page in each 2 MiB slot of a 1.2 GB mapping.
+        mmap(&mut k, id, A, 600 << 21, RW, false, None);
+        for i in 0..600u64 {
+            touch(&mut k, id, A + (i << 21), 4096, true);
+        }
+        let r = k.do_exit(id);
+        assert_eq!(r.fact("free_pgtables", "pte"), Some(600));
+        assert_eq!(r.fact("free_pgtables", "pmd"), Some(2));
+        // 509 tables fill the table batch: a flush and free then, and the final one.
+        assert_eq!(r.fact("tlb_finish_mmu", "flushes"), Some(2));
+        assert_eq!(r.fact("tlb_finish_mmu", "pages_freed"), Some(600));
+        assert!(k.check_invariants().is_empty());
     }
 
     #[test]

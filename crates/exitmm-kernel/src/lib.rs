@@ -19,6 +19,7 @@ pub mod mlock;
 pub mod mm_types;
 pub mod mmap;
 pub mod mmu_gather;
+pub mod mmu_notifier;
 pub mod mprotect;
 pub mod mremap;
 pub mod page;
@@ -199,6 +200,7 @@ impl<H: Hardware> Kernel<H> {
             def_flags: VmFlags::empty(),
             flags: MmFlags::empty(),
             tlb_flush_pending: 0,
+            notifiers: Default::default(),
         });
         if id == self.mms.len() {
             self.mms.push(Some(mm));

@@ -439,11 +439,12 @@ impl<H: Hardware> Kernel<H> {
         start: u64,
         end: u64,
     ) {
-        // mmu_notifier_invalidate_range_start: no subscriptions in the model yet.
+        // The notifier range covers [start, end) (MMU_NOTIFY_UNMAP).
+        crate::mmu_notifier::invalidate_range_start(mm, start, end);
         for vma in vmas.iter().take_while(|v| v.start < end) {
             self.unmap_single_vma(tlb, zap, mm, vma, start, end);
         }
-        // mmu_notifier_invalidate_range_end
+        // mmu_notifier_invalidate_range_end: nothing more to tell a subscriber here.
     }
 
     /// `unmap_single_vma`: clamp the range to the VMA and zap it.

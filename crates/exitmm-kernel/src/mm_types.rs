@@ -196,6 +196,8 @@ pub struct Mm {
     pub flags: MmFlags,
     /// `tlb_flush_pending`: gathers in flight on this mm.
     pub tlb_flush_pending: u32,
+    /// `notifier_subscriptions`.
+    pub notifiers: crate::mmu_notifier::Subscriptions,
 }
 
 impl Mm {

@@ -36,3 +36,41 @@ impl<H: Hardware> Kernel<H> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testhw::TestHw;
+    use crate::{Config, Errno, Kernel};
+
+    fn kernel(mode: u8) -> Kernel<TestHw> {
+        Kernel::new(
+            TestHw::default(),
+            Config {
+                ram_bytes: 1 << 30,
+                overcommit_memory: mode,
+                ..Config::default()
+            },
+        )
+    }
+
+    #[test]
+    fn overcommit_modes() {
+        let frames = 1i64 << 18;
+        // 0 (guess): only a single request larger than RAM fails.
+        let mut k = kernel(0);
+        assert_eq!(k.vm_enough_memory(frames + 1), Err(Errno::ENOMEM));
+        assert_eq!(k.committed, 0, "a refused charge is taken back");
+        k.vm_enough_memory(frames).unwrap();
+        k.vm_enough_memory(frames).unwrap();
+        assert_eq!(k.committed, 2 * frames);
+        // 1 (always): anything.
+        let mut k = kernel(1);
+        k.vm_enough_memory(10 * frames).unwrap();
+        // 2 (never): the total stays within RAM x overcommit_ratio% (50%).
+        let mut k = kernel(2);
+        k.vm_enough_memory(frames / 2).unwrap();
+        assert_eq!(k.vm_enough_memory(1), Err(Errno::ENOMEM));
+        k.vm_unacct_memory(1);
+        k.vm_enough_memory(1).unwrap();
+    }
+}
