@@ -40,6 +40,27 @@ enum Cmd {
         /// Footprint cap for --kernel, in bytes.
         #[arg(long, default_value_t = exitmm_host::DEFAULT_FOOTPRINT_CAP)]
         cap: u64,
+        /// Simulated RAM of the model (a number as scripts write them: 16G, 256M, ...).
+        #[arg(long, default_value = "16G")]
+        ram: String,
+    },
+    /// Run a script on the model and on this machine's kernel and compare (exit 0 equal, 1
+    /// different, 2 when it cannot be run); or compare N generated scripts with --random.
+    Diff {
+        /// The script (.mm); omit with --random.
+        file: Option<PathBuf>,
+        /// Generate and compare this many random scripts instead.
+        #[arg(long)]
+        random: Option<u64>,
+        /// Seed of the generator (with --random).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Where shrunk scripts of differences go (with --random).
+        #[arg(long, default_value = "exitmm-diff-out")]
+        out: PathBuf,
+        /// Print the probe's findings.
+        #[arg(long)]
+        verbose: bool,
     },
     /// Record the kernel's golden records for scripts: writes NAME.kernel beside each NAME.mm.
     Record {
@@ -75,11 +96,13 @@ fn run_model(
     script: &exitmm_script::Script,
     as_records: bool,
     check: bool,
+    ram: u64,
 ) -> Result<(), Failure> {
-    let opts = Options {
+    let mut opts = Options {
         check,
         ..Options::default()
     };
+    opts.config.ram_bytes = ram;
     if as_records {
         let out = records(script, &opts).map_err(|e| sim_failure(name, e))?;
         print!("{out}");
@@ -99,7 +122,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             if !records {
                 println!("exitmm demo: the embedded scenario (tests/scenarios/demo.mm), run on the model\n");
             }
-            run_model("demo", &script, records, true)
+            run_model("demo", &script, records, true, 16 << 30)
         }
         Cmd::Run {
             file,
@@ -107,6 +130,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             kernel,
             no_check,
             cap,
+            ram,
         } => {
             let script = load(&file)?;
             let name = file.display().to_string();
@@ -116,8 +140,16 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 print!("{out}");
                 return Ok(());
             }
-            run_model(&name, &script, records, !no_check)
+            let ram = exitmm_script::parse_number(&ram).map_err(|e| (format!("--ram: {e}"), 2))?;
+            run_model(&name, &script, records, !no_check, ram)
         }
+        Cmd::Diff {
+            file,
+            random,
+            seed,
+            out,
+            verbose,
+        } => diff(file, random, seed, &out, verbose),
         Cmd::Record { files } => {
             let release = exitmm_host::kernel_release();
             for file in files {
@@ -135,6 +167,141 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
+    }
+}
+
+fn block<'a>(records: &'a str, header: &str) -> Vec<&'a str> {
+    let mut lines = records.lines().skip_while(|l| *l != header);
+    let mut v: Vec<&str> = lines.next().into_iter().collect();
+    v.extend(lines.take_while(|l| !l.starts_with("# ")));
+    v
+}
+
+fn print_difference(m: &exitmm_sim::compare::Mismatch, model: &str, kernel: &str) {
+    println!("first difference at {}", m.op);
+    println!("  model:");
+    for l in block(model, &m.op).iter().skip(1) {
+        println!("    {l}");
+    }
+    println!("  kernel:");
+    for l in block(kernel, &m.op).iter().skip(1) {
+        println!("    {l}");
+    }
+    println!("  differs:");
+    println!("    model:  {}", m.model);
+    println!("    kernel: {}", m.kernel);
+    for f in exitmm_diff::differing_fields(&m.model, &m.kernel) {
+        println!("    >> {f}");
+    }
+}
+
+fn diff(
+    file: Option<PathBuf>,
+    random: Option<u64>,
+    seed: u64,
+    out: &Path,
+    verbose: bool,
+) -> Result<(), Failure> {
+    use exitmm_diff::Verdict;
+    let probe = exitmm_diff::probe().map_err(|e| (format!("diff: {e}"), 2))?;
+    if verbose {
+        for f in &probe.facts {
+            println!("probe: {f}");
+        }
+    }
+    if !probe.unmatched.is_empty() {
+        return Err((
+            format!(
+                "diff: this kernel does what the model cannot: {}",
+                probe.unmatched.join("; ")
+            ),
+            2,
+        ));
+    }
+    let host = |e: exitmm_diff::DiffError| (format!("diff: {e}"), 2u8);
+    match (file, random) {
+        (Some(file), None) => {
+            let script = load(&file)?;
+            if script.model_only() {
+                return Err((
+                    format!(
+                        "{}: model-only ops cannot run on the kernel",
+                        file.display()
+                    ),
+                    2,
+                ));
+            }
+            match exitmm_diff::diff(&script, &probe.config).map_err(host)? {
+                Verdict::Equal => {
+                    println!("equal: {} ({} ops)", file.display(), script.lines.len());
+                    Ok(())
+                }
+                Verdict::Different {
+                    mismatch,
+                    model,
+                    kernel,
+                } => {
+                    println!("different: {}", file.display());
+                    print_difference(&mismatch, &model, &kernel);
+                    Err((
+                        format!("{}: the model differs from the kernel", file.display()),
+                        1,
+                    ))
+                }
+                Verdict::Inconclusive(why) => {
+                    Err((format!("{}: inconclusive: {why}", file.display()), 2))
+                }
+            }
+        }
+        (None, Some(n)) => {
+            let started = std::time::Instant::now();
+            let opts = exitmm_sim::gen::GenOptions::default();
+            let (mut equal, mut different, mut inconclusive) = (0u64, 0u64, 0u64);
+            for i in 0..n {
+                let s = seed.wrapping_mul(1 << 32).wrapping_add(i);
+                let text = exitmm_sim::gen::script(s, &opts);
+                let script = exitmm_script::parse(&text)
+                    .map_err(|e| (format!("generated script {s}: {e}"), 2))?;
+                match exitmm_diff::diff(&script, &probe.config).map_err(host)? {
+                    Verdict::Equal => equal += 1,
+                    Verdict::Inconclusive(why) => {
+                        inconclusive += 1;
+                        println!("inconclusive: script {s}: {why}");
+                    }
+                    Verdict::Different {
+                        mismatch,
+                        model,
+                        kernel,
+                    } => {
+                        different += 1;
+                        let small = exitmm_diff::shrink(&text, &probe.config);
+                        std::fs::create_dir_all(out)
+                            .map_err(|e| (format!("{}: {e}", out.display()), 2))?;
+                        let path = out.join(format!("diff-{s}.mm"));
+                        std::fs::write(
+                            &path,
+                            format!("# shrunk from generated script {s}\n{small}"),
+                        )
+                        .map_err(|e| (format!("{}: {e}", path.display()), 2))?;
+                        println!(
+                            "different: script {s}; shrunk to {} ({} ops)",
+                            path.display(),
+                            small.lines().count()
+                        );
+                        print_difference(&mismatch, &model, &kernel);
+                    }
+                }
+            }
+            println!(
+                "{n} random scripts (seed {seed}): {equal} equal, {different} different, {inconclusive} inconclusive, in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+            if different > 0 {
+                return Err((format!("{different} scripts differ"), 1));
+            }
+            Ok(())
+        }
+        _ => Err(("diff: give a FILE or --random N".into(), 2)),
     }
 }
 

@@ -160,7 +160,7 @@ impl<H: Hardware> Kernel<H> {
                 ("data_vm", mm.data_vm, data),
                 ("exec_vm", mm.exec_vm, exec),
                 ("stack_vm", mm.stack_vm, stack),
-                ("locked_vm", mm.locked_vm, locked),
+                ("locked_vm", mm.locked_vm, locked + mm.locked_vm_unlocked),
             ] {
                 if have != want {
                     bad.push(format!("mm {id}: {name} is {have} pages, VMAs say {want}"));

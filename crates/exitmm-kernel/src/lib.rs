@@ -201,6 +201,7 @@ impl<H: Hardware> Kernel<H> {
             flags: MmFlags::empty(),
             tlb_flush_pending: 0,
             notifiers: Default::default(),
+            locked_vm_unlocked: 0,
         });
         if id == self.mms.len() {
             self.mms.push(Some(mm));

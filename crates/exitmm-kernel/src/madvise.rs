@@ -55,6 +55,9 @@ impl<H: Hardware> Kernel<H> {
         if end == start {
             return Ok(());
         }
+        if let Advice::PopulateRead | Advice::PopulateWrite = advice {
+            return self.madvise_populate(mm, start, end, advice == Advice::PopulateWrite);
+        }
         let mut unmapped_error = Ok(());
         let mut start = start;
         loop {
@@ -132,7 +135,7 @@ impl<H: Hardware> Kernel<H> {
             }
             Advice::WillNeed => return Ok(()),
             Advice::PopulateRead | Advice::PopulateWrite => {
-                return self.madvise_populate(mm, start, end, advice == Advice::PopulateWrite);
+                unreachable!("handled before the VMA walk")
             }
             Advice::Normal => f - (VmFlags::SEQ_READ | VmFlags::RAND_READ),
             Advice::Sequential => (f - VmFlags::RAND_READ) | VmFlags::SEQ_READ,
@@ -185,7 +188,9 @@ impl<H: Hardware> Kernel<H> {
         self.hw.flush_tlb_range(mm.id, start, end, 12, false);
     }
 
-    /// `madvise_populate`: fault the range in for reading or writing.
+    /// `madvise_populate`: fault the range in, page by page, as GUP does with
+    /// `FOLL_MADV_POPULATE`: no VMA is ENOMEM, a VMA that forbids the access is EINVAL, a
+    /// fault that would raise SIGSEGV or SIGBUS is EFAULT. Pages before the failure stay.
     fn madvise_populate(
         &mut self,
         mm: &mut Mm,
@@ -195,6 +200,17 @@ impl<H: Hardware> Kernel<H> {
     ) -> Result<(), Errno> {
         let mut a = start;
         while a < end {
+            let vma = mm.vma_at(a).ok_or(Errno::ENOMEM)?;
+            let f = vma.flags;
+            let ok = !f.intersects(VmFlags::IO | VmFlags::PFNMAP)
+                && if write {
+                    f.contains(VmFlags::WRITE)
+                } else {
+                    f.contains(VmFlags::READ)
+                };
+            if !ok {
+                return Err(Errno::EINVAL);
+            }
             let e = self.pte_at(mm, a);
             if pt::none(e) || (write && e & pt::RW == 0) {
                 self.fault(mm, a, write, false).map_err(|f| match f {

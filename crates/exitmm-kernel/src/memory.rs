@@ -205,23 +205,30 @@ impl<H: Hardware> Kernel<H> {
         if !allowed {
             return Err(Fault::Segv);
         }
-        let table = self
-            .walk_to_pte_table(mm, addr, true)
+        // __handle_mm_fault allocates the PUD and PMD levels; the PTE table comes with the first
+        // page mapped (do_anonymous_page's pte_alloc, finish_fault, filemap_map_pages).
+        let pmd = self
+            .walk_to_pmd_table(mm, addr, true)
             .map_err(|_| Fault::Oom)?
             .expect("allocated");
+        let existing = self
+            .table_below(mm, pmd, Level::Pmd.index(addr), false)
+            .expect("no allocation");
         let idx = Level::Pte.index(addr);
-        let e = self.hw.table(table)[idx];
+        let e = existing.map(|t| self.hw.table(t)[idx]).unwrap_or(0);
         if pt::none(e) {
             return if vma.file.is_none() {
+                let table = self.pte_alloc(mm, pmd, addr)?;
                 self.do_anonymous_page(mm, &vma, table, addr, write)
             } else if !write {
-                self.do_read_fault(mm, &vma, table, addr)
+                self.do_read_fault(mm, &vma, pmd, addr)
             } else if vma.flags.contains(VmFlags::SHARED) {
-                self.do_shared_fault(mm, &vma, table, addr)
+                self.do_shared_fault(mm, &vma, pmd, addr)
             } else {
-                self.do_cow_fault(mm, &vma, table, addr)
+                self.do_cow_fault(mm, &vma, pmd, addr)
             };
         }
+        let table = existing.expect("a present PTE has a table");
         if write && e & pt::RW == 0 {
             return self.do_wp_page(mm, &vma, table, addr);
         }
@@ -235,6 +242,14 @@ impl<H: Hardware> Kernel<H> {
             }
         }
         Ok(())
+    }
+
+    /// `pte_alloc`: the PTE table under `pmd` for `addr`, allocated if missing.
+    fn pte_alloc(&mut self, mm: &mut Mm, pmd: Pfn, addr: u64) -> Result<Pfn, Fault> {
+        Ok(self
+            .table_below(mm, pmd, Level::Pmd.index(addr), true)
+            .map_err(|_| Fault::Oom)?
+            .expect("allocated"))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -315,7 +330,13 @@ impl<H: Hardware> Kernel<H> {
     /// `do_fault_around` → `filemap_map_pages`: map already-cached pages around `addr`, in a
     /// window of `fault_around_pages` aligned to its size, clamped to the VMA, the PTE table
     /// and the end of the file.
-    fn do_fault_around(&mut self, mm: &mut Mm, vma: &Vma, table: Pfn, addr: u64) {
+    fn do_fault_around(
+        &mut self,
+        mm: &mut Mm,
+        vma: &Vma,
+        pmd: Pfn,
+        addr: u64,
+    ) -> Result<(), Fault> {
         let nr = self.config.fault_around_pages;
         let pte_off = Level::Pte.index(addr) as u64;
         let vma_off = (addr - vma.start) >> 12;
@@ -327,31 +348,33 @@ impl<H: Hardware> Kernel<H> {
         for i in from..=to {
             let a = (addr & !(PMD_SIZE - 1)) | (i << 12);
             let index = vma.linear_index(a);
-            if index >= file_end || !pt::none(self.hw.table(table)[i as usize]) {
+            if index >= file_end {
                 continue;
             }
-            if let Some(&pfn) = self.files.get(file).pages.get(&index) {
-                self.mem.page_mut(pfn).refcount += 1;
-                self.map_page(mm, vma, table, a, pfn, writable, false);
+            let Some(&pfn) = self.files.get(file).pages.get(&index) else {
+                continue;
+            };
+            // filemap_map_pmd: the PTE table comes with the first page to map.
+            let table = self.pte_alloc(mm, pmd, a)?;
+            if !pt::none(self.hw.table(table)[i as usize]) {
+                continue;
             }
+            self.mem.page_mut(pfn).refcount += 1;
+            self.map_page(mm, vma, table, a, pfn, writable, false);
         }
+        Ok(())
     }
 
     /// `do_read_fault`: fault-around first, then the page itself if still unmapped.
-    fn do_read_fault(
-        &mut self,
-        mm: &mut Mm,
-        vma: &Vma,
-        table: Pfn,
-        addr: u64,
-    ) -> Result<(), Fault> {
+    fn do_read_fault(&mut self, mm: &mut Mm, vma: &Vma, pmd: Pfn, addr: u64) -> Result<(), Fault> {
         if self.config.fault_around_pages > 1 {
-            self.do_fault_around(mm, vma, table, addr);
-            if !pt::none(self.hw.table(table)[Level::Pte.index(addr)]) {
+            self.do_fault_around(mm, vma, pmd, addr)?;
+            if !pt::none(self.pte_at(mm, addr)) {
                 return Ok(());
             }
         }
         let pfn = self.do_fault_page(vma, addr)?;
+        let table = self.pte_alloc(mm, pmd, addr)?; // finish_fault
         self.mem.page_mut(pfn).refcount += 1;
         self.map_page(mm, vma, table, addr, pfn, vma_pte_writable(vma), false);
         Ok(())
@@ -362,10 +385,11 @@ impl<H: Hardware> Kernel<H> {
         &mut self,
         mm: &mut Mm,
         vma: &Vma,
-        table: Pfn,
+        pmd: Pfn,
         addr: u64,
     ) -> Result<(), Fault> {
         let pfn = self.do_fault_page(vma, addr)?;
+        let table = self.pte_alloc(mm, pmd, addr)?;
         let c = self.new_content();
         let p = self.mem.page_mut(pfn);
         p.refcount += 1;
@@ -376,10 +400,12 @@ impl<H: Hardware> Kernel<H> {
     }
 
     /// `do_cow_fault`: a write to a private file mapping copies the cached page.
-    fn do_cow_fault(&mut self, mm: &mut Mm, vma: &Vma, table: Pfn, addr: u64) -> Result<(), Fault> {
+    fn do_cow_fault(&mut self, mm: &mut Mm, vma: &Vma, pmd: Pfn, addr: u64) -> Result<(), Fault> {
+        self.anon_vma_prepare(mm, vma.start); // first, as the kernel does: even a SIGBUS keeps it
         let src = self.do_fault_page(vma, addr)?;
         let content = self.mem.page(src).content;
         let pfn = self.alloc_anon_page(mm, vma, addr, content)?;
+        let table = self.pte_alloc(mm, pmd, addr)?;
         self.map_page(mm, vma, table, addr, pfn, true, true);
         Ok(())
     }
@@ -878,11 +904,73 @@ impl<H: Hardware> Kernel<H> {
     /// shared and write-protected in both (COW); the zero page stays the zero page.
     pub fn copy_page_range(&mut self, dst: &mut Mm, src: &mut Mm, vma: &Vma) -> Result<(), Errno> {
         let cow = vma.flags & (VmFlags::SHARED | VmFlags::MAYWRITE) == VmFlags::MAYWRITE;
+        // copy_p4d/pud/pmd_range: the child gets a table below every entry the parent has in
+        // the range, level by level, even where nothing is mapped further down.
         let mut addr = vma.start;
         while addr < vma.end {
-            let next = addr_end(addr, vma.end, PMD_SHIFT);
-            if let Some(src_table) = self.pte_table(src, addr) {
-                let dst_table = self.walk_to_pte_table(dst, addr, true)?.expect("allocated");
+            let next = addr_end(addr, vma.end, PGDIR_SHIFT);
+            if pt::present(self.hw.table(src.pgd)[Level::Pgd.index(addr)]) {
+                self.copy_pud_range(dst, src, vma, addr, next, cow)?;
+            }
+            addr = next;
+        }
+        if cow {
+            // The parent's writable translations are now read-only: flush them.
+            self.hw
+                .flush_tlb_range(src.id, vma.start, vma.end, 12, false);
+        }
+        Ok(())
+    }
+
+    /// `copy_pud_range`.
+    fn copy_pud_range(
+        &mut self,
+        dst: &mut Mm,
+        src: &mut Mm,
+        vma: &Vma,
+        mut addr: u64,
+        end: u64,
+        cow: bool,
+    ) -> Result<(), Errno> {
+        let src_pud = pt::pfn_of(self.hw.table(src.pgd)[Level::Pgd.index(addr)]);
+        let dst_pud = self
+            .table_below(dst, dst.pgd, Level::Pgd.index(addr), true)?
+            .expect("allocated");
+        while addr < end {
+            let next = addr_end(addr, end, PUD_SHIFT);
+            let e = self.hw.table(src_pud)[Level::Pud.index(addr)];
+            if pt::present(e) {
+                let dst_pmd = self
+                    .table_below(dst, dst_pud, Level::Pud.index(addr), true)?
+                    .expect("allocated");
+                self.copy_pmd_range(dst, vma, pt::pfn_of(e), dst_pmd, addr, next, cow)?;
+            }
+            addr = next;
+        }
+        Ok(())
+    }
+
+    /// `copy_pmd_range` + `copy_pte_range`: every PTE table the parent has gets a copy; anonymous
+    /// pages become shared and write-protected in both (COW); the zero page stays the zero page.
+    #[allow(clippy::too_many_arguments)]
+    fn copy_pmd_range(
+        &mut self,
+        dst: &mut Mm,
+        vma: &Vma,
+        src_pmd: Pfn,
+        dst_pmd: Pfn,
+        mut addr: u64,
+        end: u64,
+        cow: bool,
+    ) -> Result<(), Errno> {
+        while addr < end {
+            let next = addr_end(addr, end, PMD_SHIFT);
+            let e = self.hw.table(src_pmd)[Level::Pmd.index(addr)];
+            if pt::present(e) {
+                let src_table = pt::pfn_of(e);
+                let dst_table = self
+                    .table_below(dst, dst_pmd, Level::Pmd.index(addr), true)?
+                    .expect("allocated");
                 let mut a = addr;
                 while a < next {
                     let i = Level::Pte.index(a);
@@ -908,11 +996,6 @@ impl<H: Hardware> Kernel<H> {
                 }
             }
             addr = next;
-        }
-        if cow {
-            // The parent's writable translations are now read-only: flush them.
-            self.hw
-                .flush_tlb_range(src.id, vma.start, vma.end, 12, false);
         }
         Ok(())
     }

@@ -154,8 +154,9 @@ pub const RESIDENT_PAGE_TYPES: [&str; 4] = [
 /// Counters are caches of what the structures hold; `check_invariants` recomputes each:
 /// `rss[t]` = present PTEs mapping pages of type t; `pgtables_bytes` = 4096 × (PTE + PMD + PUD
 /// tables reachable from `pgd`); `total_vm` = Σ vma pages; `data_vm`/`exec_vm`/`stack_vm` =
-/// Σ pages of VMAs in each class; `locked_vm` = Σ pages of `VM_LOCKED` VMAs (while the mm is
-/// live; exit does not decrement it); `map_count` = number of VMAs.
+/// Σ pages of VMAs in each class; `locked_vm` = Σ pages of `VM_LOCKED` VMAs +
+/// `locked_vm_unlocked` (while the mm is live; exit does not decrement it); `map_count` =
+/// number of VMAs.
 #[derive(Debug)]
 pub struct Mm {
     /// This mm's id (its ASID, for the hardware).
@@ -198,6 +199,10 @@ pub struct Mm {
     pub tlb_flush_pending: u32,
     /// `notifier_subscriptions`.
     pub notifiers: crate::mmu_notifier::Subscriptions,
+    /// Pages `locked_vm` still counts although no `VM_LOCKED` VMA holds them: 6.18's
+    /// `MREMAP_DONTUNMAP` clears the lock flags of the source VMA without decrementing
+    /// `locked_vm` ("Because we won't unmap we don't need to touch locked_vm").
+    pub locked_vm_unlocked: i64,
 }
 
 impl Mm {

@@ -21,8 +21,43 @@ impl From<Errno> for MremapError {
     }
 }
 
+/// `enum mremap_type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RemapType {
+    NoResize,
+    Shrink,
+    Expand,
+}
+
+/// `struct vma_remap_struct`: one mremap request as it is worked out.
+#[derive(Clone, Copy, Debug)]
+struct Remap {
+    addr: u64,
+    old_len: u64,
+    new_len: u64,
+    new_addr: u64,
+    maymove: bool,
+    fixed: bool,
+    dontunmap: bool,
+    kind: RemapType,
+    populate_expand: bool,
+}
+
+impl Remap {
+    /// `vrm_implies_new_addr`.
+    fn implies_new_addr(&self) -> bool {
+        self.fixed || self.dontunmap
+    }
+
+    fn delta(&self) -> u64 {
+        self.new_len.abs_diff(self.old_len)
+    }
+}
+
 impl<H: Hardware> Kernel<H> {
-    /// `mremap`.
+    /// `mremap` (6.17+ shape): check the parameters, then either move a fixed, same-size range
+    /// VMA by VMA (`remap_move`), or look the VMA up, check it (`check_prep_vma`) and resize in
+    /// place (`mremap_at`) or move (`mremap_to`). Nothing is unmapped before the checks pass.
     #[allow(clippy::too_many_arguments)]
     pub fn do_mremap(
         &mut self,
@@ -34,67 +69,214 @@ impl<H: Hardware> Kernel<H> {
         fixed: Option<u64>,
         dontunmap: bool,
     ) -> Result<u64, MremapError> {
-        if addr & (PAGE_SIZE - 1) != 0 || (fixed.is_some() && !maymove) || (dontunmap && !maymove) {
-            return Err(Errno::EINVAL.into());
-        }
         let align = |l: u64| l.checked_add(PAGE_SIZE - 1).map(|l| l & !(PAGE_SIZE - 1));
-        let old_len = align(old_len).ok_or(Errno::EINVAL)?;
-        let new_len = align(new_len).ok_or(Errno::EINVAL)?;
-        if new_len == 0 || (dontunmap && old_len != new_len) {
-            return Err(Errno::EINVAL.into());
+        let mut v = Remap {
+            addr,
+            old_len: align(old_len).ok_or(Errno::EINVAL)?,
+            new_len: align(new_len).ok_or(Errno::EINVAL)?,
+            new_addr: fixed.unwrap_or(0),
+            maymove,
+            fixed: fixed.is_some(),
+            dontunmap,
+            kind: RemapType::NoResize,
+            populate_expand: false,
+        };
+        self.check_mremap_params(&v)?;
+        if v.dontunmap && !v.fixed {
+            return Err(MremapError::UnhintedMove);
         }
-        if let Some(new_addr) = fixed {
-            return self
-                .mremap_to(mm, addr, old_len, new_addr, new_len, dontunmap)
-                .map_err(Into::into);
-        }
-        if old_len >= new_len {
-            if old_len > new_len {
-                self.do_munmap(mm, addr + new_len, old_len - new_len)?;
+        let res = if v.fixed && v.old_len == v.new_len {
+            self.remap_move(mm, &mut v)?
+        } else {
+            self.check_prep_vma(mm, &mut v)?;
+            if v.implies_new_addr() {
+                self.mremap_to(mm, &mut v)?
+            } else {
+                self.mremap_at(mm, &mut v)?
             }
-            return Ok(addr);
+        };
+        if v.populate_expand {
+            let _ = self.mm_populate(mm, v.new_addr + v.old_len, v.delta(), true);
         }
-        let vma = self.vma_to_resize(mm, addr, old_len, new_len)?;
-        if vma.end == addr + old_len {
-            let delta = new_len - old_len;
-            let new_end = vma.end.checked_add(delta).filter(|&e| e <= TASK_SIZE);
-            let free = new_end.is_some_and(|e| mm.overlapping(vma.end, e).is_empty());
-            if free {
-                let new_end = new_end.unwrap();
-                let pages = (delta >> 12) as i64;
-                if vma.flags.contains(VmFlags::ACCOUNT) {
-                    self.vm_enough_memory(pages)?;
-                }
-                mm.vmas.get_mut(&vma.start).unwrap().end = new_end;
-                self.merge_with_next(mm, vma.start);
-                Self::vm_stat_account(mm, vma.flags, pages);
-                if vma.flags.contains(VmFlags::LOCKED) {
-                    mm.locked_vm += pages;
-                    let _ = self.mm_populate(mm, addr + old_len, delta, true);
-                }
-                mm.hiwater_vm = mm.hiwater_vm.max(mm.total_vm);
-                return Ok(addr);
-            }
-        }
-        if !maymove {
-            return Err(Errno::ENOMEM.into());
-        }
-        Err(MremapError::UnhintedMove)
+        Ok(res)
     }
 
-    /// `vma_to_resize`: the VMA at `addr` must hold `[addr, addr+old_len)`.
-    fn vma_to_resize(
-        &mut self,
-        mm: &Mm,
-        addr: u64,
-        old_len: u64,
-        _new_len: u64,
-    ) -> Result<crate::mm_types::Vma, Errno> {
-        let vma = mm.vma_at(addr).cloned().ok_or(Errno::EFAULT)?;
-        if old_len > vma.end - addr {
+    /// `check_mremap_params`: EINVAL for anything wrong before the VMAs are looked at.
+    fn check_mremap_params(&self, v: &Remap) -> Result<(), Errno> {
+        if v.addr & (PAGE_SIZE - 1) != 0 || v.new_len == 0 || v.new_len > TASK_SIZE {
+            return Err(Errno::EINVAL);
+        }
+        if !v.implies_new_addr() {
+            return Ok(());
+        }
+        if v.new_addr > TASK_SIZE - v.new_len || v.new_addr & (PAGE_SIZE - 1) != 0 || !v.maymove {
+            return Err(Errno::EINVAL);
+        }
+        if v.dontunmap && v.old_len != v.new_len {
+            return Err(Errno::EINVAL);
+        }
+        // vrm_overlaps: the target may not overlap the source.
+        if v.addr < v.new_addr + v.new_len && v.new_addr < v.addr + v.old_len {
+            return Err(Errno::EINVAL);
+        }
+        Ok(())
+    }
+
+    /// `check_prep_vma`: the VMA at `addr` must exist and hold what is resized or moved.
+    fn check_prep_vma(&self, mm: &Mm, v: &mut Remap) -> Result<(), Errno> {
+        let vma = mm.vma_at(v.addr).ok_or(Errno::EFAULT)?;
+        v.kind = match v.new_len.cmp(&v.old_len) {
+            core::cmp::Ordering::Less => RemapType::Shrink,
+            core::cmp::Ordering::Equal => RemapType::NoResize,
+            core::cmp::Ordering::Greater => RemapType::Expand,
+        };
+        if !v.implies_new_addr() {
+            v.new_addr = v.addr;
+        }
+        if v.kind != RemapType::Expand && !v.implies_new_addr() {
+            return Ok(());
+        }
+        if v.old_len == 0 && !vma.flags.intersects(VmFlags::SHARED | VmFlags::MAYSHARE) {
+            return Err(Errno::EINVAL);
+        }
+        if v.dontunmap && vma.flags.intersects(VmFlags::DONTEXPAND | VmFlags::PFNMAP) {
+            return Err(Errno::EINVAL);
+        }
+        let old_len = if v.kind == RemapType::Shrink {
+            v.new_len
+        } else {
+            v.old_len
+        };
+        if old_len > vma.end - v.addr {
             return Err(Errno::EFAULT);
         }
-        Ok(vma)
+        if v.new_len == old_len {
+            return Ok(());
+        }
+        if vma.flags.contains(VmFlags::LOCKED) {
+            v.populate_expand = true;
+        }
+        let pgoff = vma.pgoff + ((v.addr - vma.start) >> 12);
+        if pgoff.checked_add(v.new_len >> 12).is_none() {
+            return Err(Errno::EINVAL);
+        }
+        if vma.flags.intersects(VmFlags::DONTEXPAND | VmFlags::PFNMAP) {
+            return Err(Errno::EFAULT);
+        }
+        if let Some(limit) = self.config.memlock_limit {
+            if vma.flags.contains(VmFlags::LOCKED)
+                && (mm.locked_vm as u64 + (v.delta() >> 12)) > limit >> 12
+            {
+                return Err(Errno::EAGAIN);
+            }
+        }
+        Ok(())
+    }
+
+    /// `remap_move`: a fixed, same-size move of every VMA in `[addr, addr+len)`, keeping the
+    /// gaps between them. The range must start inside a VMA.
+    fn remap_move(&mut self, mm: &mut Mm, v: &mut Remap) -> Result<u64, MremapError> {
+        let (start, end) = (v.addr, v.addr + v.old_len);
+        let mut res: Result<u64, MremapError> = Err(Errno::EFAULT.into());
+        let mut seen = false;
+        let mut last_end = 0;
+        let mut target_addr = v.new_addr;
+        let mut cursor = start;
+        while let Some(vma) = mm.find_vma(cursor).cloned().filter(|x| x.start < end) {
+            let a = vma.start.max(start);
+            let len = end.min(vma.end) - a;
+            if !seen && start < vma.start {
+                return Err(Errno::EFAULT.into());
+            }
+            let offset = if seen { vma.start - last_end } else { 0 };
+            last_end = vma.end;
+            let mut sub = Remap {
+                addr: a,
+                old_len: len,
+                new_len: len,
+                new_addr: target_addr + offset,
+                populate_expand: false,
+                ..*v
+            };
+            self.check_prep_vma(mm, &mut sub)?;
+            let r = self.mremap_to(mm, &mut sub)?;
+            if !seen {
+                res = Ok(r);
+            }
+            seen = true;
+            target_addr = r + len;
+            cursor = vma.end; // the iterator goes on after this VMA (it stays with dontunmap)
+        }
+        res
+    }
+
+    /// `mremap_to`: unmap the target (MREMAP_FIXED), look the source up again, shrink it
+    /// first if needed, then `move_vma`.
+    fn mremap_to(&mut self, mm: &mut Mm, v: &mut Remap) -> Result<u64, Errno> {
+        if v.fixed {
+            self.do_munmap(mm, v.new_addr, v.new_len)?;
+            mm.vma_at(v.addr).ok_or(Errno::EFAULT)?;
+        }
+        if v.kind == RemapType::Shrink {
+            self.do_munmap(mm, v.addr + v.new_len, v.old_len - v.new_len)?;
+            v.old_len = v.new_len;
+        }
+        let vma = mm.vma_at(v.addr).cloned().ok_or(Errno::EFAULT)?;
+        if vma.flags.contains(VmFlags::ACCOUNT) {
+            let extra = if v.dontunmap {
+                v.new_len
+            } else {
+                v.new_len.saturating_sub(v.old_len)
+            };
+            self.vm_enough_memory((extra >> 12) as i64)?;
+        }
+        self.move_vma(
+            mm,
+            vma.start,
+            v.addr,
+            v.old_len,
+            v.new_len,
+            v.new_addr,
+            v.dontunmap,
+        )
+    }
+
+    /// `mremap_at`: same size (nothing), shrink (unmap the tail), or expand in place.
+    fn mremap_at(&mut self, mm: &mut Mm, v: &mut Remap) -> Result<u64, MremapError> {
+        match v.kind {
+            RemapType::NoResize => Ok(v.addr),
+            RemapType::Shrink => {
+                self.do_munmap(mm, v.addr + v.new_len, v.old_len - v.new_len)?;
+                Ok(v.addr)
+            }
+            RemapType::Expand => {
+                let vma = mm.vma_at(v.addr).cloned().ok_or(Errno::EFAULT)?;
+                let delta = v.delta();
+                let in_place = vma.end - v.addr == v.old_len
+                    && vma
+                        .end
+                        .checked_add(delta)
+                        .is_some_and(|e| e <= TASK_SIZE && mm.overlapping(vma.end, e).is_empty());
+                if in_place {
+                    let pages = (delta >> 12) as i64;
+                    if vma.flags.contains(VmFlags::ACCOUNT) {
+                        self.vm_enough_memory(pages)?;
+                    }
+                    mm.vmas.get_mut(&vma.start).unwrap().end = vma.end + delta;
+                    self.merge_with_next(mm, vma.start);
+                    Self::vm_stat_account(mm, vma.flags, pages);
+                    if vma.flags.contains(VmFlags::LOCKED) {
+                        mm.locked_vm += pages;
+                    }
+                    mm.hiwater_vm = mm.hiwater_vm.max(mm.total_vm);
+                    return Ok(v.addr);
+                }
+                if !v.maymove {
+                    return Err(Errno::ENOMEM.into());
+                }
+                Err(MremapError::UnhintedMove)
+            }
+        }
     }
 
     /// After growing the VMA at `start` in place, absorb the next VMA if it now touches and
@@ -119,42 +301,6 @@ impl<H: Hardware> Kernel<H> {
                 self.fput(f);
             }
         }
-    }
-
-    /// `mremap_to`: move to a fixed address (unmapping whatever was there).
-    fn mremap_to(
-        &mut self,
-        mm: &mut Mm,
-        addr: u64,
-        old_len: u64,
-        new_addr: u64,
-        new_len: u64,
-        dontunmap: bool,
-    ) -> Result<u64, Errno> {
-        if new_addr & (PAGE_SIZE - 1) != 0 || new_len > TASK_SIZE || new_addr > TASK_SIZE - new_len
-        {
-            return Err(Errno::EINVAL);
-        }
-        // The two ranges may not overlap.
-        if addr + old_len > new_addr && new_addr + new_len > addr {
-            return Err(Errno::EINVAL);
-        }
-        self.do_munmap(mm, new_addr, new_len)?;
-        let mut old_len = old_len;
-        if old_len > new_len {
-            self.do_munmap(mm, addr + new_len, old_len - new_len)?;
-            old_len = new_len;
-        }
-        let vma = self.vma_to_resize(mm, addr, old_len, new_len)?;
-        if vma.flags.contains(VmFlags::ACCOUNT) {
-            let extra = if dontunmap {
-                new_len
-            } else {
-                new_len - old_len
-            };
-            self.vm_enough_memory((extra >> 12) as i64)?;
-        }
-        self.move_vma(mm, vma.start, addr, old_len, new_len, new_addr, dontunmap)
     }
 
     /// `move_vma`: make the new VMA (`copy_vma`, which may merge at the destination), move the
@@ -182,17 +328,17 @@ impl<H: Hardware> Kernel<H> {
             mm.locked_vm += (new_len >> 12) as i64;
         }
         if dontunmap {
-            // The old range stays mapped, empty, unlocked.
-            if vma.flags.contains(VmFlags::LOCKED) {
-                let s = self.vma_modify_flags(
-                    mm,
-                    vma_start,
-                    old_addr,
-                    old_addr + old_len,
-                    vma.flags - VmFlags::LOCKED_MASK,
-                )?;
-                let _ = s;
-                mm.locked_vm -= (old_len >> 12) as i64;
+            // dontunmap_complete: the old VMA stays mapped and empty; the whole of it loses its
+            // lock flags in place (no split, no merge) while locked_vm keeps counting it.
+            let old = mm.vmas.get_mut(&vma_start).expect("source VMA");
+            if old.flags.contains(VmFlags::LOCKED) {
+                mm.locked_vm_unlocked += old.pages() as i64;
+            }
+            old.flags -= VmFlags::LOCKED_MASK;
+            if old.start == old_addr && old.end == old_addr + old_len {
+                let av = old.anon_vma.take(); // unlink_anon_vmas: its pages have moved
+                old.anon_chain_forked = false;
+                self.anon_vma_put(av);
             }
         } else {
             // The moved pages' charge now belongs to the new VMA: unmap without unaccounting it.

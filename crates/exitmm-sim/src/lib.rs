@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod compare;
+pub mod gen;
 pub mod machine;
 pub mod transcript;
 
@@ -255,12 +256,7 @@ impl Sim {
                     Advice::DontNeed => madvise::Advice::DontNeed,
                     Advice::DontNeedLocked => madvise::Advice::DontNeedLocked,
                     Advice::Free => madvise::Advice::Free,
-                    Advice::Remove => {
-                        return Err(Self::unsupported(
-                            line,
-                            "madvise remove (hole punching through every mapping)",
-                        ))
-                    }
+                    Advice::Remove => madvise::Advice::Remove,
                     Advice::DontFork => madvise::Advice::DontFork,
                     Advice::DoFork => madvise::Advice::DoFork,
                     Advice::WipeOnFork => madvise::Advice::WipeOnFork,

@@ -1,0 +1,331 @@
+//! exitmm-diff: run a script on the model and on this machine's kernel and say whether they
+//! agree, with the host's behaviour probed first so the model runs with the same switches.
+
+#![forbid(unsafe_code)]
+
+use exitmm_host::HostError;
+use exitmm_kernel::Config;
+use exitmm_script::Script;
+use exitmm_sim::compare::{compare, Mismatch};
+use exitmm_sim::{records, Options, SimError};
+
+/// What the probe read off the host, and the model configuration that matches it.
+#[derive(Clone, Debug)]
+pub struct Probe {
+    /// The model configuration to use.
+    pub config: Config,
+    /// One line per fact: what was read and how.
+    pub facts: Vec<String>,
+    /// Host behaviours the model cannot match (any makes comparisons meaningless).
+    pub unmatched: Vec<String>,
+}
+
+fn kernel_records(src: &str) -> Result<String, HostError> {
+    let s = exitmm_script::parse(src).expect("probe scripts parse");
+    exitmm_host::run(&s, exitmm_host::DEFAULT_FOOTPRINT_CAP)
+}
+
+fn last_field(records: &str, prefix: &str, key: &str) -> Option<i64> {
+    records
+        .lines()
+        .filter(|l| l.starts_with(prefix))
+        .last()?
+        .split(' ')
+        .find_map(|w| w.strip_prefix(key)?.strip_prefix('=')?.parse().ok())
+}
+
+fn read_sys(path: &str) -> Option<String> {
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+/// Reads what the host kernel does where kernels differ, and configures the model to match.
+pub fn probe() -> Result<Probe, HostError> {
+    exitmm_host::available()?;
+    let mut config = Config::default();
+    let mut facts = Vec::new();
+    let mut unmatched = Vec::new();
+
+    // PT_RECLAIM: does MADV_DONTNEED of a whole 2 MiB span free its PTE table?
+    let r = kernel_records("mmap 0 2M rw private,anon\ntouch 0 2M w 64K\nmadvise 0 2M dontneed\n")?;
+    let pte = last_field(&r, "D P", "VmPTE").unwrap_or(-1);
+    config.pt_reclaim = pte == 8;
+    facts.push(format!(
+        "PT_RECLAIM: {} (VmPTE {pte} kB after dontneed of a whole PTE table)",
+        config.pt_reclaim
+    ));
+
+    // Fault-around: how many cached pages one read fault maps.
+    let r = kernel_records("memfd f 1M fill\nmmap 0 1M r shared f\ntouch 0 4K r\n")?;
+    let rss = last_field(&r, "D P", "VmRSS").unwrap_or(4);
+    config.fault_around_pages = (rss / 4).max(1) as u64;
+    facts.push(format!(
+        "fault-around: {} pages (VmRSS {rss} kB after one read)",
+        config.fault_around_pages
+    ));
+
+    // Exact status RSS: status must agree with smaps page for page.
+    let r = kernel_records("mmap 0 12K rw private,anon\ntouch 0 12K w\n")?;
+    let (status, smaps) = (last_field(&r, "D P", "VmRSS"), last_field(&r, "T P", "rss"));
+    if status != smaps {
+        unmatched.push(format!(
+            "status RSS is not exact ({status:?} kB against smaps {smaps:?} kB)"
+        ));
+    }
+    facts.push(format!("exact status RSS: {}", status == smaps));
+
+    // The zero page must show in pagemap (PFNs readable) for 'z' to be comparable.
+    let r = kernel_records("mmap 0 4K r private,anon\ntouch 0 4K r\npagemap 0 4K\n")?;
+    let zero = r.lines().any(|l| l.starts_with("G P 0 z"));
+    if !zero {
+        unmatched.push("the zero page is not visible through pagemap".into());
+    }
+    facts.push(format!("zero page visible in pagemap: {zero}"));
+
+    // Overcommit policy.
+    if let Some(m) = read_sys("/proc/sys/vm/overcommit_memory").and_then(|v| v.parse().ok()) {
+        config.overcommit_memory = m;
+    }
+    if let Some(r) = read_sys("/proc/sys/vm/overcommit_ratio").and_then(|v| v.parse().ok()) {
+        config.overcommit_ratio = r;
+    }
+    facts.push(format!(
+        "overcommit_memory={} overcommit_ratio={}",
+        config.overcommit_memory, config.overcommit_ratio
+    ));
+
+    // RLIMIT_MEMLOCK: root has CAP_IPC_LOCK, which lifts it.
+    let uid0 = read_sys("/proc/self/status")
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(2) == Some("0"))
+        })
+        .unwrap_or(false);
+    let limit = read_sys("/proc/self/limits").and_then(|s| {
+        s.lines()
+            .find(|l| l.starts_with("Max locked memory"))
+            .and_then(|l| l.split_whitespace().nth(3).map(String::from))
+    });
+    config.memlock_limit = if uid0 {
+        None
+    } else {
+        limit.as_deref().and_then(|v| v.parse().ok())
+    };
+    facts.push(format!(
+        "RLIMIT_MEMLOCK: {} (root: {uid0})",
+        limit.unwrap_or_else(|| "?".into())
+    ));
+
+    // Shmem THP: the model has no huge pages; the runner disables THP for itself, but shmem
+    // objects follow the global setting.
+    let shmem_thp =
+        read_sys("/sys/kernel/mm/transparent_hugepage/shmem_enabled").unwrap_or_default();
+    let mode = shmem_thp
+        .split_whitespace()
+        .find(|w| w.starts_with('['))
+        .unwrap_or("[never]")
+        .to_string();
+    if mode != "[never]" && mode != "[deny]" {
+        unmatched.push(format!(
+            "shmem THP is {mode}: shmem objects may get huge pages"
+        ));
+    }
+    facts.push(format!("shmem THP: {mode}"));
+    Ok(Probe {
+        config,
+        facts,
+        unmatched,
+    })
+}
+
+/// The outcome of one comparison.
+#[derive(Clone, Debug)]
+pub enum Verdict {
+    /// Equal on every compared field.
+    Equal,
+    /// The first difference.
+    Different {
+        /// Where and what.
+        mismatch: Mismatch,
+        /// The model's records.
+        model: String,
+        /// The kernel's records.
+        kernel: String,
+    },
+    /// The kernel could not give a trustworthy answer (its runs disagreed, swap or huge pages).
+    Inconclusive(String),
+}
+
+/// Why a comparison could not be made at all.
+#[derive(Clone, Debug)]
+pub enum DiffError {
+    /// The kernel side.
+    Host(HostError),
+}
+
+impl std::fmt::Display for DiffError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DiffError::Host(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+fn unstable(records: &str) -> Option<&'static str> {
+    let nonzero = |key: &str| {
+        records.lines().any(|l| {
+            l.split(' ')
+                .any(|w| w.starts_with(key) && !w.ends_with("=0"))
+        })
+    };
+    if nonzero("VmSwap=") || nonzero("Swap=") {
+        Some("swap activity")
+    } else if nonzero("AnonHugePages=") {
+        Some("huge pages")
+    } else {
+        None
+    }
+}
+
+/// Runs the kernel side twice (and once more on trouble); returns records both runs agree on.
+fn kernel_twice(script: &Script) -> Result<Result<String, String>, DiffError> {
+    let mut why = String::new();
+    for _attempt in 0..2 {
+        let a = exitmm_host::run(script, exitmm_host::DEFAULT_FOOTPRINT_CAP)
+            .map_err(DiffError::Host)?;
+        let b = exitmm_host::run(script, exitmm_host::DEFAULT_FOOTPRINT_CAP)
+            .map_err(DiffError::Host)?;
+        if let Some(u) = unstable(&a).or(unstable(&b)) {
+            why = format!("the kernel runs saw {u}");
+            continue;
+        }
+        match compare(&a, &b) {
+            Ok(()) => return Ok(Ok(a)),
+            Err(m) => why = format!("two kernel runs disagree at {}", m.op),
+        }
+    }
+    Ok(Err(why))
+}
+
+/// Compares one script, model against kernel.
+pub fn diff(script: &Script, config: &Config) -> Result<Verdict, DiffError> {
+    let kernel = match kernel_twice(script)? {
+        Ok(k) => k,
+        Err(why) => return Ok(Verdict::Inconclusive(why)),
+    };
+    let opts = Options {
+        config: config.clone(),
+        check: true,
+    };
+    let model = match records(script, &opts) {
+        Ok(m) => m,
+        Err(e) => {
+            let line = match &e {
+                SimError::Unsupported { line, .. } | SimError::Invariant { line, .. } => *line,
+            };
+            let mismatch = Mismatch {
+                op: format!("line {line}"),
+                model: e.to_string(),
+                kernel: "(ran)".into(),
+            };
+            return Ok(Verdict::Different {
+                mismatch,
+                model: String::new(),
+                kernel,
+            });
+        }
+    };
+    Ok(match compare(&model, &kernel) {
+        Ok(()) => Verdict::Equal,
+        Err(mismatch) => Verdict::Different {
+            mismatch,
+            model,
+            kernel,
+        },
+    })
+}
+
+/// Shrinks a differing script: drops ops (halves, then single lines) and shortens lengths while
+/// the model still differs from the kernel. Returns the smallest script found.
+pub fn shrink(src: &str, config: &Config) -> String {
+    let differs = |text: &str| -> bool {
+        match exitmm_script::parse(text) {
+            Ok(s) if !s.lines.is_empty() => {
+                matches!(diff(&s, config), Ok(Verdict::Different { .. }))
+            }
+            _ => false,
+        }
+    };
+    let mut lines: Vec<String> = src
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect();
+    let join = |v: &[String]| v.join("\n") + "\n";
+    // Delete chunks, from big to single lines.
+    let mut chunk = lines.len() / 2;
+    while chunk >= 1 {
+        let mut i = 0;
+        while i < lines.len() {
+            let mut cand = lines.clone();
+            cand.drain(i..(i + chunk).min(cand.len()));
+            if differs(&join(&cand)) {
+                lines = cand;
+            } else {
+                i += chunk;
+            }
+        }
+        chunk /= 2;
+    }
+    // Shrink numbers (lengths, offsets) by halving them on the 4 KiB grid.
+    for i in 0..lines.len() {
+        let words: Vec<String> = lines[i].split(' ').map(String::from).collect();
+        for w in 0..words.len() {
+            let Ok(v) = exitmm_script::parse_number(&words[w]) else {
+                continue;
+            };
+            let mut v = v;
+            while v >= 8192 {
+                let smaller = ((v / 2) & !4095).max(4096);
+                let mut cand_words = words.clone();
+                cand_words[w] = format!("{smaller}");
+                let mut cand = lines.clone();
+                cand[i] = cand_words.join(" ");
+                if differs(&join(&cand)) {
+                    lines = cand;
+                    v = smaller;
+                } else {
+                    break;
+                }
+            }
+        }
+    }
+    join(&lines)
+}
+
+/// The fields that differ between two record lines, as `key: model=…, kernel=…`.
+pub fn differing_fields(model: &str, kernel: &str) -> Vec<String> {
+    let kv = |l: &str| -> Vec<(String, String)> {
+        l.split(' ')
+            .filter_map(|w| {
+                w.split_once('=')
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+            })
+            .collect()
+    };
+    let (m, k) = (kv(model), kv(kernel));
+    let mut out = Vec::new();
+    for (key, kv_) in &k {
+        match m.iter().find(|(mk, _)| mk == key) {
+            Some((_, mv)) if mv != kv_ => out.push(format!("{key}: model={mv} kernel={kv_}")),
+            None => out.push(format!("{key}: model=(none) kernel={kv_}")),
+            _ => {}
+        }
+    }
+    if out.is_empty() && model != kernel {
+        out.push("the lines differ".into());
+    }
+    out
+}
