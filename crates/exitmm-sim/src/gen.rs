@@ -92,15 +92,15 @@ fn length(r: &mut Rng) -> u64 {
 }
 
 fn prot(r: &mut Rng) -> &'static str {
-    *r.pick(&["rw", "rw", "rw", "r", "none", "rwx", "r"])
+    r.pick(&["rw", "rw", "rw", "r", "none", "rwx", "r"])
 }
 
 fn num(v: u64) -> String {
     if v == 0 {
         "0".into()
-    } else if v % (1 << 20) == 0 {
+    } else if v.is_multiple_of(1 << 20) {
         format!("{}M", v >> 20)
-    } else if v % 4096 == 0 {
+    } else if v.is_multiple_of(4096) {
         format!("{}K", v >> 10)
     } else {
         format!("{v:#x}")
