@@ -92,7 +92,8 @@ fn length(r: &mut Rng) -> u64 {
 }
 
 fn prot(r: &mut Rng) -> &'static str {
-    r.pick(&["rw", "rw", "rw", "r", "none", "rwx", "r"])
+    const PROTS: [&str; 7] = ["rw", "rw", "rw", "r", "none", "rwx", "r"];
+    PROTS[r.below(PROTS.len() as u64) as usize]
 }
 
 fn num(v: u64) -> String {
