@@ -28,8 +28,7 @@ fn kernel_records(src: &str) -> Result<String, HostError> {
 fn last_field(records: &str, prefix: &str, key: &str) -> Option<i64> {
     records
         .lines()
-        .filter(|l| l.starts_with(prefix))
-        .last()?
+        .rfind(|l| l.starts_with(prefix))?
         .split(' ')
         .find_map(|w| w.strip_prefix(key)?.strip_prefix('=')?.parse().ok())
 }
