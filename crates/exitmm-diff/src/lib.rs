@@ -249,14 +249,18 @@ pub fn diff(script: &Script, config: &Config) -> Result<Verdict, DiffError> {
 /// Shrinks a differing script: drops ops (halves, then single lines) and shortens lengths while
 /// the model still differs from the kernel. Returns the smallest script found.
 pub fn shrink(src: &str, config: &Config) -> String {
-    let differs = |text: &str| -> bool {
+    shrink_with(src, |text: &str| -> bool {
         match exitmm_script::parse(text) {
             Ok(s) if !s.lines.is_empty() => {
                 matches!(diff(&s, config), Ok(Verdict::Different { .. }))
             }
             _ => false,
         }
-    };
+    })
+}
+
+/// The shrinking itself, for any test of "still differs".
+pub fn shrink_with(src: &str, differs: impl Fn(&str) -> bool) -> String {
     let mut lines: Vec<String> = src
         .lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
@@ -327,4 +331,36 @@ pub fn differing_fields(model: &str, kernel: &str) -> Vec<String> {
         out.push("the lines differ".into());
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shrinking_keeps_what_makes_the_difference_and_halves_lengths() {
+        let src = "mmap 0 1M rw private,anon\ntouch 0 1M w\nfork\nmunmap 0 64K\nchild_exit\ndump\n";
+        // "Differs" while the script still mmaps something and writes at least 8K of it.
+        let differs = |t: &str| {
+            exitmm_script::parse(t).is_ok()
+                && t.contains("mmap 0 ")
+                && t.lines().any(|l| {
+                    l.starts_with("touch 0 ")
+                        && l.split(' ')
+                            .nth(2)
+                            .and_then(|n| exitmm_script::parse_number(n).ok())
+                            .is_some_and(|n| n >= 8192)
+                })
+        };
+        let small = shrink_with(src, differs);
+        assert!(differs(&small));
+        assert_eq!(small.lines().count(), 2, "{small}");
+        assert!(small.contains("touch 0 8192 w"), "{small}");
+    }
+
+    #[test]
+    fn differing_fields_name_each_field() {
+        let f = differing_fields("D P VmSize=4 VmRSS=8", "D P VmSize=4 VmRSS=4");
+        assert_eq!(f, vec!["VmRSS: model=8 kernel=4".to_string()]);
+    }
 }

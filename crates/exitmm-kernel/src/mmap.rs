@@ -66,10 +66,22 @@ fn mergeable(a: &Vma, b_flags: VmFlags, b_file: Option<FileId>) -> bool {
     a.flags == b_flags && a.file == b_file && !a.flags.intersects(VmFlags::SPECIAL)
 }
 
-/// `is_mergeable_anon_vma`: equal anon_vmas, or one missing while the VMA that would lose its
-/// own is not a forked one.
-fn anon_compatible(a: Option<u32>, b: Option<u32>, src_forked: bool) -> bool {
-    a == b || ((a.is_none() || b.is_none()) && !src_forked)
+/// `is_mergeable_anon_vma` (6.x): can the range carrying `src_anon` (coming from the VMA
+/// `src`, if it is an existing one) merge into `tgt`? A VMA "had uncowed parents" when its
+/// anon_vma came from fork (its anon_vma_chain is not singular); such an anon_vma is neither
+/// handed to a VMA without one nor given up for one.
+pub(crate) fn anon_mergeable(tgt: &Vma, src_anon: Option<u32>, src: Option<&Vma>) -> bool {
+    let uncowed = |v: &Vma| v.anon_vma.is_some() && v.anon_chain_forked;
+    match (tgt.anon_vma, src_anon) {
+        (None, Some(_)) => !src.is_some_and(uncowed),
+        (Some(_), None) => !uncowed(tgt),
+        (a, b) => a == b,
+    }
+}
+
+/// `can_vma_merge_right`'s extra test when merging on both sides: prev and next must agree.
+pub(crate) fn prev_next_compatible(prev: &Vma, next: &Vma) -> bool {
+    prev.anon_vma.is_none() || next.anon_vma.is_none() || prev.anon_vma == next.anon_vma
 }
 
 impl<H: Hardware> Kernel<H> {
@@ -145,22 +157,18 @@ impl<H: Hardware> Kernel<H> {
                 p.end == start
                     && mergeable(p, new, mid.file)
                     && p.pgoff + p.pages() == pgoff
-                    && anon_compatible(p.anon_vma, mid.anon_vma, mid.anon_chain_forked)
+                    && anon_mergeable(p, mid.anon_vma, Some(&mid))
             });
         let merge_right = right_side
             && next.as_ref().is_some_and(|n| {
                 n.start == end
                     && mergeable(n, new, mid.file)
                     && pgoff + ((end - start) >> 12) == n.pgoff
-                    && anon_compatible(n.anon_vma, mid.anon_vma, mid.anon_chain_forked)
+                    && anon_mergeable(n, mid.anon_vma, Some(&mid))
             });
         let merge_both = merge_left
             && merge_right
-            && anon_compatible(
-                prev.as_ref().unwrap().anon_vma,
-                next.as_ref().unwrap().anon_vma,
-                false,
-            );
+            && prev_next_compatible(prev.as_ref().unwrap(), next.as_ref().unwrap());
         if merge_left {
             let p = prev.unwrap();
             let new_end = if merge_both {
@@ -337,19 +345,19 @@ impl<H: Hardware> Kernel<H> {
             .next()
             .map(|(_, v)| v.clone())
             .filter(|n| n.start == end);
-        let can_left = prev
-            .as_ref()
-            .is_some_and(|p| mergeable(p, vm_flags, file) && p.pgoff + p.pages() == pgoff);
-        let can_right = next
-            .as_ref()
-            .is_some_and(|n| mergeable(n, vm_flags, file) && pgoff + (len >> 12) == n.pgoff);
+        let can_left = prev.as_ref().is_some_and(|p| {
+            mergeable(p, vm_flags, file)
+                && p.pgoff + p.pages() == pgoff
+                && anon_mergeable(p, None, None)
+        });
+        let can_right = next.as_ref().is_some_and(|n| {
+            mergeable(n, vm_flags, file)
+                && pgoff + (len >> 12) == n.pgoff
+                && anon_mergeable(n, None, None)
+        });
         let both = can_left
             && can_right
-            && anon_compatible(
-                prev.as_ref().unwrap().anon_vma,
-                next.as_ref().unwrap().anon_vma,
-                false,
-            );
+            && prev_next_compatible(prev.as_ref().unwrap(), next.as_ref().unwrap());
         let start = if can_left {
             let p = prev.unwrap();
             let new_end = if both {

@@ -105,6 +105,12 @@ impl<H: Hardware> Kernel<H> {
         Self::vm_stat_account(mm, old, -nrpages);
         Self::vm_stat_account(mm, newflags, nrpages);
         self.change_protection(mm, start, end, newflags);
+        // A private locked VMA that becomes writable is COWed now, not on first write.
+        if old & (VmFlags::WRITE | VmFlags::SHARED | VmFlags::LOCKED) == VmFlags::LOCKED
+            && newflags.contains(VmFlags::WRITE)
+        {
+            let _ = self.mm_populate(mm, start, end - start, true);
+        }
         Ok(())
     }
 

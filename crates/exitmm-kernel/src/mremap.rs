@@ -182,13 +182,17 @@ impl<H: Hardware> Kernel<H> {
         let mut last_end = 0;
         let mut target_addr = v.new_addr;
         let mut cursor = start;
-        while let Some(vma) = mm.find_vma(cursor).cloned().filter(|x| x.start < end) {
-            let a = vma.start.max(start);
+        // for_each_vma_range: the search never goes past end - 1, and resumes after the last VMA.
+        while cursor < end {
+            let Some(vma) = mm.find_vma(cursor).cloned().filter(|x| x.start < end) else {
+                break;
+            };
+            let a = vma.start.max(cursor);
             let len = end.min(vma.end) - a;
             if !seen && start < vma.start {
                 return Err(Errno::EFAULT.into());
             }
-            let offset = if seen { vma.start - last_end } else { 0 };
+            let offset = if seen { a.saturating_sub(last_end) } else { 0 };
             last_end = vma.end;
             let mut sub = Remap {
                 addr: a,
@@ -290,7 +294,7 @@ impl<H: Hardware> Kernel<H> {
             && n.flags == v.flags
             && n.file == v.file
             && v.pgoff + v.pages() == n.pgoff
-            && (n.anon_vma == v.anon_vma || n.anon_vma.is_none())
+            && crate::mmap::anon_mergeable(&n, v.anon_vma, None)
             && !v.flags.intersects(VmFlags::SPECIAL)
         {
             mm.vmas.get_mut(&start).unwrap().end = n.end;
@@ -318,7 +322,13 @@ impl<H: Hardware> Kernel<H> {
         dontunmap: bool,
     ) -> Result<u64, Errno> {
         let vma = mm.vmas[&vma_start].clone();
-        let pgoff = vma.pgoff + ((old_addr - vma.start) >> 12);
+        // copy_vma: an anonymous VMA never faulted in takes the pgoff of its new place, so that
+        // it can merge there.
+        let pgoff = if vma.is_anonymous() && vma.anon_vma.is_none() {
+            new_addr >> 12
+        } else {
+            vma.pgoff + ((old_addr - vma.start) >> 12)
+        };
         // copy_vma: a new VMA at new_addr with the source's attributes.
         let start = self.mmap_region_copy(mm, &vma, new_addr, new_len, pgoff)?;
         let _ = start;
@@ -330,7 +340,9 @@ impl<H: Hardware> Kernel<H> {
         if dontunmap {
             // dontunmap_complete: the old VMA stays mapped and empty; the whole of it loses its
             // lock flags in place (no split, no merge) while locked_vm keeps counting it.
-            let old = mm.vmas.get_mut(&vma_start).expect("source VMA");
+            // copy_vma may have merged the source into the new VMA: find it by address.
+            let old_start = mm.vma_at(old_addr).expect("source VMA").start;
+            let old = mm.vmas.get_mut(&old_start).expect("source VMA");
             if old.flags.contains(VmFlags::LOCKED) {
                 mm.locked_vm_unlocked += old.pages() as i64;
             }
@@ -375,7 +387,7 @@ impl<H: Hardware> Kernel<H> {
         if let Some(p) = prev.filter(|p| {
             ok(p)
                 && p.pgoff + p.pages() == pgoff
-                && (p.anon_vma == src.anon_vma || p.anon_vma.is_none() || src.anon_vma.is_none())
+                && crate::mmap::anon_mergeable(p, src.anon_vma, Some(src))
         }) {
             let pv = mm.vmas.get_mut(&p.start).unwrap();
             pv.end = end;
