@@ -168,7 +168,9 @@ impl<H: Hardware> Kernel<H> {
             .map(|_| ())
     }
 
-    /// `madvise_free_pte_range`: exclusive anonymous pages become clean and lazily freeable.
+    /// `madvise_free_pte_range`: anonymous pages become lazily freeable: this mapping's PTEs
+    /// lose their dirty and young bits and the folio is marked lazyfree; `PG_dirty` is cleared
+    /// only on a folio mapped once (a shared one keeps it, and stays as it is).
     fn madvise_free_pte_range(&mut self, mm: &mut Mm, start: u64, end: u64) {
         let mut a = start;
         while a < end {
@@ -177,9 +179,12 @@ impl<H: Hardware> Kernel<H> {
                 let e = self.hw.table(t)[i];
                 if pt::present(e) && e & pt::SPECIAL == 0 {
                     let p = self.mem.page_mut(pt::pfn_of(e));
-                    if p.flags.contains(PageFlags::ANON) && p.mapcount == 1 {
-                        p.flags.remove(PageFlags::DIRTY | PageFlags::SWAPBACKED);
-                        self.hw.table_mut(t)[i] &= !(pt::DIRTY | pt::ACCESSED);
+                    if p.flags.contains(PageFlags::ANON) {
+                        let skip = p.flags.contains(PageFlags::DIRTY) && p.mapcount != 1;
+                        if !skip {
+                            p.flags.remove(PageFlags::DIRTY | PageFlags::SWAPBACKED);
+                            self.hw.table_mut(t)[i] &= !(pt::DIRTY | pt::ACCESSED);
+                        }
                     }
                 }
             }
