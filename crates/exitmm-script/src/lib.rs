@@ -269,6 +269,9 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
+/// The longest range `touch` and `pagemap` take (the kernel runner reads at most this much).
+pub const MAX_SPAN: u64 = 1 << 30;
+
 /// Parses a number: decimal or `0x` hex, optional `K M G T P` suffix, terms summed with `+`.
 pub fn parse_number(s: &str) -> Result<u64, String> {
     if s.is_empty() {

@@ -474,10 +474,13 @@ impl Sim {
         }
         let start = ARENA.wrapping_add(off);
         // mincore over the page-aligned range: any hole is ENOMEM and nothing is touched.
-        let (s, e) = (
-            start & !(pt::PAGE_SIZE - 1),
-            (start + len + pt::PAGE_SIZE - 1) & !(pt::PAGE_SIZE - 1),
-        );
+        let Some(e) = start
+            .checked_add(len)
+            .and_then(|e| e.checked_add(pt::PAGE_SIZE - 1))
+        else {
+            return Err(Errno::ENOMEM);
+        };
+        let (s, e) = (start & !(pt::PAGE_SIZE - 1), e & !(pt::PAGE_SIZE - 1));
         {
             let mm = self.kernel.mm(self.proc(role).mm);
             let mut a = s;
@@ -495,11 +498,19 @@ impl Sim {
             match r {
                 Ok(()) => {}
                 Err(Fault::Segv) => {
-                    out.push(format!("R {} sigsegv_at={}", role.letter(), hex(off + a)));
+                    out.push(format!(
+                        "R {} sigsegv_at={}",
+                        role.letter(),
+                        hex(off.wrapping_add(a))
+                    ));
                     return Err(Errno::EFAULT);
                 }
                 Err(Fault::Bus) => {
-                    out.push(format!("R {} sigbus_at={}", role.letter(), hex(off + a)));
+                    out.push(format!(
+                        "R {} sigbus_at={}",
+                        role.letter(),
+                        hex(off.wrapping_add(a))
+                    ));
                     return Err(Errno::EIO);
                 }
                 Err(Fault::Oom) => return Err(Errno::ENOMEM),
@@ -612,11 +623,11 @@ impl Sim {
     fn pagemap(&self, role: Role, off: u64, len: u64, out: &mut Vec<String>) {
         let mm = self.kernel.mm(self.proc(role).mm);
         let s = off & !(pt::PAGE_SIZE - 1);
-        let e = (off + len + pt::PAGE_SIZE - 1) & !(pt::PAGE_SIZE - 1);
+        let e = off.saturating_add(len).saturating_add(pt::PAGE_SIZE - 1) & !(pt::PAGE_SIZE - 1);
         let mut g = String::with_capacity(((e - s) >> 12) as usize);
         let mut a = s;
         while a < e {
-            let pte = self.kernel.pte_at(mm, ARENA + a);
+            let pte = self.kernel.pte_at(mm, ARENA.wrapping_add(a));
             g.push(if !pt::present(pte) {
                 '.'
             } else if pte & pt::SPECIAL != 0 {

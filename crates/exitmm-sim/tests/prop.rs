@@ -173,3 +173,67 @@ proptest! {
         run(&src)?;
     }
 }
+
+/// Any number a script can hold: near zero, near 2^47, near 2^64, or anything.
+fn wild() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        0u64..(1 << 24),
+        ((1u64 << 47) - (1 << 24))..((1u64 << 47) + (1 << 24)),
+        (u64::MAX - (1 << 24))..=u64::MAX,
+        any::<u64>(),
+    ]
+}
+
+fn wild_op() -> impl Strategy<Value = String> {
+    (0u8..12, wild(), wild(), wild(), any::<bool>()).prop_map(|(k, a, b, c, f)| match k {
+        0 => format!(
+            "mmap {a} {b} rw {}",
+            if f {
+                "private,anon,fixed"
+            } else {
+                "shared,anon"
+            }
+        ),
+        1 => format!(
+            "touch {a} {} {} {}",
+            b % (1 << 24),
+            if f { "w" } else { "r" },
+            c.max(1)
+        ),
+        2 => format!("munmap {a} {b}"),
+        3 => format!("mprotect {a} {b} rw"),
+        4 => format!("mlock {a} {b}"),
+        5 => format!("munlock {a} {b}"),
+        6 => format!(
+            "madvise {a} {b} {}",
+            if f { "dontneed" } else { "populate_write" }
+        ),
+        7 => format!(
+            "mremap {a} {b} {c}{}",
+            if f { " maymove fixed=0" } else { "" }
+        ),
+        8 => format!("mremap {a} {b} {b} maymove fixed={c} dontunmap"),
+        9 => format!("pagemap {a} {}", b % (1 << 24)),
+        10 => format!("mmap {a} {b} r shared f {c}"),
+        _ => format!("madvise {a} {b} remove"),
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2_000, ..ProptestConfig::default() })]
+
+    /// Nothing panics on user input: arbitrary numbers give errors, never a crash.
+    #[test]
+    fn arbitrary_numbers_never_panic(ops in prop::collection::vec(wild_op(), 1..20)) {
+        let src = format!("memfd f 64K fill\n{}\n", ops.join("\n"));
+        let script = exitmm_script::parse(&src).map_err(|e| TestCaseError::fail(format!("{e}")))?;
+        let opts = Options { config: exitmm_kernel::Config { ram_bytes: 256 << 20, ..Default::default() }, check: true };
+        let mut sim = Sim::new(&opts);
+        for l in &script.lines {
+            match sim.step(l) {
+                Ok(_) | Err(SimError::Unsupported { .. }) => {}
+                Err(e) => return Err(TestCaseError::fail(format!("{e}\n{src}"))),
+            }
+        }
+    }
+}
