@@ -34,4 +34,17 @@ pub trait Hardware {
     fn flush_cache_mm(&mut self, _mm: MmId) {}
     /// `arch_exit_mmap` (x86: LDT and paravirt teardown; nothing to do for a model process).
     fn arch_exit_mmap(&mut self, _mm: MmId) {}
+    /// A user page frame went back to the allocator (its last reference is gone). Machines that
+    /// keep frame generations bump them here, so that a translation still pointing at the frame
+    /// is caught as a use-after-free.
+    fn frame_freed(&mut self, _pfn: Pfn) {}
+    /// The kernel step now running (for reports of what freed a frame).
+    fn note_step(&mut self, _step: &'static str) {}
+    /// `cond_resched` and other points where another CPU may run while this one is in the
+    /// kernel (between PTE tables of a zap, between VMAs of an exit).
+    fn cond_resched(&mut self) {}
+    /// The PTE lock of `[start, end)` of `mm` is released (end of one `zap_pte_range` pass);
+    /// `dirty_shared` if that pass cleared a dirty PTE of a shared (file) page, after which no
+    /// CPU may hold a writable translation into the range.
+    fn pte_unlock(&mut self, _mm: MmId, _start: u64, _end: u64, _dirty_shared: bool) {}
 }

@@ -133,6 +133,7 @@ impl<H: Hardware> Kernel<H> {
         if mm.flags.contains(MmFlags::OOM_VICTIM) {
             // Reap what the OOM reaper may reap, then hide the mm from it for good: after
             // MMF_OOM_SKIP, the write-lock barrier waits out a reaper holding the read lock.
+            self.hw.note_step("__oom_reap_task_mm");
             let (zap, freed) = self.__oom_reap_task_mm(mm);
             mm.flags.insert(MmFlags::OOM_SKIP);
             r.step(
@@ -156,6 +157,7 @@ impl<H: Hardware> Kernel<H> {
                 &[("vmas", vmas), ("pages", pages)],
             );
         }
+        self.hw.note_step("exit_mmap");
         self.hw.arch_exit_mmap(mm.id);
         r.step("arch_exit_mmap", d, &[]);
         if mm.vmas.is_empty() {
@@ -166,7 +168,7 @@ impl<H: Hardware> Kernel<H> {
         r.step("lru_add_drain", d, &[]);
         self.hw.flush_cache_mm(mm.id);
         r.step("flush_cache_mm", d, &[]);
-        let mut tlb = MmuGather::new(mm.id, true);
+        let mut tlb = MmuGather::new(mm.id, true, self.config.inject);
         mm.tlb_flush_pending += 1;
         r.step("tlb_gather_mmu", d, &[("fullmm", 1)]);
         let vmas: Vec<_> = core::mem::take(&mut mm.vmas).into_values().collect();
@@ -221,11 +223,13 @@ impl<H: Hardware> Kernel<H> {
         );
         // Walk the list again, actually closing and freeing it, without holding any MM locks.
         let n = vmas.len() as i64;
+        self.hw.note_step("remove_vma");
         for vma in vmas {
             if vma.flags.contains(VmFlags::ACCOUNT) {
                 nr_accounted += vma.pages() as i64;
             }
             self.remove_vma(vma);
+            self.hw.cond_resched();
         }
         r.step("remove_vma", d, &[("vmas", n)]);
         self.vm_unacct_memory(nr_accounted);
@@ -256,7 +260,7 @@ impl<H: Hardware> Kernel<H> {
                 continue;
             }
             if vma.is_anonymous() || !vma.flags.contains(VmFlags::SHARED) {
-                let mut tlb = MmuGather::new(mm.id, false);
+                let mut tlb = MmuGather::new(mm.id, false, self.config.inject);
                 mm.tlb_flush_pending += 1;
                 self.unmap_page_range(
                     &mut tlb,
@@ -322,6 +326,7 @@ impl<H: Hardware> Kernel<H> {
     fn __mmdrop(&mut self, id: MmId, r: &mut TeardownReport, depth: u8) {
         let mm = self.mms[id as usize].take().expect("mm");
         // mm_free_pgd: the PGD is freed here, never by free_pgtables.
+        self.hw.note_step("__mmdrop");
         self.hw.table_free(mm.pgd);
         self.mem.page_mut(mm.pgd).refcount = 0;
         self.mem.free_pages(mm.pgd, 0);

@@ -83,6 +83,20 @@ impl Errno {
     }
 }
 
+bitflags::bitflags! {
+    /// Faults injected into the kernel's teardown on purpose, to prove the detectors catch them.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    pub struct Inject: u8 {
+        /// The gather frees its pages before the TLB flush that covers them.
+        const FREE_BEFORE_FLUSH = 1 << 0;
+        /// The gather frees page tables before the TLB flush.
+        const FREE_TABLE_BEFORE_FLUSH = 1 << 1;
+        /// `zap_pte_range` drops the PTE lock after clearing dirty shared PTEs without the
+        /// forced TLB flush.
+        const DROP_DIRTY_FORCE_FLUSH = 1 << 2;
+    }
+}
+
 /// Behaviours that differ between kernels or configurations: each a switch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -100,6 +114,8 @@ pub struct Config {
     pub max_map_count: u32,
     /// `RLIMIT_MEMLOCK` in bytes; `None` = `CAP_IPC_LOCK` (no limit), as for root.
     pub memlock_limit: Option<u64>,
+    /// Faults to inject (none by default).
+    pub inject: Inject,
 }
 
 impl Default for Config {
@@ -112,6 +128,7 @@ impl Default for Config {
             fault_around_pages: 16,
             max_map_count: 65530,
             memlock_limit: None,
+            inject: Inject::empty(),
         }
     }
 }

@@ -445,7 +445,7 @@ impl<H: Hardware> Kernel<H> {
             if p.mapcount == 0 {
                 p.flags.remove(PageFlags::MLOCKED);
             }
-            crate::mmu_gather::put_page(old, &mut self.mem);
+            crate::mmu_gather::put_page(old, &mut self.mem, &mut self.hw);
         }
         self.hw
             .flush_tlb_range(mm.id, addr, addr + PAGE_SIZE, 12, false);
@@ -572,6 +572,7 @@ impl<H: Hardware> Kernel<H> {
             if pt::present(e) {
                 let table = pt::pfn_of(e);
                 self.zap_pte_range(tlb, zap, mm, vma, table, addr, next, details);
+                self.hw.cond_resched();
                 // PT_RECLAIM (6.14+): a PTE table whose whole span was zapped and is now empty
                 // goes at once (madvise only; exit frees tables in free_pgtables).
                 if details.reclaim_pt
@@ -611,6 +612,8 @@ impl<H: Hardware> Kernel<H> {
     ) {
         loop {
             let mut force_flush = false;
+            let mut dirty_shared = false;
+            let pass_start = addr;
             let mut rss = [0i64; 4];
             // pte_offset_map_lock: the model's page-table lock is the &mut borrow of the table.
             let mut i = Level::Pte.index(addr);
@@ -646,6 +649,7 @@ impl<H: Hardware> Kernel<H> {
                 if !page.flags.contains(PageFlags::ANON) {
                     if e & pt::DIRTY != 0 {
                         force_flush = true;
+                        dirty_shared = true;
                         page.flags.insert(PageFlags::DIRTY); // set_page_dirty
                     }
                     if e & pt::ACCESSED != 0 && !vma.flags.contains(VmFlags::SEQ_READ) {
@@ -674,8 +678,19 @@ impl<H: Hardware> Kernel<H> {
             for (c, d) in rss.iter().enumerate() {
                 mm.rss[c] += d; // add_mm_rss_vec
             }
+            // 5.10: with force_flush the TLB is flushed while the PTE lock is still held (a
+            // CPU with a stale writable entry could otherwise dirty a page whose mapping is
+            // gone), then the lock goes, then the gathered pages are freed.
+            let skip = dirty_shared
+                && self
+                    .config
+                    .inject
+                    .contains(crate::Inject::DROP_DIRTY_FORCE_FLUSH);
+            if force_flush && !skip {
+                tlb.tlb_flush_mmu_tlbonly(&mut self.hw);
+            }
+            self.hw.pte_unlock(mm.id, pass_start, addr, dirty_shared);
             if force_flush {
-                // Flush the TLB before the PTE lock goes (dirty file pages), then free.
                 tlb.forced_flush(&mut self.hw, &mut self.mem);
             }
             if addr == end {
@@ -694,7 +709,7 @@ impl<H: Hardware> Kernel<H> {
         end: u64,
         details: ZapDetails,
     ) -> ZapStats {
-        let mut tlb = MmuGather::new(mm.id, false);
+        let mut tlb = MmuGather::new(mm.id, false, self.config.inject);
         mm.tlb_flush_pending += 1;
         let mut zap = ZapStats::default();
         mm.update_hiwater_rss();

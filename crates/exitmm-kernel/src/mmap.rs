@@ -473,7 +473,8 @@ impl<H: Hardware> Kernel<H> {
         let (first, last) = (removed[0].start, removed[removed.len() - 1].end);
         let prev_end = mm.vmas.range(..first).next_back().map(|(_, v)| v.end);
         let next_start = mm.vmas.range(last..).next().map(|(_, v)| v.start);
-        let mut tlb = MmuGather::new(mm.id as MmId, false);
+        self.hw.note_step("unmap_region");
+        let mut tlb = MmuGather::new(mm.id as MmId, false, self.config.inject);
         mm.tlb_flush_pending += 1;
         mm.update_hiwater_rss();
         let mut zap = ZapStats::default();

@@ -102,13 +102,15 @@ pub struct MmuGather {
     active: usize,
     tables: Vec<Pfn>,
     table_frame: Option<Pfn>,
+    inject: crate::Inject,
     /// Counters for the report.
     pub stats: GatherStats,
 }
 
 impl MmuGather {
     /// `tlb_gather_mmu` / `tlb_gather_mmu_fullmm`; the caller increments `tlb_flush_pending`.
-    pub fn new(mm: MmId, fullmm: bool) -> Self {
+    /// `inject` is empty except when a test breaks the gather's rule on purpose.
+    pub fn new(mm: MmId, fullmm: bool, inject: crate::Inject) -> Self {
         let mut g = MmuGather {
             mm,
             fullmm,
@@ -126,6 +128,7 @@ impl MmuGather {
             active: 0,
             tables: Vec::new(),
             table_frame: None,
+            inject,
             stats: GatherStats::default(),
         };
         g.reset_range();
@@ -277,11 +280,16 @@ impl MmuGather {
     }
 
     /// `tlb_batch_pages_flush`: drop the gathered pages' references (`free_pages_and_swap_cache`).
-    fn tlb_batch_pages_flush(&mut self, _proof: &TlbFlushed, mem: &mut PhysMem) {
+    fn tlb_batch_pages_flush<H: Hardware>(
+        &mut self,
+        _proof: &TlbFlushed,
+        hw: &mut H,
+        mem: &mut PhysMem,
+    ) {
         for b in &mut self.batches {
             for pfn in b.pages.drain(..) {
                 self.stats.pages_released += 1;
-                if put_page(pfn, mem) {
+                if put_page(pfn, mem, hw) {
                     self.stats.pages_freed += 1;
                 }
             }
@@ -291,14 +299,22 @@ impl MmuGather {
 
     /// `tlb_flush_mmu`: flush, then free what was gathered.
     pub fn tlb_flush_mmu<H: Hardware>(&mut self, hw: &mut H, mem: &mut PhysMem) {
+        // Injected faults: free first, flush after (the one place a proof is forged).
+        if self.inject.contains(crate::Inject::FREE_TABLE_BEFORE_FLUSH) {
+            self.tlb_table_flush(&TlbFlushed(()), hw, mem);
+        }
+        if self.inject.contains(crate::Inject::FREE_BEFORE_FLUSH) {
+            self.tlb_batch_pages_flush(&TlbFlushed(()), hw, mem);
+        }
         let proof = self.tlb_flush_mmu_tlbonly(hw);
         self.tlb_table_flush(&proof, hw, mem);
-        self.tlb_batch_pages_flush(&proof, mem);
+        self.tlb_batch_pages_flush(&proof, hw, mem);
     }
 
     /// A flush forced because the gather was full (counted for the report).
     pub fn forced_flush<H: Hardware>(&mut self, hw: &mut H, mem: &mut PhysMem) {
         self.stats.forced += 1;
+        hw.note_step("tlb_flush_mmu");
         self.tlb_flush_mmu(hw, mem);
     }
 
@@ -310,6 +326,7 @@ impl MmuGather {
         hw: &mut H,
         mem: &mut PhysMem,
     ) -> GatherStats {
+        hw.note_step("tlb_finish_mmu");
         if nested {
             self.fullmm = true;
             self.reset_range();
@@ -333,8 +350,9 @@ impl MmuGather {
     }
 }
 
-/// `put_page`: drop one reference; free the frame on the last one. Returns true if freed.
-pub(crate) fn put_page(pfn: Pfn, mem: &mut PhysMem) -> bool {
+/// `put_page`: drop one reference; free the frame on the last one (and tell the hardware).
+/// Returns true if freed.
+pub(crate) fn put_page<H: Hardware>(pfn: Pfn, mem: &mut PhysMem, hw: &mut H) -> bool {
     let p = mem.page_mut(pfn);
     debug_assert!(p.refcount > 0, "put_page on a free frame {pfn}");
     if p.flags.contains(PageFlags::RESERVED) {
@@ -343,6 +361,7 @@ pub(crate) fn put_page(pfn: Pfn, mem: &mut PhysMem) -> bool {
     p.refcount -= 1;
     if p.refcount == 0 {
         mem.free_pages(pfn, 0);
+        hw.frame_freed(pfn);
         true
     } else {
         false

@@ -139,7 +139,7 @@ impl<H: Hardware> Kernel<H> {
         for (_, pfn) in f.pages.iter() {
             let p = self.mem.page_mut(*pfn);
             p.flags.remove(PageFlags::PAGECACHE);
-            crate::mmu_gather::put_page(*pfn, &mut self.mem);
+            crate::mmu_gather::put_page(*pfn, &mut self.mem, &mut self.hw);
         }
         let unacct = if f.per_page_acct {
             f.pages.len() as i64
@@ -243,7 +243,7 @@ impl<H: Hardware> Kernel<H> {
         let per_page = f.per_page_acct;
         for (_, pfn) in &gone {
             self.mem.page_mut(*pfn).flags.remove(PageFlags::PAGECACHE);
-            crate::mmu_gather::put_page(*pfn, &mut self.mem);
+            crate::mmu_gather::put_page(*pfn, &mut self.mem, &mut self.hw);
         }
         if per_page {
             self.vm_unacct_memory(gone.len() as i64);

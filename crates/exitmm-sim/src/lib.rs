@@ -6,6 +6,7 @@
 pub mod compare;
 pub mod gen;
 pub mod machine;
+pub mod tlb;
 pub mod transcript;
 
 use exitmm_kernel::arch::MmId;

@@ -20,12 +20,29 @@ pub struct HwStats {
     pub tables: u64,
 }
 
-/// Simulated RAM for table frames (two-level, indexed by PFN) plus counters.
+/// Table memory: a two-level directory indexed by PFN.
+#[derive(Default)]
+struct TableMem {
+    dir: Vec<Option<Leaf>>,
+}
+
+impl crate::tlb::Tables for TableMem {
+    fn table(&self, pfn: Pfn) -> &Table {
+        self.dir[(pfn >> 9) as usize]
+            .as_ref()
+            .and_then(|l| l[(pfn & 511) as usize].as_deref())
+            .unwrap_or_else(|| panic!("frame {pfn} is not a page table"))
+    }
+}
+
+/// Simulated RAM for table frames plus counters, and (optionally) CPUs with TLBs.
 #[derive(Default)]
 pub struct Machine {
-    dir: Vec<Option<Leaf>>,
+    mem: TableMem,
     /// Counters.
     pub stats: HwStats,
+    /// CPUs and TLBs; `None` runs without TLB modelling (and costs nothing).
+    pub cpus: Option<crate::tlb::Cpus>,
 }
 
 impl Machine {
@@ -34,13 +51,37 @@ impl Machine {
         Self::default()
     }
 
+    /// A machine with `n` CPUs and TLB modelling, reproducible from `seed`.
+    pub fn with_cpus(n: usize, seed: u64) -> Self {
+        Machine {
+            cpus: Some(crate::tlb::Cpus::new(n, seed)),
+            ..Self::default()
+        }
+    }
+
     fn slot(&mut self, pfn: Pfn) -> &mut Option<Box<Table>> {
         let (hi, lo) = ((pfn >> 9) as usize, (pfn & 511) as usize);
-        if self.dir.len() <= hi {
-            self.dir.resize_with(hi + 1, || None);
+        let dir = &mut self.mem.dir;
+        if dir.len() <= hi {
+            dir.resize_with(hi + 1, || None);
         }
-        let leaf = self.dir[hi].get_or_insert_with(|| (0..512).map(|_| None).collect());
+        let leaf = dir[hi].get_or_insert_with(|| (0..512).map(|_| None).collect());
         &mut leaf[lo]
+    }
+
+    /// Lets the other CPUs run (their tasks access memory through their TLBs).
+    pub fn others_run(&mut self) {
+        if let Some(c) = self.cpus.as_mut() {
+            c.others_run(&self.mem);
+        }
+    }
+
+    /// An access by `cpu` through its TLB (false: not mapped, a fault).
+    pub fn access(&mut self, cpu: usize, mm: MmId, va: u64, write: bool) -> bool {
+        match self.cpus.as_mut() {
+            Some(c) => c.access(&self.mem, cpu, mm, va, write),
+            None => false,
+        }
     }
 }
 
@@ -57,36 +98,67 @@ impl Hardware for Machine {
         debug_assert!(s.is_some(), "freeing unbacked table frame {pfn}");
         *s = None;
         self.stats.tables -= 1;
+        if let Some(c) = self.cpus.as_mut() {
+            c.frame_freed(pfn);
+        }
     }
 
     #[inline]
     fn table(&self, pfn: Pfn) -> &Table {
-        self.dir[(pfn >> 9) as usize]
-            .as_ref()
-            .and_then(|l| l[(pfn & 511) as usize].as_deref())
-            .unwrap_or_else(|| panic!("frame {pfn} is not a page table"))
+        crate::tlb::Tables::table(&self.mem, pfn)
     }
 
     #[inline]
     fn table_mut(&mut self, pfn: Pfn) -> &mut Table {
-        self.dir[(pfn >> 9) as usize]
+        self.mem.dir[(pfn >> 9) as usize]
             .as_mut()
             .and_then(|l| l[(pfn & 511) as usize].as_deref_mut())
             .unwrap_or_else(|| panic!("frame {pfn} is not a page table"))
     }
 
-    fn flush_tlb_mm(&mut self, _mm: MmId) {
+    fn flush_tlb_mm(&mut self, mm: MmId) {
         self.stats.full_flushes += 1;
+        if let Some(c) = self.cpus.as_mut() {
+            c.flush(mm, None, true);
+        }
     }
 
     fn flush_tlb_range(
         &mut self,
-        _mm: MmId,
-        _start: u64,
-        _end: u64,
-        _stride_shift: u32,
-        _freed_tables: bool,
+        mm: MmId,
+        start: u64,
+        end: u64,
+        stride_shift: u32,
+        freed_tables: bool,
     ) {
         self.stats.ranged_flushes += 1;
+        if let Some(c) = self.cpus.as_mut() {
+            c.flush(mm, Some((start, end, stride_shift)), freed_tables);
+        }
+    }
+
+    fn frame_freed(&mut self, pfn: Pfn) {
+        if let Some(c) = self.cpus.as_mut() {
+            c.frame_freed(pfn);
+        }
+    }
+
+    fn note_step(&mut self, step: &'static str) {
+        if let Some(c) = self.cpus.as_mut() {
+            c.step = step;
+        }
+    }
+
+    fn cond_resched(&mut self) {
+        self.others_run();
+    }
+
+    fn pte_unlock(&mut self, mm: MmId, start: u64, end: u64, dirty_shared: bool) {
+        if let Some(c) = self.cpus.as_mut() {
+            if dirty_shared {
+                c.check_no_writable(mm, start, end);
+            }
+            c.others_run(&self.mem);
+        }
     }
 }

@@ -1,0 +1,392 @@
+//! Simulated CPUs with TLBs and paging-structure caches, x86's TLB-shootdown policy, and a
+//! use-after-free detector driven by frame generations.
+//!
+//! Each CPU caches translations `(mm, page) → (frame, frame generation, writable)` and, for
+//! the walk, `(mm, 2 MiB slot) → (PTE table frame, its generation)`. Entries are filled by
+//! accesses (and by speculative walks of lazy-TLB CPUs) and evicted at random, from a seeded
+//! generator, so runs are reproducible. Every freed frame gets a new generation; a hit on an
+//! entry whose generation is stale is a use-after-free: the report names the CPU, the address,
+//! the frame and the kernel step that freed it.
+
+use crate::gen::Rng;
+use exitmm_kernel::arch::MmId;
+use exitmm_kernel::page::Pfn;
+use exitmm_kernel::pgtable as pt;
+use std::collections::{BTreeSet, HashMap};
+
+/// Read access to page-table memory, for the hardware walker.
+pub trait Tables {
+    /// The entries of table frame `pfn`.
+    fn table(&self, pfn: Pfn) -> &[u64; 512];
+}
+
+/// x86's `tlb_single_page_flush_ceiling`: ranged flushes of more pages flush the whole mm.
+pub const SINGLE_PAGE_FLUSH_CEILING: u64 = 33;
+
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    pfn: Pfn,
+    gen: u32,
+    write: bool,
+}
+
+/// One simulated CPU.
+#[derive(Default, Debug)]
+pub struct Cpu {
+    tlb: HashMap<(MmId, u64), Entry>,
+    psc: HashMap<(MmId, u64), Entry>,
+    /// The mm whose page tables are loaded (CR3), if any.
+    pub loaded: Option<MmId>,
+    /// Running a kernel thread with `loaded` kept as `active_mm` (lazy TLB).
+    pub lazy: bool,
+}
+
+/// What went wrong, as the detector saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// The CPU whose cached entry was stale.
+    pub cpu: usize,
+    /// The mm and address used.
+    pub mm: MmId,
+    /// Virtual address.
+    pub va: u64,
+    /// The frame the stale entry pointed at.
+    pub pfn: Pfn,
+    /// What the entry was: a user page, or a page table reached through the walk cache.
+    pub kind: &'static str,
+    /// The kernel step that freed the frame (or, for a stale writable entry, released the lock).
+    pub step: &'static str,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "use-after-free: CPU {} used {} at {:#x} (mm {}) -> frame {}, freed by {}",
+            self.cpu, self.kind, self.va, self.mm, self.pfn, self.step
+        )
+    }
+}
+
+/// Shootdown counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TlbStats {
+    /// IPIs sent to other CPUs.
+    pub ipis: u64,
+    /// Full (whole-mm) flushes, per CPU reached.
+    pub full: u64,
+    /// Ranged flushes, per CPU reached.
+    pub ranged: u64,
+    /// Accesses that hit.
+    pub hits: u64,
+    /// Accesses that walked.
+    pub walks: u64,
+}
+
+/// Faults injected into the arch flush code (the kernel's own injections live in its Config).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ArchInject {
+    /// Flushes do not IPI other CPUs.
+    pub skip_ipi: bool,
+    /// Flushes that freed page tables do not reach lazy-TLB CPUs.
+    pub skip_lazy_flush: bool,
+}
+
+/// A task that keeps touching memory on another CPU while the kernel works.
+#[derive(Clone, Debug)]
+pub struct Runner {
+    /// Its name in the script.
+    pub name: String,
+    /// Its CPU.
+    pub cpu: usize,
+    /// Its mm.
+    pub mm: MmId,
+    /// The range it touches, and whether it writes.
+    pub start: u64,
+    /// Length of the range.
+    pub len: u64,
+    /// Writes (else reads).
+    pub write: bool,
+}
+
+/// The CPUs.
+#[derive(Debug)]
+pub struct Cpus {
+    /// The CPUs.
+    pub cpus: Vec<Cpu>,
+    /// The CPU the kernel is running on.
+    pub current: usize,
+    cpumask: HashMap<MmId, BTreeSet<usize>>,
+    pgd: HashMap<MmId, Pfn>,
+    gens: HashMap<Pfn, u32>,
+    freed_by: HashMap<Pfn, &'static str>,
+    /// The kernel step now running.
+    pub step: &'static str,
+    rng: Rng,
+    /// Tasks running on other CPUs during kernel work.
+    pub runners: Vec<Runner>,
+    /// Injected arch faults.
+    pub inject: ArchInject,
+    /// Counters.
+    pub stats: TlbStats,
+    /// Violations found.
+    pub violations: Vec<Violation>,
+}
+
+impl Cpus {
+    /// `n` CPUs, with a seeded generator for fills and evictions.
+    pub fn new(n: usize, seed: u64) -> Self {
+        Cpus {
+            cpus: (0..n.max(1)).map(|_| Cpu::default()).collect(),
+            current: 0,
+            cpumask: HashMap::new(),
+            pgd: HashMap::new(),
+            gens: HashMap::new(),
+            freed_by: HashMap::new(),
+            step: "-",
+            rng: Rng::new(seed),
+            runners: Vec::new(),
+            inject: ArchInject::default(),
+            stats: TlbStats::default(),
+            violations: Vec::new(),
+        }
+    }
+
+    fn gen(&self, pfn: Pfn) -> u32 {
+        self.gens.get(&pfn).copied().unwrap_or(0)
+    }
+
+    /// A frame was freed: new generation, and remember who freed it.
+    pub fn frame_freed(&mut self, pfn: Pfn) {
+        *self.gens.entry(pfn).or_default() += 1;
+        self.freed_by.insert(pfn, self.step);
+    }
+
+    /// `switch_mm` on `cpu`: load `mm` (with its PGD); the old mm keeps the CPU in its mask only
+    /// while lazy.
+    pub fn switch_mm(&mut self, cpu: usize, mm: MmId, pgd: Pfn) {
+        self.pgd.insert(mm, pgd);
+        let c = &mut self.cpus[cpu];
+        if let Some(old) = c.loaded {
+            if old != mm {
+                if let Some(m) = self.cpumask.get_mut(&old) {
+                    m.remove(&cpu);
+                }
+                // The CPU starts the new mm with nothing cached for it.
+                c.tlb.retain(|(m, _), _| *m != mm);
+                c.psc.retain(|(m, _), _| *m != mm);
+            }
+        }
+        c.loaded = Some(mm);
+        c.lazy = false;
+        self.cpumask.entry(mm).or_default().insert(cpu);
+    }
+
+    /// `enter_lazy_tlb`: `cpu` runs a kernel thread and keeps its mm loaded.
+    pub fn enter_lazy(&mut self, cpu: usize) {
+        self.cpus[cpu].lazy = true;
+    }
+
+    /// The mm is gone (`__mmdrop`): no CPU may keep it loaded.
+    pub fn mm_gone(&mut self, mm: MmId) {
+        for c in &mut self.cpus {
+            if c.loaded == Some(mm) {
+                c.loaded = None;
+                c.lazy = false;
+            }
+            c.tlb.retain(|(m, _), _| *m != mm);
+            c.psc.retain(|(m, _), _| *m != mm);
+        }
+        self.cpumask.remove(&mm);
+        self.runners.retain(|r| r.mm != mm);
+    }
+
+    /// `flush_tlb_mm_range` (x86): the local CPU invalidates; every other CPU in the mm's
+    /// cpumask gets an IPI, except lazy ones when no page table was freed; more than
+    /// [`SINGLE_PAGE_FLUSH_CEILING`] pages become a full flush.
+    pub fn flush(&mut self, mm: MmId, range: Option<(u64, u64, u32)>, freed_tables: bool) {
+        let targets: Vec<usize> = self
+            .cpumask
+            .get(&mm)
+            .map(|m| m.iter().copied().collect())
+            .unwrap_or_default();
+        let full = match range {
+            None => true,
+            Some((s, e, shift)) => (e.saturating_sub(s) >> shift) > SINGLE_PAGE_FLUSH_CEILING,
+        };
+        for cpu in targets {
+            if cpu != self.current {
+                let lazy = self.cpus[cpu].lazy;
+                if lazy && (!freed_tables || self.inject.skip_lazy_flush) {
+                    continue; // it will flush when it switches back (tlb_gen), if ever
+                }
+                if self.inject.skip_ipi {
+                    continue;
+                }
+                self.stats.ipis += 1;
+            }
+            let c = &mut self.cpus[cpu];
+            if full {
+                self.stats.full += 1;
+                c.tlb.retain(|(m, _), _| *m != mm);
+                c.psc.retain(|(m, _), _| *m != mm);
+            } else {
+                self.stats.ranged += 1;
+                let (s, e, _) = range.unwrap();
+                c.tlb.retain(|(m, va), _| *m != mm || *va < s || *va >= e);
+                // INVLPG drops the paging-structure entries for those addresses too.
+                c.psc.retain(|(m, slot), _| {
+                    *m != mm
+                        || (slot << pt::PMD_SHIFT) + pt::PMD_SIZE <= s
+                        || (slot << pt::PMD_SHIFT) >= e
+                });
+            }
+        }
+    }
+
+    /// A memory access by `cpu` to `va` of `mm`, through its TLB: a hit checks the frame's
+    /// generation; a miss walks the tables (through the walk cache, checking the tables'
+    /// generations) and fills. Returns false if the page is not mapped (a fault).
+    pub fn access(
+        &mut self,
+        tables: &dyn Tables,
+        cpu: usize,
+        mm: MmId,
+        va: u64,
+        write: bool,
+    ) -> bool {
+        let page = va & !(pt::PAGE_SIZE - 1);
+        if let Some(e) = self.cpus[cpu].tlb.get(&(mm, page)).copied() {
+            if !write || e.write {
+                self.stats.hits += 1;
+                if e.gen != self.gen(e.pfn) {
+                    self.report(cpu, mm, va, e.pfn, "a user page");
+                }
+                return true;
+            }
+        }
+        self.stats.walks += 1;
+        let slot = va >> pt::PMD_SHIFT;
+        let pte_table = match self.cpus[cpu].psc.get(&(mm, slot)).copied() {
+            Some(e) => {
+                if e.gen != self.gen(e.pfn) {
+                    self.report(cpu, mm, va, e.pfn, "a page table");
+                    return false;
+                }
+                e.pfn
+            }
+            None => {
+                let Some(&pgd) = self.pgd.get(&mm) else {
+                    return false;
+                };
+                let mut t = pgd;
+                for l in [pt::Level::Pgd, pt::Level::Pud, pt::Level::Pmd] {
+                    let e = tables.table(t)[l.index(va)];
+                    if !pt::present(e) {
+                        return false;
+                    }
+                    t = pt::pfn_of(e);
+                }
+                let gen = self.gen(t);
+                self.cpus[cpu].psc.insert(
+                    (mm, slot),
+                    Entry {
+                        pfn: t,
+                        gen,
+                        write: false,
+                    },
+                );
+                t
+            }
+        };
+        let e = tables.table(pte_table)[pt::Level::Pte.index(va)];
+        if !pt::present(e) || (write && e & pt::RW == 0) {
+            return false;
+        }
+        let pfn = pt::pfn_of(e);
+        let gen = self.gen(pfn);
+        self.cpus[cpu].tlb.insert(
+            (mm, page),
+            Entry {
+                pfn,
+                gen,
+                write: e & pt::RW != 0,
+            },
+        );
+        true
+    }
+
+    fn report(&mut self, cpu: usize, mm: MmId, va: u64, pfn: Pfn, kind: &'static str) {
+        let step = self.freed_by.get(&pfn).copied().unwrap_or("?");
+        self.violations.push(Violation {
+            cpu,
+            mm,
+            va,
+            pfn,
+            kind,
+            step,
+        });
+    }
+
+    /// A point where other CPUs run: every runner touches a random page of its range, lazy CPUs
+    /// may walk speculatively, and a random entry may be evicted.
+    pub fn others_run(&mut self, tables: &dyn Tables) {
+        for i in 0..self.runners.len() {
+            let r = self.runners[i].clone();
+            if r.cpu == self.current || self.cpus[r.cpu].loaded != Some(r.mm) || r.len == 0 {
+                continue;
+            }
+            let va = r.start + (self.rng.below(r.len.div_ceil(pt::PAGE_SIZE)) << pt::PAGE_SHIFT);
+            self.access(tables, r.cpu, r.mm, va, r.write);
+        }
+        for cpu in 0..self.cpus.len() {
+            if cpu == self.current || !self.cpus[cpu].lazy {
+                continue;
+            }
+            // A speculative walk through whatever the walk cache holds for the lazy mm.
+            let keys: Vec<(MmId, u64)> = self.cpus[cpu].psc.keys().copied().collect();
+            if let Some(&(mm, slot)) = keys.get(self.rng.below(keys.len().max(1) as u64) as usize) {
+                self.access(tables, cpu, mm, slot << pt::PMD_SHIFT, false);
+            }
+        }
+        let cpu = self.rng.below(self.cpus.len() as u64) as usize;
+        if self.rng.chance(1, 4) {
+            let keys: Vec<(MmId, u64)> = self.cpus[cpu].tlb.keys().copied().collect();
+            if let Some(k) = keys.get(self.rng.below(keys.len().max(1) as u64) as usize) {
+                self.cpus[cpu].tlb.remove(k);
+            }
+        }
+    }
+
+    /// At a PTE-lock release after dirty shared pages were zapped: no CPU may still hold a
+    /// writable translation into `[start, end)` (it could dirty a page the kernel has already
+    /// taken out of the mapping).
+    pub fn check_no_writable(&mut self, mm: MmId, start: u64, end: u64) {
+        for cpu in 0..self.cpus.len() {
+            let stale: Vec<(u64, Entry)> = self.cpus[cpu]
+                .tlb
+                .iter()
+                .filter(|((m, va), e)| *m == mm && *va >= start && *va < end && e.write)
+                .map(|((_, va), e)| (*va, *e))
+                .collect();
+            for (va, e) in stale {
+                self.violations.push(Violation {
+                    cpu,
+                    mm,
+                    va,
+                    pfn: e.pfn,
+                    kind: "a writable translation after the PTE lock was dropped",
+                    step: "zap_pte_range",
+                });
+            }
+        }
+    }
+
+    /// Entries cached for `mm` on every CPU (for tests: none may survive a full flush).
+    pub fn cached(&self, mm: MmId) -> usize {
+        self.cpus
+            .iter()
+            .map(|c| c.tlb.keys().filter(|(m, _)| *m == mm).count())
+            .sum()
+    }
+}
