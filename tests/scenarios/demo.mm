@@ -3,6 +3,23 @@
 # first (5.10's OOM branch). The second child unmaps everything and exits with an empty mm.
 # Then the parent exits with mlocked memory (the 5.10 munlock pass), and the census shows what
 # is left: nothing but the memfd's pages, which go when its last reference does.
+# It runs on 4 CPUs: a reader thread and a writer thread keep touching memory the main thread
+# unmaps, and a helper thread leaves its CPU lazy with the mm before the exit, so that
+# `exitmm demo --inject NAME` shows the TLB model catching each injected fault.
+mmap 64M 64K rw private,anon
+touch 64M 64K w
+mmap 66M 64K rw shared,anon
+touch 66M 64K w
+thread reader 1
+background reader 64M 16K r
+thread writer 2
+background writer 66M 16K w
+nop
+nop
+munmap 64M 64K
+munmap 66M 64K
+thread_exit reader
+thread_exit writer
 memfd data 1M fill
 mmap 0 4M rw private,anon
 touch 0 4M w
@@ -14,6 +31,11 @@ mmap 16M 256K rw private,anon
 mlock 16M 256K
 mmap 1G 64K r private,anon
 touch 1G 64K r
+thread helper 3
+background helper 0 4M r
+nop
+nop
+thread_exit helper
 commit
 # memfd 256 pages (per page) + shared anon 256 (whole) + VM_ACCOUNT 1024 + 64: 1600 pages.
 # expect: K P Committed_AS=6400

@@ -23,6 +23,8 @@ enum Cmd {
         /// Print records format v1 instead of the transcript.
         #[arg(long)]
         records: bool,
+        #[command(flatten)]
+        model: ModelArgs,
     },
     /// Run a script on the model (a readable transcript by default), or on this machine's kernel.
     Run {
@@ -43,6 +45,8 @@ enum Cmd {
         /// Simulated RAM of the model (a number as scripts write them: 16G, 256M, ...).
         #[arg(long, default_value = "16G")]
         ram: String,
+        #[command(flatten)]
+        model: ModelArgs,
     },
     /// Run a script on the model and on this machine's kernel and compare (exit 0 equal, 1
     /// different, 2 when it cannot be run); or compare N generated scripts with --random.
@@ -71,6 +75,37 @@ enum Cmd {
 
 type Failure = (String, u8);
 
+/// How the model runs: CPUs, seed, injected faults.
+#[derive(clap::Args, Clone, Debug)]
+struct ModelArgs {
+    /// Simulated CPUs with TLBs (0: no TLB modelling).
+    #[arg(long, default_value_t = 4)]
+    cpus: usize,
+    /// Seed of the TLB model (fills, evictions, speculative walks).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Inject a fault the detector must catch: free-before-flush, skip-ipi, skip-lazy-flush,
+    /// free-table-before-flush, drop-dirty-force-flush.
+    #[arg(long)]
+    inject: Option<String>,
+}
+
+impl ModelArgs {
+    fn options(&self, check: bool, ram: u64) -> Result<Options, Failure> {
+        let mut o = Options {
+            check,
+            cpus: (self.cpus > 0).then_some(self.cpus),
+            seed: self.seed,
+            ..Options::default()
+        };
+        o.config.ram_bytes = ram;
+        if let Some(name) = &self.inject {
+            o.inject(name).map_err(|e| (format!("--inject: {e}"), 2))?;
+        }
+        Ok(o)
+    }
+}
+
 fn load(file: &Path) -> Result<exitmm_script::Script, Failure> {
     let src = std::fs::read_to_string(file).map_err(|e| (format!("{}: {e}", file.display()), 2))?;
     exitmm_script::parse(&src).map_err(|e| (format!("{}:{}: {}", file.display(), e.line, e.msg), 2))
@@ -88,6 +123,14 @@ fn sim_failure(name: &str, e: SimError) -> Failure {
             ),
             1,
         ),
+        SimError::Invalid { line, what } => (format!("{name}:{line}: {what}"), 2),
+        SimError::UseAfterFree { line, reports } => (
+            format!(
+                "{name}:{line}: the TLB model caught {}",
+                reports.join("\n    and ")
+            ),
+            1,
+        ),
     }
 }
 
@@ -95,19 +138,13 @@ fn run_model(
     name: &str,
     script: &exitmm_script::Script,
     as_records: bool,
-    check: bool,
-    ram: u64,
+    opts: &Options,
 ) -> Result<(), Failure> {
-    let mut opts = Options {
-        check,
-        ..Options::default()
-    };
-    opts.config.ram_bytes = ram;
     if as_records {
-        let out = records(script, &opts).map_err(|e| sim_failure(name, e))?;
+        let out = records(script, opts).map_err(|e| sim_failure(name, e))?;
         print!("{out}");
     } else {
-        let mut sim = Sim::new(&opts);
+        let mut sim = Sim::new(opts);
         let results = sim.run(script).map_err(|e| sim_failure(name, e))?;
         print!("{}", transcript(&results));
     }
@@ -116,13 +153,13 @@ fn run_model(
 
 fn run(cli: Cli) -> Result<(), Failure> {
     match cli.cmd {
-        Cmd::Demo { records } => {
+        Cmd::Demo { records, model } => {
             let script = exitmm_script::parse(exitmm_sim::DEMO)
                 .map_err(|e| (format!("demo:{}: {}", e.line, e.msg), 2))?;
             if !records {
                 println!("exitmm demo: the embedded scenario (tests/scenarios/demo.mm), run on the model\n");
             }
-            run_model("demo", &script, records, true, 16 << 30)
+            run_model("demo", &script, records, &model.options(true, 16 << 30)?)
         }
         Cmd::Run {
             file,
@@ -131,6 +168,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             no_check,
             cap,
             ram,
+            model,
         } => {
             let script = load(&file)?;
             let name = file.display().to_string();
@@ -141,7 +179,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 return Ok(());
             }
             let ram = exitmm_script::parse_number(&ram).map_err(|e| (format!("--ram: {e}"), 2))?;
-            run_model(&name, &script, records, !no_check, ram)
+            run_model(&name, &script, records, &model.options(!no_check, ram)?)
         }
         Cmd::Diff {
             file,

@@ -7,7 +7,7 @@ use exitmm_host::HostError;
 use exitmm_kernel::Config;
 use exitmm_script::Script;
 use exitmm_sim::compare::{compare, Mismatch};
-use exitmm_sim::{records, Options, SimError};
+use exitmm_sim::{records, Options};
 
 /// What the probe read off the host, and the model configuration that matches it.
 #[derive(Clone, Debug)]
@@ -217,13 +217,12 @@ pub fn diff(script: &Script, config: &Config) -> Result<Verdict, DiffError> {
     let opts = Options {
         config: config.clone(),
         check: true,
+        ..Options::default()
     };
     let model = match records(script, &opts) {
         Ok(m) => m,
         Err(e) => {
-            let line = match &e {
-                SimError::Unsupported { line, .. } | SimError::Invariant { line, .. } => *line,
-            };
+            let line = e.line();
             let mismatch = Mismatch {
                 op: format!("line {line}"),
                 model: e.to_string(),

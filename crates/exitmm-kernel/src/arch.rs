@@ -34,6 +34,8 @@ pub trait Hardware {
     fn flush_cache_mm(&mut self, _mm: MmId) {}
     /// `arch_exit_mmap` (x86: LDT and paravirt teardown; nothing to do for a model process).
     fn arch_exit_mmap(&mut self, _mm: MmId) {}
+    /// `destroy_context` (from `__mmdrop`): the mm is gone; no CPU may keep it loaded.
+    fn destroy_context(&mut self, _mm: MmId) {}
     /// A user page frame went back to the allocator (its last reference is gone). Machines that
     /// keep frame generations bump them here, so that a translation still pointing at the frame
     /// is caught as a use-after-free.

@@ -330,6 +330,7 @@ impl<H: Hardware> Kernel<H> {
         self.hw.table_free(mm.pgd);
         self.mem.page_mut(mm.pgd).refcount = 0;
         self.mem.free_pages(mm.pgd, 0);
+        self.hw.destroy_context(mm.id);
         r.step("__mmdrop", depth, &[]);
         let mut messages = Vec::new();
         for (i, &v) in mm.rss.iter().enumerate() {

@@ -436,8 +436,10 @@ impl<H: Hardware> Kernel<H> {
             self.mem.page(old).content
         };
         let pfn = self.alloc_anon_page(mm, vma, addr, content)?;
+        // wp_page_copy: ptep_clear_flush first, then the old page's rmap and reference go.
+        self.hw
+            .flush_tlb_range(mm.id, addr, addr + PAGE_SIZE, 12, false);
         if !special {
-            // The old mapping goes: rmap, RSS and the reference it held.
             let p = self.mem.page_mut(old);
             p.mapcount -= 1;
             let counter = mm_counter(p.flags);
@@ -447,8 +449,6 @@ impl<H: Hardware> Kernel<H> {
             }
             crate::mmu_gather::put_page(old, &mut self.mem, &mut self.hw);
         }
-        self.hw
-            .flush_tlb_range(mm.id, addr, addr + PAGE_SIZE, 12, false);
         self.map_page(mm, vma, table, addr, pfn, true, true);
         Ok(())
     }

@@ -188,12 +188,38 @@ pub enum Op {
     OomVictim,
     /// `census` (model only).
     Census,
+    /// `cpu N` (model only): the role's next ops run on CPU N.
+    Cpu { n: u32 },
+    /// `thread NAME CPU` (model only): a thread sharing the role's mm, running on CPU.
+    Thread { name: String, cpu: u32 },
+    /// `access OFF LEN r|w` (model only): the role touches memory through its CPU's TLB.
+    Access { off: u64, len: u64, write: bool },
+    /// `background NAME OFF LEN r|w` (model only): thread NAME keeps touching the range
+    /// through its TLB whenever other CPUs get to run while the kernel works.
+    Background {
+        name: String,
+        off: u64,
+        len: u64,
+        write: bool,
+    },
+    /// `thread_exit NAME` (model only): the thread exits; its CPU goes lazy with the mm.
+    ThreadExit { name: String },
 }
 
 impl Op {
     /// True for operations only the model can run (the kernel runner refuses them).
     pub fn model_only(&self) -> bool {
-        matches!(self, Op::Exit | Op::OomVictim | Op::Census)
+        matches!(
+            self,
+            Op::Exit
+                | Op::OomVictim
+                | Op::Census
+                | Op::Cpu { .. }
+                | Op::Thread { .. }
+                | Op::Access { .. }
+                | Op::Background { .. }
+                | Op::ThreadExit { .. }
+        )
     }
 
     /// The op's first word, as written in scripts.
@@ -221,6 +247,11 @@ impl Op {
             Op::Exit => "exit",
             Op::OomVictim => "oom_victim",
             Op::Census => "census",
+            Op::Cpu { .. } => "cpu",
+            Op::Thread { .. } => "thread",
+            Op::Access { .. } => "access",
+            Op::Background { .. } => "background",
+            Op::ThreadExit { .. } => "thread_exit",
         }
     }
 }
@@ -533,6 +564,59 @@ fn parse_op(words: &[&str]) -> Result<Op, String> {
             Op::Pagemap {
                 off: num(args[0], "OFF")?,
                 len: num(args[1], "LEN")?,
+            }
+        }
+        "cpu" => {
+            want(args, 1, 1, "cpu N")?;
+            let n = num(args[0], "N")?;
+            if n >= 64 {
+                return Err("cpu: N is below 64".into());
+            }
+            Op::Cpu { n: n as u32 }
+        }
+        "thread" => {
+            want(args, 2, 2, "thread NAME CPU")?;
+            let cpu = num(args[1], "CPU")?;
+            if cpu >= 64 {
+                return Err("thread: CPU is below 64".into());
+            }
+            Op::Thread {
+                name: check_name(args[0])?,
+                cpu: cpu as u32,
+            }
+        }
+        "access" | "background" => {
+            let (name, rest) = if words[0] == "background" {
+                want(args, 4, 4, "background NAME OFF LEN r|w")?;
+                (Some(check_name(args[0])?), &args[1..])
+            } else {
+                want(args, 3, 3, "access OFF LEN r|w")?;
+                (None, args)
+            };
+            let write = match rest[2] {
+                "r" => false,
+                "w" => true,
+                x => return Err(format!("{}: expected r or w, got '{x}'", words[0])),
+            };
+            let len = num(rest[1], "LEN")?;
+            if len > MAX_SPAN {
+                return Err(format!("{}: LEN is at most 1G", words[0]));
+            }
+            let off = num(rest[0], "OFF")?;
+            match name {
+                Some(name) => Op::Background {
+                    name,
+                    off,
+                    len,
+                    write,
+                },
+                None => Op::Access { off, len, write },
+            }
+        }
+        "thread_exit" => {
+            want(args, 1, 1, "thread_exit NAME")?;
+            Op::ThreadExit {
+                name: check_name(args[0])?,
             }
         }
         "meminfo" => {

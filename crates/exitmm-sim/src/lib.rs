@@ -35,6 +35,20 @@ pub enum SimError {
         /// What is missing.
         what: String,
     },
+    /// The script asks for something it cannot (an unknown thread, a CPU that does not exist).
+    Invalid {
+        /// Script line.
+        line: usize,
+        /// What is wrong.
+        what: String,
+    },
+    /// The TLB model caught a use-after-free (or a stale writable translation).
+    UseAfterFree {
+        /// Script line.
+        line: usize,
+        /// The detector's reports.
+        reports: Vec<String>,
+    },
     /// An invariant broke (only with checking on): the line and the violations.
     Invariant {
         /// Script line.
@@ -50,6 +64,10 @@ impl std::fmt::Display for SimError {
             SimError::Unsupported { line, what } => {
                 write!(f, "line {line}: not modelled yet: {what}")
             }
+            SimError::Invalid { line, what } => write!(f, "line {line}: {what}"),
+            SimError::UseAfterFree { line, reports } => {
+                write!(f, "line {line}: {}", reports.join("; "))
+            }
             SimError::Invariant { line, violations } => {
                 write!(
                     f,
@@ -63,6 +81,18 @@ impl std::fmt::Display for SimError {
 
 impl std::error::Error for SimError {}
 
+impl SimError {
+    /// The script line the error is about.
+    pub fn line(&self) -> usize {
+        match self {
+            SimError::Unsupported { line, .. }
+            | SimError::Invalid { line, .. }
+            | SimError::UseAfterFree { line, .. }
+            | SimError::Invariant { line, .. } => *line,
+        }
+    }
+}
+
 /// How to run.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -70,6 +100,12 @@ pub struct Options {
     pub config: Config,
     /// Run `check_invariants` after every op.
     pub check: bool,
+    /// Simulated CPUs with TLBs (`None`: no TLB modelling).
+    pub cpus: Option<usize>,
+    /// Seed of the TLB model's fills and evictions.
+    pub seed: u64,
+    /// Faults injected into the arch flush code.
+    pub arch_inject: tlb::ArchInject,
 }
 
 impl Default for Options {
@@ -77,7 +113,43 @@ impl Default for Options {
         Options {
             config: Config::default(),
             check: true,
+            cpus: Some(4),
+            seed: 1,
+            arch_inject: tlb::ArchInject::default(),
         }
+    }
+}
+
+/// The faults that can be injected, by name (`Options::inject`).
+pub const INJECTIONS: [&str; 5] = [
+    "free-before-flush",
+    "skip-ipi",
+    "skip-lazy-flush",
+    "free-table-before-flush",
+    "drop-dirty-force-flush",
+];
+
+impl Options {
+    /// Injects the fault named `name` (one of [`INJECTIONS`]); the detector must catch it.
+    pub fn inject(&mut self, name: &str) -> Result<(), String> {
+        use exitmm_kernel::Inject;
+        match name {
+            "free-before-flush" => self.config.inject |= Inject::FREE_BEFORE_FLUSH,
+            "free-table-before-flush" => self.config.inject |= Inject::FREE_TABLE_BEFORE_FLUSH,
+            "drop-dirty-force-flush" => self.config.inject |= Inject::DROP_DIRTY_FORCE_FLUSH,
+            "skip-ipi" => self.arch_inject.skip_ipi = true,
+            "skip-lazy-flush" => self.arch_inject.skip_lazy_flush = true,
+            x => {
+                return Err(format!(
+                    "unknown fault '{x}' (one of: {})",
+                    INJECTIONS.join(", ")
+                ))
+            }
+        }
+        if self.cpus.is_none() {
+            return Err("injected faults need CPUs (--cpus N, N > 0)".into());
+        }
+        Ok(())
     }
 }
 
@@ -85,6 +157,10 @@ impl Default for Options {
 struct Process {
     mm: MmId,
     fds: BTreeMap<String, FileId>,
+    /// The CPU its main thread runs on.
+    cpu: usize,
+    /// Its other threads, by name, with their CPUs.
+    threads: BTreeMap<String, usize>,
 }
 
 /// One op's outcome, kept for the transcript.
@@ -122,14 +198,28 @@ fn idx(r: Role) -> usize {
 impl Sim {
     /// A kernel with one process (the parent) and an empty address space.
     pub fn new(opts: &Options) -> Self {
-        let mut kernel = Kernel::new(Machine::new(), opts.config.clone());
+        let machine = match opts.cpus {
+            Some(n) => {
+                let mut m = Machine::with_cpus(n, opts.seed);
+                m.cpus.as_mut().unwrap().inject = opts.arch_inject;
+                m
+            }
+            None => Machine::new(),
+        };
+        let mut kernel = Kernel::new(machine, opts.config.clone());
         let mm = kernel.mm_alloc().expect("boot: first mm");
+        let pgd = kernel.mm(mm).pgd;
+        if let Some(c) = kernel.hw.cpus.as_mut() {
+            c.switch_mm(0, mm, pgd);
+        }
         Sim {
             kernel,
             procs: [
                 Some(Process {
                     mm,
                     fds: BTreeMap::new(),
+                    cpu: 0,
+                    threads: BTreeMap::new(),
                 }),
                 None,
             ],
@@ -155,6 +245,10 @@ impl Sim {
         let mut out = Vec::new();
         let mut report = None;
         let mut status_role = Some(role);
+        // The kernel runs this op on the CPU of the role's main thread.
+        if let (Some(c), Some(p)) = (self.kernel.hw.cpus.as_mut(), self.procs[idx(role)].as_ref()) {
+            c.current = p.cpu;
+        }
         let rc: Result<(), Errno> = match &line.op {
             Op::Mmap {
                 off,
@@ -308,7 +402,23 @@ impl Sim {
                         for f in fds.values() {
                             self.kernel.get_file(*f);
                         }
-                        self.procs[1] = Some(Process { mm: child, fds });
+                        let cpu = self
+                            .kernel
+                            .hw
+                            .cpus
+                            .as_ref()
+                            .map(|c| (self.proc(Role::P).cpu + 1) % c.cpus.len())
+                            .unwrap_or(0);
+                        let pgd = self.kernel.mm(child).pgd;
+                        if let Some(c) = self.kernel.hw.cpus.as_mut() {
+                            c.switch_mm(cpu, child, pgd);
+                        }
+                        self.procs[1] = Some(Process {
+                            mm: child,
+                            fds,
+                            cpu,
+                            threads: BTreeMap::new(),
+                        });
                         Ok(())
                     }
                     Err(e) => Err(e),
@@ -367,7 +477,90 @@ impl Sim {
                 out.push(self.census(role));
                 Ok(())
             }
+            Op::Cpu { n } => {
+                let n = self.cpu_index(line, *n)?;
+                let (mm, old) = (self.proc(role).mm, self.proc(role).cpu);
+                let pgd = self.kernel.mm(mm).pgd;
+                let c = self.kernel.hw.cpus.as_mut().unwrap();
+                if old != n
+                    && !self.procs[idx(role)]
+                        .as_ref()
+                        .unwrap()
+                        .threads
+                        .values()
+                        .any(|&t| t == old)
+                {
+                    c.enter_lazy(old); // the idle task keeps the mm as active_mm
+                }
+                c.switch_mm(n, mm, pgd);
+                c.current = n;
+                self.proc_mut(role).cpu = n;
+                Ok(())
+            }
+            Op::Thread { name, cpu } => {
+                let n = self.cpu_index(line, *cpu)?;
+                if self.proc(role).threads.contains_key(name) {
+                    return Err(SimError::Invalid {
+                        line: line.line,
+                        what: format!("thread {name} exists"),
+                    });
+                }
+                let mm = self.proc(role).mm;
+                let pgd = self.kernel.mm(mm).pgd;
+                self.kernel.hw.cpus.as_mut().unwrap().switch_mm(n, mm, pgd);
+                self.proc_mut(role).threads.insert(name.clone(), n);
+                Ok(())
+            }
+            Op::ThreadExit { name } => {
+                let Some(cpu) = self.proc_mut(role).threads.remove(name) else {
+                    return Err(SimError::Invalid {
+                        line: line.line,
+                        what: format!("no thread {name}"),
+                    });
+                };
+                let c = self.kernel.hw.cpus.as_mut().unwrap();
+                c.runners.retain(|r| r.name != *name);
+                c.enter_lazy(cpu);
+                Ok(())
+            }
+            Op::Background {
+                name,
+                off,
+                len,
+                write,
+            } => {
+                let Some(&cpu) = self.proc(role).threads.get(name) else {
+                    return Err(SimError::Invalid {
+                        line: line.line,
+                        what: format!("no thread {name}: start it with 'thread {name} CPU'"),
+                    });
+                };
+                let mm = self.proc(role).mm;
+                let start = ARENA.wrapping_add(*off);
+                let c = self.kernel.hw.cpus.as_mut().unwrap();
+                c.runners.retain(|r| r.name != *name);
+                c.runners.push(tlb::Runner {
+                    name: name.clone(),
+                    cpu,
+                    mm,
+                    start,
+                    len: *len,
+                    write: *write,
+                });
+                Ok(())
+            }
+            Op::Access { off, len, write } => {
+                if self.kernel.hw.cpus.is_none() {
+                    return Err(SimError::Invalid {
+                        line: line.line,
+                        what: "access needs CPUs (--cpus)".into(),
+                    });
+                }
+                self.access(role, *off, *len, *write, &mut out)
+            }
         };
+        // Between ops, the other CPUs' tasks run too.
+        self.kernel.hw.others_run();
         if let Some(r) = &report {
             for s in &r.steps {
                 let mut l = format!("X {} {}", role_of_exit(&line.op, role).letter(), s.func);
@@ -398,6 +591,15 @@ impl Sim {
             code,
             rc.err().map(|e| e.name()).unwrap_or("0")
         ));
+        if let Some(c) = self.kernel.hw.cpus.as_mut() {
+            if !c.violations.is_empty() {
+                let reports = c.violations.drain(..).map(|v| v.to_string()).collect();
+                return Err(SimError::UseAfterFree {
+                    line: line.line,
+                    reports,
+                });
+            }
+        }
         if self.check {
             let v = self.kernel.check_invariants();
             if !v.is_empty() {
@@ -434,6 +636,64 @@ impl Sim {
         }
     }
 
+    fn cpu_index(&self, line: &Line, n: u32) -> Result<usize, SimError> {
+        match self.kernel.hw.cpus.as_ref() {
+            None => Err(SimError::Invalid {
+                line: line.line,
+                what: "no CPUs are modelled (--cpus)".into(),
+            }),
+            Some(c) if n as usize >= c.cpus.len() => Err(SimError::Invalid {
+                line: line.line,
+                what: format!("there are {} CPUs: no CPU {n}", c.cpus.len()),
+            }),
+            Some(_) => Ok(n as usize),
+        }
+    }
+
+    /// `access`: each page through the role's TLB; a miss on an unmapped page faults it in
+    /// through the kernel, then the access is retried.
+    fn access(
+        &mut self,
+        role: Role,
+        off: u64,
+        len: u64,
+        write: bool,
+        out: &mut Vec<String>,
+    ) -> Result<(), Errno> {
+        let (mm, cpu) = (self.proc(role).mm, self.proc(role).cpu);
+        let start = ARENA.wrapping_add(off);
+        let mut a = 0;
+        while a < len {
+            let va = start.wrapping_add(a);
+            if !self.kernel.hw.access(cpu, mm, va, write) {
+                match self.with_mm(role, |k, m| k.handle_mm_fault(m, va, write)) {
+                    Ok(()) => {
+                        self.kernel.hw.access(cpu, mm, va, write);
+                    }
+                    Err(Fault::Segv) => {
+                        out.push(format!(
+                            "R {} sigsegv_at={}",
+                            role.letter(),
+                            hex(off.wrapping_add(a))
+                        ));
+                        return Err(Errno::EFAULT);
+                    }
+                    Err(Fault::Bus) => {
+                        out.push(format!(
+                            "R {} sigbus_at={}",
+                            role.letter(),
+                            hex(off.wrapping_add(a))
+                        ));
+                        return Err(Errno::EIO);
+                    }
+                    Err(Fault::Oom) => return Err(Errno::ENOMEM),
+                }
+            }
+            a += pt::PAGE_SIZE;
+        }
+        Ok(())
+    }
+
     fn proc(&self, r: Role) -> &Process {
         self.procs[idx(r)].as_ref().expect("no such process")
     }
@@ -454,7 +714,27 @@ impl Sim {
     /// `do_exit` of a process: the mm goes (`exit_mm`), then its files (`exit_files`).
     fn exit_process(&mut self, role: Role) -> TeardownReport {
         let p = self.procs[idx(role)].take().expect("process");
-        let r = self.kernel.do_exit(p.mm);
+        // The other threads are killed first; every CPU that ran the mm goes lazy with it
+        // (exit_mm's enter_lazy_tlb for the last thread).
+        let before = self.kernel.hw.cpus.as_mut().map(|c| {
+            c.runners.retain(|r| r.mm != p.mm);
+            for &t in p.threads.values() {
+                c.enter_lazy(t);
+            }
+            c.enter_lazy(p.cpu);
+            c.current = p.cpu;
+            (c.stats, c.cpus_of(p.mm))
+        });
+        let mut r = self.kernel.do_exit(p.mm);
+        if let (Some((s0, cpus)), Some(c)) = (before, self.kernel.hw.cpus.as_ref()) {
+            if let Some(step) = r.steps.iter_mut().find(|s| s.func == "tlb_finish_mmu") {
+                step.facts.push(("ipis", (c.stats.ipis - s0.ipis) as i64));
+                step.facts.push(("cpus", cpus as i64));
+                step.facts.push(("full", (c.stats.full - s0.full) as i64));
+                step.facts
+                    .push(("ranged", (c.stats.ranged - s0.ranged) as i64));
+            }
+        }
         for f in p.fds.values() {
             self.kernel.fput(*f);
         }

@@ -100,6 +100,7 @@ impl Hardware for Machine {
         self.stats.tables -= 1;
         if let Some(c) = self.cpus.as_mut() {
             c.frame_freed(pfn);
+            c.others_run(&self.mem);
         }
     }
 
@@ -137,9 +138,17 @@ impl Hardware for Machine {
         }
     }
 
+    fn destroy_context(&mut self, mm: MmId) {
+        if let Some(c) = self.cpus.as_mut() {
+            c.mm_gone(mm);
+        }
+    }
+
     fn frame_freed(&mut self, pfn: Pfn) {
         if let Some(c) = self.cpus.as_mut() {
             c.frame_freed(pfn);
+            // Other CPUs run between any two steps of the kernel: right after a free too.
+            c.others_run(&self.mem);
         }
     }
 

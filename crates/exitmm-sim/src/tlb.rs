@@ -12,7 +12,7 @@ use crate::gen::Rng;
 use exitmm_kernel::arch::MmId;
 use exitmm_kernel::page::Pfn;
 use exitmm_kernel::pgtable as pt;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Read access to page-table memory, for the hardware walker.
 pub trait Tables {
@@ -33,8 +33,8 @@ struct Entry {
 /// One simulated CPU.
 #[derive(Default, Debug)]
 pub struct Cpu {
-    tlb: HashMap<(MmId, u64), Entry>,
-    psc: HashMap<(MmId, u64), Entry>,
+    tlb: BTreeMap<(MmId, u64), Entry>,
+    psc: BTreeMap<(MmId, u64), Entry>,
     /// The mm whose page tables are loaded (CR3), if any.
     pub loaded: Option<MmId>,
     /// Running a kernel thread with `loaded` kept as `active_mm` (lazy TLB).
@@ -60,9 +60,15 @@ pub struct Violation {
 
 impl std::fmt::Display for Violation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let what = if self.kind.starts_with("a user page") || self.kind.starts_with("a page table")
+        {
+            "use-after-free"
+        } else {
+            "stale translation"
+        };
         write!(
             f,
-            "use-after-free: CPU {} used {} at {:#x} (mm {}) -> frame {}, freed by {}",
+            "{what}: CPU {} used {} at {:#x} (mm {}) -> frame {}; step: {}",
             self.cpu, self.kind, self.va, self.mm, self.pfn, self.step
         )
     }
@@ -133,6 +139,20 @@ pub struct Cpus {
     pub violations: Vec<Violation>,
 }
 
+/// A key of `map` picked from the seeded generator in O(log n): the first key at or after a
+/// random point of the key space (wrapping around), so runs are reproducible from the seed.
+fn pick<V>(map: &BTreeMap<(MmId, u64), V>, rng: &mut Rng) -> Option<(MmId, u64)> {
+    let (lo, hi) = (*map.keys().next()?, *map.keys().next_back()?);
+    let point = (
+        lo.0,
+        lo.1.wrapping_add(rng.below(hi.1.wrapping_sub(lo.1).max(1))),
+    );
+    map.range(point..)
+        .next()
+        .or_else(|| map.iter().next())
+        .map(|(k, _)| *k)
+}
+
 impl Cpus {
     /// `n` CPUs, with a seeded generator for fills and evictions.
     pub fn new(n: usize, seed: u64) -> Self {
@@ -177,6 +197,11 @@ impl Cpus {
                 c.psc.retain(|(m, _), _| *m != mm);
             }
         }
+        if c.lazy && c.loaded == Some(mm) {
+            // Back from lazy mode: flushes it skipped are caught up (x86's tlb_gen check).
+            c.tlb.retain(|(m, _), _| *m != mm);
+            c.psc.retain(|(m, _), _| *m != mm);
+        }
         c.loaded = Some(mm);
         c.lazy = false;
         self.cpumask.entry(mm).or_default().insert(cpu);
@@ -214,31 +239,54 @@ impl Cpus {
             None => true,
             Some((s, e, shift)) => (e.saturating_sub(s) >> shift) > SINGLE_PAGE_FLUSH_CEILING,
         };
+        let (s, e) = match range {
+            Some((s, e, _)) if !full => (s, e),
+            _ => (0, u64::MAX),
+        };
+        let mut must_hold_nothing = Vec::new();
         for cpu in targets {
+            let lazy = self.cpus[cpu].lazy;
             if cpu != self.current {
-                let lazy = self.cpus[cpu].lazy;
-                if lazy && (!freed_tables || self.inject.skip_lazy_flush) {
+                if lazy && !freed_tables {
                     continue; // it will flush when it switches back (tlb_gen), if ever
                 }
-                if self.inject.skip_ipi {
-                    continue;
+                must_hold_nothing.push(cpu);
+                if (lazy && self.inject.skip_lazy_flush) || self.inject.skip_ipi {
+                    continue; // injected: the flush never reaches this CPU
                 }
                 self.stats.ipis += 1;
+            } else {
+                must_hold_nothing.push(cpu);
             }
             let c = &mut self.cpus[cpu];
             if full {
                 self.stats.full += 1;
-                c.tlb.retain(|(m, _), _| *m != mm);
-                c.psc.retain(|(m, _), _| *m != mm);
             } else {
                 self.stats.ranged += 1;
-                let (s, e, _) = range.unwrap();
-                c.tlb.retain(|(m, va), _| *m != mm || *va < s || *va >= e);
-                // INVLPG drops the paging-structure entries for those addresses too.
-                c.psc.retain(|(m, slot), _| {
-                    *m != mm
-                        || (slot << pt::PMD_SHIFT) + pt::PMD_SIZE <= s
-                        || (slot << pt::PMD_SHIFT) >= e
+            }
+            c.tlb.retain(|(m, va), _| *m != mm || *va < s || *va >= e);
+            // INVLPG drops the paging-structure entries for those addresses too.
+            c.psc.retain(|(m, slot), _| {
+                *m != mm
+                    || (slot << pt::PMD_SHIFT).saturating_add(pt::PMD_SIZE) <= s
+                    || (slot << pt::PMD_SHIFT) >= e
+            });
+        }
+        // After the flush, no CPU it had to reach may still translate the range.
+        for cpu in must_hold_nothing {
+            let stale = self.cpus[cpu]
+                .tlb
+                .iter()
+                .find(|((m, va), _)| *m == mm && *va >= s && *va < e);
+            if let Some((&(_, va), entry)) = stale {
+                let pfn = entry.pfn;
+                self.violations.push(Violation {
+                    cpu,
+                    mm,
+                    va,
+                    pfn,
+                    kind: "a stale translation after a TLB flush",
+                    step: self.step,
                 });
             }
         }
@@ -255,8 +303,26 @@ impl Cpus {
         va: u64,
         write: bool,
     ) -> bool {
+        self.access_as(tables, cpu, mm, va, write, false)
+    }
+
+    /// `access`, or (`walk_only`) a speculative page walk that does not look in the TLB.
+    fn access_as(
+        &mut self,
+        tables: &dyn Tables,
+        cpu: usize,
+        mm: MmId,
+        va: u64,
+        write: bool,
+        walk_only: bool,
+    ) -> bool {
         let page = va & !(pt::PAGE_SIZE - 1);
-        if let Some(e) = self.cpus[cpu].tlb.get(&(mm, page)).copied() {
+        if let Some(e) = self.cpus[cpu]
+            .tlb
+            .get(&(mm, page))
+            .copied()
+            .filter(|_| !walk_only)
+        {
             if !write || e.write {
                 self.stats.hits += 1;
                 if e.gen != self.gen(e.pfn) {
@@ -336,24 +402,27 @@ impl Cpus {
             if r.cpu == self.current || self.cpus[r.cpu].loaded != Some(r.mm) || r.len == 0 {
                 continue;
             }
-            let va = r.start + (self.rng.below(r.len.div_ceil(pt::PAGE_SIZE)) << pt::PAGE_SHIFT);
+            let va = r
+                .start
+                .wrapping_add(self.rng.below(r.len.div_ceil(pt::PAGE_SIZE)) << pt::PAGE_SHIFT);
             self.access(tables, r.cpu, r.mm, va, r.write);
         }
         for cpu in 0..self.cpus.len() {
             if cpu == self.current || !self.cpus[cpu].lazy {
                 continue;
             }
-            // A speculative walk through whatever the walk cache holds for the lazy mm.
-            let keys: Vec<(MmId, u64)> = self.cpus[cpu].psc.keys().copied().collect();
-            if let Some(&(mm, slot)) = keys.get(self.rng.below(keys.len().max(1) as u64) as usize) {
-                self.access(tables, cpu, mm, slot << pt::PMD_SHIFT, false);
+            // Only walks: a lazy CPU runs kernel code, which never uses its leftover user
+            // translations (they are flushed when it switches back), but the hardware may walk
+            // page tables speculatively at any time, which is why freed tables must reach it.
+            if let Some((mm, slot)) = pick(&self.cpus[cpu].psc, &mut self.rng) {
+                self.access_as(tables, cpu, mm, slot << pt::PMD_SHIFT, false, true);
             }
         }
+        // Hardware evicts entries when it likes.
         let cpu = self.rng.below(self.cpus.len() as u64) as usize;
         if self.rng.chance(1, 4) {
-            let keys: Vec<(MmId, u64)> = self.cpus[cpu].tlb.keys().copied().collect();
-            if let Some(k) = keys.get(self.rng.below(keys.len().max(1) as u64) as usize) {
-                self.cpus[cpu].tlb.remove(k);
+            if let Some(k) = pick(&self.cpus[cpu].tlb, &mut self.rng) {
+                self.cpus[cpu].tlb.remove(&k);
             }
         }
     }
@@ -363,6 +432,10 @@ impl Cpus {
     /// taken out of the mapping).
     pub fn check_no_writable(&mut self, mm: MmId, start: u64, end: u64) {
         for cpu in 0..self.cpus.len() {
+            // A lazy CPU runs no user code: its entries cannot write (it flushes on return).
+            if self.cpus[cpu].lazy || self.cpus[cpu].loaded != Some(mm) {
+                continue;
+            }
             let stale: Vec<(u64, Entry)> = self.cpus[cpu]
                 .tlb
                 .iter()
@@ -380,6 +453,11 @@ impl Cpus {
                 });
             }
         }
+    }
+
+    /// CPUs in `mm`'s cpumask.
+    pub fn cpus_of(&self, mm: MmId) -> usize {
+        self.cpumask.get(&mm).map(|m| m.len()).unwrap_or(0)
     }
 
     /// Entries cached for `mm` on every CPU (for tests: none may survive a full flush).

@@ -134,6 +134,7 @@ fn run(src: &str) -> Result<(), TestCaseError> {
             ..Default::default()
         },
         check: true,
+        ..Options::default()
     };
     let mut sim = Sim::new(&opts);
     let start_committed = sim.kernel.committed;
@@ -227,12 +228,62 @@ proptest! {
     fn arbitrary_numbers_never_panic(ops in prop::collection::vec(wild_op(), 1..20)) {
         let src = format!("memfd f 64K fill\n{}\n", ops.join("\n"));
         let script = exitmm_script::parse(&src).map_err(|e| TestCaseError::fail(format!("{e}")))?;
-        let opts = Options { config: exitmm_kernel::Config { ram_bytes: 256 << 20, ..Default::default() }, check: true };
+        let opts = Options { config: exitmm_kernel::Config { ram_bytes: 256 << 20, ..Default::default() }, check: true, ..Options::default() };
         let mut sim = Sim::new(&opts);
         for l in &script.lines {
             match sim.step(l) {
                 Ok(_) | Err(SimError::Unsupported { .. }) => {}
                 Err(e) => return Err(TestCaseError::fail(format!("{e}\n{src}"))),
+            }
+        }
+    }
+}
+
+/// Ops for a multi-CPU script: threads that read and write in the background, CPU moves,
+/// accesses through the TLB, and the address-space ops that race with them.
+fn cpu_op(threads: usize) -> impl Strategy<Value = String> {
+    let t = 0..threads.max(1);
+    prop_oneof![
+        4 => op(false),
+        2 => (t.clone(), off(), len(), any::<bool>())
+            .prop_map(|(t, o, l, w)| format!("background t{t} {o} {l} {}", if w { "w" } else { "r" })),
+        2 => (off(), len(), any::<bool>()).prop_map(|(o, l, w)| format!("access {o} {l} {}", if w { "w" } else { "r" })),
+        1 => (0u32..4).prop_map(|c| format!("cpu {c}")),
+        1 => Just("nop".to_string()),
+    ]
+}
+
+fn cpu_script() -> impl Strategy<Value = String> {
+    (1usize..4, 1usize..60).prop_flat_map(|(threads, n)| {
+        (Just(threads), prop::collection::vec(cpu_op(threads), n)).prop_map(|(threads, ops)| {
+            let mut s = String::from("memfd f 64K fill\n");
+            for t in 0..threads {
+                s.push_str(&format!("thread t{t} {}\n", (t + 1) % 4));
+            }
+            for o in ops {
+                s.push_str(&o);
+                s.push('\n');
+            }
+            s.push_str("thread_exit t0\nexit\n");
+            s
+        })
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: std::env::var("EXITMM_CPU_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2_000), ..ProptestConfig::default() })]
+
+    /// Without injected faults, threads on other CPUs never see a freed page or table, and no
+    /// CPU keeps a translation a flush should have removed.
+    #[test]
+    fn multi_cpu_scripts_never_use_after_free((src, seed) in (cpu_script(), any::<u64>())) {
+        let script = exitmm_script::parse(&src).map_err(|e| TestCaseError::fail(format!("{e}\n{src}")))?;
+        let opts = Options { cpus: Some(4), seed, config: exitmm_kernel::Config { ram_bytes: 256 << 20, ..Default::default() }, ..Options::default() };
+        let mut sim = Sim::new(&opts);
+        for l in &script.lines {
+            match sim.step(l) {
+                Ok(_) | Err(SimError::Unsupported { .. }) => {}
+                Err(e) => return Err(TestCaseError::fail(format!("{e}\nseed {seed}\n{src}"))),
             }
         }
     }
