@@ -378,3 +378,86 @@ fn release_table<H: Hardware>(pfn: Pfn, hw: &mut H, mem: &mut PhysMem) {
     hw.table_free(pfn);
     put_frame(pfn, mem);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testhw::{HwCall, TestHw};
+    use alloc::vec;
+
+    fn mem() -> PhysMem {
+        PhysMem::new(128 << 20)
+    }
+
+    fn page(mem: &mut PhysMem) -> Pfn {
+        mem.alloc_pages(0).unwrap()
+    }
+
+    #[test]
+    fn pages_are_freed_only_after_the_flush_that_covers_them() {
+        let (mut hw, mut mem) = (TestHw::default(), mem());
+        let mut g = MmuGather::new(1, false, crate::Inject::empty());
+        let p = page(&mut mem);
+        g.remove_tlb_entry(0x1000);
+        assert!(!g.remove_page(ZappedPage::new(p), &mut mem));
+        let free = mem.nr_free();
+        let stats = g.finish(false, &mut hw, &mut mem);
+        assert_eq!(
+            hw.log,
+            vec![HwCall::FlushRange {
+                mm: 1,
+                start: 0x1000,
+                end: 0x2000,
+                freed_tables: false
+            }]
+        );
+        assert_eq!((stats.flushes, stats.pages_freed), (1, 1));
+        assert_eq!(mem.nr_free(), free + 1);
+    }
+
+    #[test]
+    fn nested_gathers_flush_the_whole_mm_with_tables() {
+        // Another gather in flight on this mm (tlb_flush_pending > 1): it may have cleared PTEs
+        // this one did not see, so this one flushes everything.
+        let (mut hw, mut mem) = (TestHw::default(), mem());
+        let mut g = MmuGather::new(1, false, crate::Inject::empty());
+        g.remove_tlb_entry(0x5000);
+        g.finish(true, &mut hw, &mut mem);
+        assert_eq!(hw.log, vec![HwCall::FlushMm(1)]);
+        // Even with nothing cleared here.
+        let mut hw = TestHw::default();
+        MmuGather::new(1, false, crate::Inject::empty()).finish(true, &mut hw, &mut mem);
+        assert_eq!(hw.log, vec![HwCall::FlushMm(1)]);
+    }
+
+    #[test]
+    fn a_gather_that_cleared_nothing_does_not_flush() {
+        let (mut hw, mut mem) = (TestHw::default(), mem());
+        let stats =
+            MmuGather::new(1, false, crate::Inject::empty()).finish(false, &mut hw, &mut mem);
+        assert!(hw.log.is_empty());
+        assert_eq!(stats.flushes, 0);
+    }
+
+    #[test]
+    fn batch_sizes_are_linuxs() {
+        let (mut hw, mut mem) = (TestHw::default(), mem());
+        let mut g = MmuGather::new(1, true, crate::Inject::empty());
+        let mut n = 0;
+        loop {
+            let p = page(&mut mem);
+            g.remove_tlb_entry(0);
+            n += 1;
+            if g.remove_page(ZappedPage::new(p), &mut mem) {
+                break;
+            }
+        }
+        assert_eq!(
+            n,
+            MMU_GATHER_BUNDLE + MAX_GATHER_BATCH_COUNT * MAX_GATHER_BATCH
+        );
+        assert_eq!(n, 9698);
+        assert_eq!(g.stats.batches, 19);
+        g.finish(false, &mut hw, &mut mem);
+    }
+}

@@ -88,6 +88,50 @@ fn bench(c: &mut Criterion) {
             (_, None) => println!("{pages:>9} {model:>14.1} {:>14}", "-"),
         }
     }
+
+    // The TLB model's cost at exit, same run: 4 CPUs with TLBs against no CPUs.
+    println!(
+        "\n{:>9} {:>16} {:>16} {:>8}",
+        "pages", "no CPUs ns/page", "4 CPUs ns/page", "added"
+    );
+    for shift in (10..=max_shift().min(18)).step_by(2) {
+        let pages = 1u64 << shift;
+        let (plain, tlb) = (sim_exit_ns(pages, false, 5), sim_exit_ns(pages, true, 5));
+        println!(
+            "{pages:>9} {plain:>16.1} {tlb:>16.1} {:>7.0}%",
+            (tlb / plain - 1.0) * 100.0
+        );
+    }
+}
+
+/// Exit through the simulator, ns per page, best of `runs`: without CPUs (pages written through
+/// the fault path), or with 4 CPUs and TLB modelling (pages written through CPU 0's TLB, so it
+/// caches all of them, and a helper thread's CPU left lazy with the mm and its walk caches).
+fn sim_exit_ns(pages: u64, cpus: bool, runs: u32) -> f64 {
+    let len = pages * 4096;
+    let src = if cpus {
+        format!("mmap 0 {len} rw private,anon\naccess 0 {len} w\nthread helper 1\nbackground helper 0 64K r\nnop\nnop\nthread_exit helper\nexit\n")
+    } else {
+        format!("mmap 0 {len} rw private,anon\ntouch 0 {len} w\nexit\n")
+    };
+    let script = exitmm_script::parse(&src).unwrap();
+    let (setup, exit) = script.lines.split_at(script.lines.len() - 1);
+    let mut best = Duration::MAX;
+    for _ in 0..runs {
+        let opts = exitmm_sim::Options {
+            cpus: cpus.then_some(4),
+            check: false,
+            ..exitmm_sim::Options::default()
+        };
+        let mut sim = exitmm_sim::Sim::new(&opts);
+        for l in setup {
+            sim.step(l).unwrap();
+        }
+        let t = Instant::now();
+        sim.step(&exit[0]).unwrap();
+        best = best.min(t.elapsed());
+    }
+    best.as_nanos() as f64 / pages as f64
 }
 
 fn median(mut v: Vec<u64>) -> u64 {

@@ -593,7 +593,9 @@ impl Sim {
         ));
         if let Some(c) = self.kernel.hw.cpus.as_mut() {
             if !c.violations.is_empty() {
-                let reports = c.violations.drain(..).map(|v| v.to_string()).collect();
+                let mut reports: Vec<String> =
+                    c.violations.drain(..).map(|v| v.to_string()).collect();
+                reports.dedup();
                 return Err(SimError::UseAfterFree {
                     line: line.line,
                     reports,
