@@ -227,7 +227,15 @@ impl<H: Hardware> Kernel<H> {
                         let pfn = pt::pfn_of(e);
                         *found.refs.entry(pfn).or_default() += 1;
                         *found.maps.entry(pfn).or_default() += 1;
-                        rss[mm_counter(self.mem.page(pfn).flags)] += 1;
+                        let flags = self.mem.page(pfn).flags;
+                        rss[mm_counter(flags)] += 1;
+                        if flags.contains(PageFlags::ANON)
+                            && mm.vma_at(addr).is_some_and(|v| v.anon_vma.is_none())
+                        {
+                            bad.push(format!(
+                                "mm {id}: anonymous page at {addr:#x} in a VMA without an anon_vma"
+                            ));
+                        }
                     }
                 }
             }

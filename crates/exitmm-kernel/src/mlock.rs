@@ -10,6 +10,15 @@ use crate::page::PageFlags;
 use crate::pgtable::{self as pt, PAGE_SIZE, TASK_SIZE};
 use crate::{Errno, Kernel};
 
+/// mlock's rounding: the start goes down to its page, the length up to cover the same bytes.
+fn page_range(start: u64, len: u64) -> Result<(u64, u64), Errno> {
+    let len = len
+        .checked_add(start & (PAGE_SIZE - 1))
+        .and_then(|l| l.checked_add(PAGE_SIZE - 1))
+        .ok_or(Errno::EINVAL)?;
+    Ok((start & !(PAGE_SIZE - 1), len & !(PAGE_SIZE - 1)))
+}
+
 impl<H: Hardware> Kernel<H> {
     /// `mlock_fixup`: set the lock flags of `[start, end)` and account `locked_vm`.
     fn mlock_fixup(
@@ -95,13 +104,7 @@ impl<H: Hardware> Kernel<H> {
         len: u64,
         onfault: bool,
     ) -> Result<(), Errno> {
-        let len = (len
-            .checked_add(start & (PAGE_SIZE - 1))
-            .ok_or(Errno::EINVAL)?)
-        .checked_add(PAGE_SIZE - 1)
-        .ok_or(Errno::EINVAL)?
-            & !(PAGE_SIZE - 1);
-        let start = start & !(PAGE_SIZE - 1);
+        let (start, len) = page_range(start, len)?;
         if let Some(limit) = self.config.memlock_limit {
             if (mm.locked_vm as u64 + (len >> 12)) > limit >> 12 {
                 return Err(Errno::ENOMEM);
@@ -124,13 +127,7 @@ impl<H: Hardware> Kernel<H> {
 
     /// `munlock`.
     pub fn do_munlock(&mut self, mm: &mut Mm, start: u64, len: u64) -> Result<(), Errno> {
-        let len = (len
-            .checked_add(start & (PAGE_SIZE - 1))
-            .ok_or(Errno::EINVAL)?)
-        .checked_add(PAGE_SIZE - 1)
-        .ok_or(Errno::EINVAL)?
-            & !(PAGE_SIZE - 1);
-        let start = start & !(PAGE_SIZE - 1);
+        let (start, len) = page_range(start, len)?;
         let end = start.checked_add(len).ok_or(Errno::EINVAL)?;
         self.apply_vma_lock_flags(mm, start, end, VmFlags::empty())
     }

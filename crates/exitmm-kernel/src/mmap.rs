@@ -119,7 +119,7 @@ impl<H: Hardware> Kernel<H> {
     }
 
     /// Drop a VMA's references when it is merged away (its range is now another VMA's).
-    fn vma_merged_away(&mut self, mm: &mut Mm, start: u64) {
+    pub(crate) fn vma_merged_away(&mut self, mm: &mut Mm, start: u64) {
         let v = mm.vmas.remove(&start).expect("merge: no VMA");
         mm.map_count -= 1;
         self.anon_vma_put(v.anon_vma);

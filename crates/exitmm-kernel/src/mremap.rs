@@ -297,13 +297,14 @@ impl<H: Hardware> Kernel<H> {
             && crate::mmap::anon_mergeable(&n, v.anon_vma, None)
             && !v.flags.intersects(VmFlags::SPECIAL)
         {
-            mm.vmas.get_mut(&start).unwrap().end = n.end;
-            mm.vmas.remove(&n.start);
-            mm.map_count -= 1;
-            self.anon_vma_put(n.anon_vma);
-            if let Some(f) = n.file {
-                self.fput(f);
+            let grown = mm.vmas.get_mut(&start).unwrap();
+            grown.end = n.end;
+            if grown.anon_vma.is_none() && n.anon_vma.is_some() {
+                // The merged VMA takes the next one's anon_vma over (its pages point at it).
+                grown.anon_vma = n.anon_vma;
+                self.anon_vma_get(n.anon_vma);
             }
+            self.vma_merged_away(mm, n.start);
         }
     }
 

@@ -668,28 +668,9 @@ impl Sim {
         while a < len {
             let va = start.wrapping_add(a);
             if !self.kernel.hw.access(cpu, mm, va, write) {
-                match self.with_mm(role, |k, m| k.handle_mm_fault(m, va, write)) {
-                    Ok(()) => {
-                        self.kernel.hw.access(cpu, mm, va, write);
-                    }
-                    Err(Fault::Segv) => {
-                        out.push(format!(
-                            "R {} sigsegv_at={}",
-                            role.letter(),
-                            hex(off.wrapping_add(a))
-                        ));
-                        return Err(Errno::EFAULT);
-                    }
-                    Err(Fault::Bus) => {
-                        out.push(format!(
-                            "R {} sigbus_at={}",
-                            role.letter(),
-                            hex(off.wrapping_add(a))
-                        ));
-                        return Err(Errno::EIO);
-                    }
-                    Err(Fault::Oom) => return Err(Errno::ENOMEM),
-                }
+                let r = self.with_mm(role, |k, m| k.handle_mm_fault(m, va, write));
+                signal(role, off.wrapping_add(a), r, out)?;
+                self.kernel.hw.access(cpu, mm, va, write);
             }
             a += pt::PAGE_SIZE;
         }
@@ -778,26 +759,7 @@ impl Sim {
         while a < len {
             let addr = start + a;
             let r = self.with_mm(role, |k, mm| k.handle_mm_fault(mm, addr, write));
-            match r {
-                Ok(()) => {}
-                Err(Fault::Segv) => {
-                    out.push(format!(
-                        "R {} sigsegv_at={}",
-                        role.letter(),
-                        hex(off.wrapping_add(a))
-                    ));
-                    return Err(Errno::EFAULT);
-                }
-                Err(Fault::Bus) => {
-                    out.push(format!(
-                        "R {} sigbus_at={}",
-                        role.letter(),
-                        hex(off.wrapping_add(a))
-                    ));
-                    return Err(Errno::EIO);
-                }
-                Err(Fault::Oom) => return Err(Errno::ENOMEM),
-            }
+            signal(role, off.wrapping_add(a), r, out)?;
             a += stride;
         }
         Ok(())
@@ -952,6 +914,23 @@ impl Sim {
             self.kernel.mem.nr_free(),
             self.kernel.committed * 4
         )
+    }
+}
+
+/// What a failed fault does to the script: SIGSEGV (EFAULT) or SIGBUS (EIO) with an `R` line
+/// naming the offset, or ENOMEM.
+fn signal(role: Role, off: u64, r: Result<(), Fault>, out: &mut Vec<String>) -> Result<(), Errno> {
+    match r {
+        Ok(()) => Ok(()),
+        Err(Fault::Segv) => {
+            out.push(format!("R {} sigsegv_at={}", role.letter(), hex(off)));
+            Err(Errno::EFAULT)
+        }
+        Err(Fault::Bus) => {
+            out.push(format!("R {} sigbus_at={}", role.letter(), hex(off)));
+            Err(Errno::EIO)
+        }
+        Err(Fault::Oom) => Err(Errno::ENOMEM),
     }
 }
 
