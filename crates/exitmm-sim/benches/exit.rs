@@ -51,8 +51,10 @@ fn model_exit_ns(pages: u64, runs: u32) -> f64 {
 }
 
 fn bench(c: &mut Criterion) {
+    // EXITMM_BENCH_TABLES_ONLY=1: only the side-by-side tables (no criterion sampling).
+    let tables_only = std::env::var("EXITMM_BENCH_TABLES_ONLY").is_ok();
     let mut g = c.benchmark_group("exit_anon_pages");
-    for shift in (10..=max_shift()).step_by(2) {
+    for shift in (10..=max_shift()).step_by(2).filter(|_| !tables_only) {
         let pages = 1u64 << shift;
         g.throughput(Throughput::Elements(pages));
         g.sample_size(10);

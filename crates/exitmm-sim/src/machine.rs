@@ -148,7 +148,7 @@ impl Hardware for Machine {
         if let Some(c) = self.cpus.as_mut() {
             c.frame_freed(pfn);
             // Other CPUs run between any two steps of the kernel: right after a free too.
-            c.others_run(&self.mem);
+            c.runners_run(&self.mem);
         }
     }
 

@@ -30,11 +30,190 @@ struct Entry {
     write: bool,
 }
 
+/// Entries a CPU's TLB holds (an x86 second-level TLB holds about this many).
+pub const TLB_ENTRIES: usize = 1536;
+/// Entries a CPU's walk cache holds (x86 PDE caches are a few dozen entries).
+pub const WALK_CACHE_ENTRIES: usize = 32;
+
+/// A cache of one CPU, split per mm so that flushing an mm is dropping its map; it holds at
+/// most `cap` entries, and a fill into a full cache evicts one at random.
+#[derive(Debug)]
+struct Cache {
+    maps: BTreeMap<MmId, BTreeMap<u64, Entry>>,
+    len: usize,
+    cap: usize,
+}
+
+impl Cache {
+    fn new(cap: usize) -> Self {
+        Cache {
+            maps: BTreeMap::new(),
+            len: 0,
+            cap,
+        }
+    }
+
+    fn get(&self, mm: MmId, key: u64) -> Option<Entry> {
+        self.maps.get(&mm)?.get(&key).copied()
+    }
+
+    fn insert(&mut self, mm: MmId, key: u64, e: Entry, rng: &mut Rng) {
+        if self.len >= self.cap {
+            if let Some((m, k)) = self.pick(rng) {
+                self.remove(m, k);
+            }
+        }
+        if self.maps.entry(mm).or_default().insert(key, e).is_none() {
+            self.len += 1;
+        }
+    }
+
+    fn drop_mm(&mut self, mm: MmId) {
+        if let Some(t) = self.maps.remove(&mm) {
+            self.len -= t.len();
+        }
+    }
+
+    /// Drops the keys in `[lo, hi)` of `mm`.
+    fn drop_range(&mut self, mm: MmId, lo: u64, hi: u64) {
+        if let Some(t) = self.maps.get_mut(&mm) {
+            let mut tail = t.split_off(&lo);
+            let mut after = tail.split_off(&hi);
+            t.append(&mut after);
+            self.len -= tail.len();
+            if t.is_empty() {
+                self.maps.remove(&mm);
+            }
+        }
+    }
+
+    /// A key picked from the seeded generator in O(log n): the first key at or after a random
+    /// point of the key space of a random mm (wrapping around), so runs are reproducible.
+    fn pick(&self, rng: &mut Rng) -> Option<(MmId, u64)> {
+        let n = self.maps.len() as u64;
+        let (mm, t) = self.maps.iter().nth(rng.below(n.max(1)) as usize)?;
+        let (lo, hi) = (*t.keys().next()?, *t.keys().next_back()?);
+        let point = lo.wrapping_add(rng.below(hi.wrapping_sub(lo).max(1)));
+        t.range(point..)
+            .next()
+            .or_else(|| t.iter().next())
+            .map(|(k, _)| (*mm, *k))
+    }
+
+    fn remove(&mut self, mm: MmId, key: u64) {
+        if let Some(t) = self.maps.get_mut(&mm) {
+            if t.remove(&key).is_some() {
+                self.len -= 1;
+            }
+            if t.is_empty() {
+                self.maps.remove(&mm);
+            }
+        }
+    }
+}
+
+/// Sets and ways of a CPU's TLB (128 x 12 = 1,536 entries, like an x86 second-level TLB).
+const TLB_SETS: usize = 128;
+const TLB_WAYS: usize = TLB_ENTRIES / TLB_SETS;
+
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    mm: MmId,
+    page: u64,
+    e: Entry,
+}
+
+/// A set-associative TLB: a page can live in the `TLB_WAYS` slots of one set; a fill into a
+/// full set replaces a way chosen by the seeded generator.
+#[derive(Debug)]
+struct Tlb {
+    slots: Vec<Option<Slot>>,
+}
+
+impl Tlb {
+    fn new() -> Self {
+        Tlb {
+            slots: vec![None; TLB_ENTRIES],
+        }
+    }
+
+    fn set(page: u64) -> std::ops::Range<usize> {
+        let s = ((page >> pt::PAGE_SHIFT) as usize) % TLB_SETS;
+        s * TLB_WAYS..(s + 1) * TLB_WAYS
+    }
+
+    fn get(&self, mm: MmId, page: u64) -> Option<Entry> {
+        self.slots[Self::set(page)]
+            .iter()
+            .flatten()
+            .find(|s| s.mm == mm && s.page == page)
+            .map(|s| s.e)
+    }
+
+    fn insert(&mut self, mm: MmId, page: u64, e: Entry, rng: &mut Rng) {
+        let ways = &mut self.slots[Self::set(page)];
+        let i = ways
+            .iter()
+            .position(|s| s.is_some_and(|s| s.mm == mm && s.page == page))
+            .or_else(|| ways.iter().position(|s| s.is_none()))
+            .unwrap_or_else(|| rng.below(TLB_WAYS as u64) as usize);
+        ways[i] = Some(Slot { mm, page, e });
+    }
+
+    fn drop_mm(&mut self, mm: MmId) {
+        for s in &mut self.slots {
+            if s.is_some_and(|s| s.mm == mm) {
+                *s = None;
+            }
+        }
+    }
+
+    /// INVLPG of every page in `[lo, hi)` (or a scan, when that is fewer steps).
+    fn drop_range(&mut self, mm: MmId, lo: u64, hi: u64) {
+        let pages = (hi - lo) >> pt::PAGE_SHIFT;
+        if pages as usize <= TLB_SETS {
+            let mut p = lo;
+            while p < hi {
+                for s in &mut self.slots[Self::set(p)] {
+                    if s.is_some_and(|s| s.mm == mm && s.page == p) {
+                        *s = None;
+                    }
+                }
+                p += pt::PAGE_SIZE;
+            }
+        } else {
+            for s in &mut self.slots {
+                if s.is_some_and(|s| s.mm == mm && s.page >= lo && s.page < hi) {
+                    *s = None;
+                }
+            }
+        }
+    }
+
+    fn range(&self, mm: MmId, lo: u64, hi: u64) -> impl Iterator<Item = (u64, Entry)> + '_ {
+        self.slots
+            .iter()
+            .flatten()
+            .filter(move |s| s.mm == mm && s.page >= lo && s.page < hi)
+            .map(|s| (s.page, s.e))
+    }
+
+    fn count(&self, mm: MmId) -> usize {
+        self.slots.iter().flatten().filter(|s| s.mm == mm).count()
+    }
+
+    /// Evicts the entry in a random slot, if that slot holds one.
+    fn evict(&mut self, rng: &mut Rng) {
+        let i = rng.below(TLB_ENTRIES as u64) as usize;
+        self.slots[i] = None;
+    }
+}
+
 /// One simulated CPU.
-#[derive(Default, Debug)]
+#[derive(Debug)]
 pub struct Cpu {
-    tlb: BTreeMap<(MmId, u64), Entry>,
-    psc: BTreeMap<(MmId, u64), Entry>,
+    tlb: Tlb,
+    psc: Cache,
     /// The mm whose page tables are loaded (CR3), if any.
     pub loaded: Option<MmId>,
     /// Running a kernel thread with `loaded` kept as `active_mm` (lazy TLB).
@@ -124,8 +303,11 @@ pub struct Cpus {
     pub current: usize,
     cpumask: HashMap<MmId, BTreeSet<usize>>,
     pgd: HashMap<MmId, Pfn>,
-    gens: HashMap<Pfn, u32>,
-    freed_by: HashMap<Pfn, &'static str>,
+    /// Generation of every frame, by PFN.
+    gens: Vec<u32>,
+    /// The step that last freed each frame: an index into `steps`.
+    freed_by: Vec<u8>,
+    steps: Vec<&'static str>,
     /// The kernel step now running.
     pub step: &'static str,
     rng: Rng,
@@ -139,30 +321,24 @@ pub struct Cpus {
     pub violations: Vec<Violation>,
 }
 
-/// A key of `map` picked from the seeded generator in O(log n): the first key at or after a
-/// random point of the key space (wrapping around), so runs are reproducible from the seed.
-fn pick<V>(map: &BTreeMap<(MmId, u64), V>, rng: &mut Rng) -> Option<(MmId, u64)> {
-    let (lo, hi) = (*map.keys().next()?, *map.keys().next_back()?);
-    let point = (
-        lo.0,
-        lo.1.wrapping_add(rng.below(hi.1.wrapping_sub(lo.1).max(1))),
-    );
-    map.range(point..)
-        .next()
-        .or_else(|| map.iter().next())
-        .map(|(k, _)| *k)
-}
-
 impl Cpus {
     /// `n` CPUs, with a seeded generator for fills and evictions.
     pub fn new(n: usize, seed: u64) -> Self {
         Cpus {
-            cpus: (0..n.max(1)).map(|_| Cpu::default()).collect(),
+            cpus: (0..n.max(1))
+                .map(|_| Cpu {
+                    tlb: Tlb::new(),
+                    psc: Cache::new(WALK_CACHE_ENTRIES),
+                    loaded: None,
+                    lazy: false,
+                })
+                .collect(),
             current: 0,
             cpumask: HashMap::new(),
             pgd: HashMap::new(),
-            gens: HashMap::new(),
-            freed_by: HashMap::new(),
+            gens: Vec::new(),
+            freed_by: Vec::new(),
+            steps: vec!["?"],
             step: "-",
             rng: Rng::new(seed),
             runners: Vec::new(),
@@ -173,13 +349,30 @@ impl Cpus {
     }
 
     fn gen(&self, pfn: Pfn) -> u32 {
-        self.gens.get(&pfn).copied().unwrap_or(0)
+        self.gens.get(pfn as usize).copied().unwrap_or(0)
     }
 
     /// A frame was freed: new generation, and remember who freed it.
     pub fn frame_freed(&mut self, pfn: Pfn) {
-        *self.gens.entry(pfn).or_default() += 1;
-        self.freed_by.insert(pfn, self.step);
+        let i = pfn as usize;
+        if self.gens.len() <= i {
+            self.gens.resize(i + 1024, 0);
+            self.freed_by.resize(i + 1024, 0);
+        }
+        self.gens[i] = self.gens[i].wrapping_add(1);
+        let last = self.steps.len() - 1;
+        let step = if std::ptr::eq(self.steps[last], self.step) {
+            last
+        } else {
+            match self.steps.iter().position(|s| *s == self.step) {
+                Some(k) => k,
+                None => {
+                    self.steps.push(self.step);
+                    self.steps.len() - 1
+                }
+            }
+        };
+        self.freed_by[i] = step as u8;
     }
 
     /// `switch_mm` on `cpu`: load `mm` (with its PGD); the old mm keeps the CPU in its mask only
@@ -193,14 +386,14 @@ impl Cpus {
                     m.remove(&cpu);
                 }
                 // The CPU starts the new mm with nothing cached for it.
-                c.tlb.retain(|(m, _), _| *m != mm);
-                c.psc.retain(|(m, _), _| *m != mm);
+                c.tlb.drop_mm(mm);
+                c.psc.drop_mm(mm);
             }
         }
         if c.lazy && c.loaded == Some(mm) {
             // Back from lazy mode: flushes it skipped are caught up (x86's tlb_gen check).
-            c.tlb.retain(|(m, _), _| *m != mm);
-            c.psc.retain(|(m, _), _| *m != mm);
+            c.tlb.drop_mm(mm);
+            c.psc.drop_mm(mm);
         }
         c.loaded = Some(mm);
         c.lazy = false;
@@ -219,8 +412,8 @@ impl Cpus {
                 c.loaded = None;
                 c.lazy = false;
             }
-            c.tlb.retain(|(m, _), _| *m != mm);
-            c.psc.retain(|(m, _), _| *m != mm);
+            c.tlb.drop_mm(mm);
+            c.psc.drop_mm(mm);
         }
         self.cpumask.remove(&mm);
         self.runners.retain(|r| r.mm != mm);
@@ -264,21 +457,20 @@ impl Cpus {
             } else {
                 self.stats.ranged += 1;
             }
-            c.tlb.retain(|(m, va), _| *m != mm || *va < s || *va >= e);
-            // INVLPG drops the paging-structure entries for those addresses too.
-            c.psc.retain(|(m, slot), _| {
-                *m != mm
-                    || (slot << pt::PMD_SHIFT).saturating_add(pt::PMD_SIZE) <= s
-                    || (slot << pt::PMD_SHIFT) >= e
-            });
+            if full {
+                c.tlb.drop_mm(mm);
+                c.psc.drop_mm(mm);
+            } else {
+                c.tlb.drop_range(mm, s, e);
+                // INVLPG drops the paging-structure entries for those addresses too.
+                c.psc
+                    .drop_range(mm, s >> pt::PMD_SHIFT, ((e - 1) >> pt::PMD_SHIFT) + 1);
+            }
         }
         // After the flush, no CPU it had to reach may still translate the range.
         for cpu in must_hold_nothing {
-            let stale = self.cpus[cpu]
-                .tlb
-                .iter()
-                .find(|((m, va), _)| *m == mm && *va >= s && *va < e);
-            if let Some((&(_, va), entry)) = stale {
+            let stale = self.cpus[cpu].tlb.range(mm, s, e).next();
+            if let Some((va, entry)) = stale {
                 let pfn = entry.pfn;
                 self.violations.push(Violation {
                     cpu,
@@ -317,12 +509,7 @@ impl Cpus {
         walk_only: bool,
     ) -> bool {
         let page = va & !(pt::PAGE_SIZE - 1);
-        if let Some(e) = self.cpus[cpu]
-            .tlb
-            .get(&(mm, page))
-            .copied()
-            .filter(|_| !walk_only)
-        {
+        if let Some(e) = self.cpus[cpu].tlb.get(mm, page).filter(|_| !walk_only) {
             if !write || e.write {
                 self.stats.hits += 1;
                 if e.gen != self.gen(e.pfn) {
@@ -333,7 +520,7 @@ impl Cpus {
         }
         self.stats.walks += 1;
         let slot = va >> pt::PMD_SHIFT;
-        let pte_table = match self.cpus[cpu].psc.get(&(mm, slot)).copied() {
+        let pte_table = match self.cpus[cpu].psc.get(mm, slot) {
             Some(e) => {
                 if e.gen != self.gen(e.pfn) {
                     self.report(cpu, mm, va, e.pfn, "a page table");
@@ -355,12 +542,14 @@ impl Cpus {
                 }
                 let gen = self.gen(t);
                 self.cpus[cpu].psc.insert(
-                    (mm, slot),
+                    mm,
+                    slot,
                     Entry {
                         pfn: t,
                         gen,
                         write: false,
                     },
+                    &mut self.rng,
                 );
                 t
             }
@@ -372,18 +561,20 @@ impl Cpus {
         let pfn = pt::pfn_of(e);
         let gen = self.gen(pfn);
         self.cpus[cpu].tlb.insert(
-            (mm, page),
+            mm,
+            page,
             Entry {
                 pfn,
                 gen,
                 write: e & pt::RW != 0,
             },
+            &mut self.rng,
         );
         true
     }
 
     fn report(&mut self, cpu: usize, mm: MmId, va: u64, pfn: Pfn, kind: &'static str) {
-        let step = self.freed_by.get(&pfn).copied().unwrap_or("?");
+        let step = self.steps[self.freed_by.get(pfn as usize).copied().unwrap_or(0) as usize];
         self.violations.push(Violation {
             cpu,
             mm,
@@ -397,6 +588,14 @@ impl Cpus {
     /// A point where other CPUs run: every runner touches a random page of its range, lazy CPUs
     /// may walk speculatively, and a random entry may be evicted.
     pub fn others_run(&mut self, tables: &dyn Tables) {
+        self.runners_run(tables);
+        self.lazy_walks_and_evictions(tables);
+    }
+
+    /// Right after a user page was freed: the tasks on other CPUs run. (A freed page cannot
+    /// make a walk-cache entry stale, so lazy CPUs' walks wait for the next table free, flush
+    /// or scheduling point.)
+    pub fn runners_run(&mut self, tables: &dyn Tables) {
         for i in 0..self.runners.len() {
             let r = self.runners[i].clone();
             if r.cpu == self.current || self.cpus[r.cpu].loaded != Some(r.mm) || r.len == 0 {
@@ -407,6 +606,9 @@ impl Cpus {
                 .wrapping_add(self.rng.below(r.len.div_ceil(pt::PAGE_SIZE)) << pt::PAGE_SHIFT);
             self.access(tables, r.cpu, r.mm, va, r.write);
         }
+    }
+
+    fn lazy_walks_and_evictions(&mut self, tables: &dyn Tables) {
         for cpu in 0..self.cpus.len() {
             if cpu == self.current || !self.cpus[cpu].lazy {
                 continue;
@@ -414,16 +616,14 @@ impl Cpus {
             // Only walks: a lazy CPU runs kernel code, which never uses its leftover user
             // translations (they are flushed when it switches back), but the hardware may walk
             // page tables speculatively at any time, which is why freed tables must reach it.
-            if let Some((mm, slot)) = pick(&self.cpus[cpu].psc, &mut self.rng) {
+            if let Some((mm, slot)) = self.cpus[cpu].psc.pick(&mut self.rng) {
                 self.access_as(tables, cpu, mm, slot << pt::PMD_SHIFT, false, true);
             }
         }
         // Hardware evicts entries when it likes.
-        let cpu = self.rng.below(self.cpus.len() as u64) as usize;
-        if self.rng.chance(1, 4) {
-            if let Some(k) = pick(&self.cpus[cpu].tlb, &mut self.rng) {
-                self.cpus[cpu].tlb.remove(&k);
-            }
+        if self.rng.chance(1, 16) {
+            let cpu = self.rng.below(self.cpus.len() as u64) as usize;
+            self.cpus[cpu].tlb.evict(&mut self.rng);
         }
     }
 
@@ -438,9 +638,8 @@ impl Cpus {
             }
             let stale: Vec<(u64, Entry)> = self.cpus[cpu]
                 .tlb
-                .iter()
-                .filter(|((m, va), e)| *m == mm && *va >= start && *va < end && e.write)
-                .map(|((_, va), e)| (*va, *e))
+                .range(mm, start, end)
+                .filter(|(_, e)| e.write)
                 .collect();
             for (va, e) in stale {
                 self.violations.push(Violation {
@@ -462,9 +661,6 @@ impl Cpus {
 
     /// Entries cached for `mm` on every CPU (for tests: none may survive a full flush).
     pub fn cached(&self, mm: MmId) -> usize {
-        self.cpus
-            .iter()
-            .map(|c| c.tlb.keys().filter(|(m, _)| *m == mm).count())
-            .sum()
+        self.cpus.iter().map(|c| c.tlb.count(mm)).sum()
     }
 }
