@@ -213,7 +213,10 @@ impl Tlb {
 #[derive(Debug)]
 pub struct Cpu {
     tlb: Tlb,
+    /// PDE cache: 2 MiB slot -> PTE table.
     psc: Cache,
+    /// PDPTE cache: 1 GiB slot -> PMD table.
+    pdpte: Cache,
     /// The mm whose page tables are loaded (CR3), if any.
     pub loaded: Option<MmId>,
     /// Running a kernel thread with `loaded` kept as `active_mm` (lazy TLB).
@@ -329,6 +332,7 @@ impl Cpus {
                 .map(|_| Cpu {
                     tlb: Tlb::new(),
                     psc: Cache::new(WALK_CACHE_ENTRIES),
+                    pdpte: Cache::new(WALK_CACHE_ENTRIES / 4),
                     loaded: None,
                     lazy: false,
                 })
@@ -388,12 +392,14 @@ impl Cpus {
                 // The CPU starts the new mm with nothing cached for it.
                 c.tlb.drop_mm(mm);
                 c.psc.drop_mm(mm);
+                c.pdpte.drop_mm(mm);
             }
         }
         if c.lazy && c.loaded == Some(mm) {
             // Back from lazy mode: flushes it skipped are caught up (x86's tlb_gen check).
             c.tlb.drop_mm(mm);
             c.psc.drop_mm(mm);
+            c.pdpte.drop_mm(mm);
         }
         c.loaded = Some(mm);
         c.lazy = false;
@@ -414,6 +420,7 @@ impl Cpus {
             }
             c.tlb.drop_mm(mm);
             c.psc.drop_mm(mm);
+            c.pdpte.drop_mm(mm);
         }
         self.cpumask.remove(&mm);
         self.runners.retain(|r| r.mm != mm);
@@ -460,11 +467,14 @@ impl Cpus {
             if full {
                 c.tlb.drop_mm(mm);
                 c.psc.drop_mm(mm);
+                c.pdpte.drop_mm(mm);
             } else {
                 c.tlb.drop_range(mm, s, e);
                 // INVLPG drops the paging-structure entries for those addresses too.
                 c.psc
                     .drop_range(mm, s >> pt::PMD_SHIFT, ((e - 1) >> pt::PMD_SHIFT) + 1);
+                c.pdpte
+                    .drop_range(mm, s >> pt::PUD_SHIFT, ((e - 1) >> pt::PUD_SHIFT) + 1);
             }
         }
         // After the flush, no CPU it had to reach may still translate the range.
@@ -519,6 +529,8 @@ impl Cpus {
             }
         }
         self.stats.walks += 1;
+        // The walk: PDE cache (-> PTE table), else PDPTE cache (-> PMD table), else from the PGD;
+        // a cached entry to a freed table is a use-after-free of that table.
         let slot = va >> pt::PMD_SHIFT;
         let pte_table = match self.cpus[cpu].psc.get(mm, slot) {
             Some(e) => {
@@ -529,17 +541,46 @@ impl Cpus {
                 e.pfn
             }
             None => {
-                let Some(&pgd) = self.pgd.get(&mm) else {
-                    return false;
-                };
-                let mut t = pgd;
-                for l in [pt::Level::Pgd, pt::Level::Pud, pt::Level::Pmd] {
-                    let e = tables.table(t)[l.index(va)];
-                    if !pt::present(e) {
-                        return false;
+                let gslot = va >> pt::PUD_SHIFT;
+                let pmd_table = match self.cpus[cpu].pdpte.get(mm, gslot) {
+                    Some(e) => {
+                        if e.gen != self.gen(e.pfn) {
+                            self.report(cpu, mm, va, e.pfn, "a page table");
+                            return false;
+                        }
+                        e.pfn
                     }
-                    t = pt::pfn_of(e);
+                    None => {
+                        let Some(&pgd) = self.pgd.get(&mm) else {
+                            return false;
+                        };
+                        let mut t = pgd;
+                        for l in [pt::Level::Pgd, pt::Level::Pud] {
+                            let e = tables.table(t)[l.index(va)];
+                            if !pt::present(e) {
+                                return false;
+                            }
+                            t = pt::pfn_of(e);
+                        }
+                        let gen = self.gen(t);
+                        self.cpus[cpu].pdpte.insert(
+                            mm,
+                            gslot,
+                            Entry {
+                                pfn: t,
+                                gen,
+                                write: false,
+                            },
+                            &mut self.rng,
+                        );
+                        t
+                    }
+                };
+                let e = tables.table(pmd_table)[pt::Level::Pmd.index(va)];
+                if !pt::present(e) {
+                    return false;
                 }
+                let t = pt::pfn_of(e);
                 let gen = self.gen(t);
                 self.cpus[cpu].psc.insert(
                     mm,
@@ -618,6 +659,9 @@ impl Cpus {
             // page tables speculatively at any time, which is why freed tables must reach it.
             if let Some((mm, slot)) = self.cpus[cpu].psc.pick(&mut self.rng) {
                 self.access_as(tables, cpu, mm, slot << pt::PMD_SHIFT, false, true);
+            }
+            if let Some((mm, gslot)) = self.cpus[cpu].pdpte.pick(&mut self.rng) {
+                self.access_as(tables, cpu, mm, gslot << pt::PUD_SHIFT, false, true);
             }
         }
         // Hardware evicts entries when it likes.
