@@ -11,14 +11,14 @@ pub fn report_tree(r: &TeardownReport, indent: usize) -> String {
     for step in &r.steps {
         let pad = indent + 2 * step.depth as usize;
         let facts: Vec<String> = step.facts.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let _ = writeln!(
-            s,
+        let line = format!(
             "{:pad$}{:<24} {}",
             "",
             step.func,
             facts.join(" "),
             pad = pad
         );
+        let _ = writeln!(s, "{}", line.trim_end());
         for m in &step.messages {
             let _ = writeln!(s, "{:pad$}  ! {m}", "", pad = pad);
         }
