@@ -75,7 +75,7 @@ fn bench(c: &mut Criterion) {
         "pages", "model ns/page", "kernel ns/page", "ratio"
     );
     let base = exitmm_host::time_exit(0, 5).ok().map(|v| median(v) as f64);
-    for shift in (10..=max_shift()).step_by(2) {
+    for shift in 10..=max_shift() {
         let pages = 1u64 << shift;
         let model = model_exit_ns(pages, 5) / pages as f64;
         match (exitmm_host::time_exit(pages, 5), base) {
