@@ -182,7 +182,7 @@ impl<H: Hardware> Kernel<H> {
         av
     }
 
-    /// `handle_mm_fault`: resolve a user access to `addr`.
+    /// `handle_mm_fault` (6.18, mm/memory.c): resolve a user access to `addr`.
     pub fn handle_mm_fault(&mut self, mm: &mut Mm, addr: u64, write: bool) -> Result<(), Fault> {
         self.fault(mm, addr, write, false)
     }
@@ -455,7 +455,7 @@ impl<H: Hardware> Kernel<H> {
 
     // ---------------------------------------------------------------- the zap walk
 
-    /// `unmap_vmas`: zap every VMA of `vmas` (in address order) within `[start, end)`.
+    /// `unmap_vmas` (5.10, mm/memory.c): zap every VMA of `vmas` (in address order) within `[start, end)`.
     pub fn unmap_vmas(
         &mut self,
         tlb: &mut MmuGather,
@@ -473,7 +473,7 @@ impl<H: Hardware> Kernel<H> {
         // mmu_notifier_invalidate_range_end: nothing more to tell a subscriber here.
     }
 
-    /// `unmap_single_vma`: clamp the range to the VMA and zap it.
+    /// `unmap_single_vma` (5.10): clamp the range to the VMA and zap it.
     pub fn unmap_single_vma(
         &mut self,
         tlb: &mut MmuGather,
@@ -498,7 +498,7 @@ impl<H: Hardware> Kernel<H> {
         }
     }
 
-    /// `unmap_page_range`: zap `[addr, end)` of `vma`, walking down from the PGD. `reclaim_pt`
+    /// `unmap_page_range` (5.10; 6.x is the same walk): zap `[addr, end)` of `vma`, walking down from the PGD. `reclaim_pt`
     /// is how (`zap_details`).
     #[allow(clippy::too_many_arguments)]
     pub fn unmap_page_range(
@@ -526,7 +526,7 @@ impl<H: Hardware> Kernel<H> {
         }
     }
 
-    /// `zap_pud_range` (the P4D level is folded into it).
+    /// `zap_pud_range` (5.10; the P4D level is folded into it).
     #[allow(clippy::too_many_arguments)]
     fn zap_pud_range(
         &mut self,
@@ -552,7 +552,7 @@ impl<H: Hardware> Kernel<H> {
         }
     }
 
-    /// `zap_pmd_range`.
+    /// `zap_pmd_range` (5.10, plus 6.14+'s PT_RECLAIM for MADV_DONTNEED).
     #[allow(clippy::too_many_arguments)]
     fn zap_pmd_range(
         &mut self,
@@ -596,7 +596,7 @@ impl<H: Hardware> Kernel<H> {
         }
     }
 
-    /// `zap_pte_range`: clear every PTE in `[addr, end)` of one PTE table, queue the pages in
+    /// `zap_pte_range` (5.10: rmap dropped at the zap, forced flush before the PTE lock goes): clear every PTE in `[addr, end)` of one PTE table, queue the pages in
     /// the gather, and flush when the gather is full or a dirty file PTE was cleared.
     #[allow(clippy::too_many_arguments)]
     fn zap_pte_range(
@@ -699,7 +699,7 @@ impl<H: Hardware> Kernel<H> {
         }
     }
 
-    /// `zap_page_range_single` as madvise(MADV_DONTNEED) uses it: a non-fullmm gather over one
+    /// `zap_page_range_single` (6.18) as madvise(MADV_DONTNEED) uses it: a non-fullmm gather over one
     /// VMA range, with PT_RECLAIM when configured.
     pub fn zap_page_range_single(
         &mut self,
@@ -726,7 +726,7 @@ impl<H: Hardware> Kernel<H> {
 
     // ---------------------------------------------------------------- page-table freeing
 
-    /// `free_pgtables`: for the VMAs being removed (address order), unlink them from the rmap
+    /// `free_pgtables` (5.10, list order; 6.x walks the maple tree the same way): for the VMAs being removed (address order), unlink them from the rmap
     /// and free the page tables only they used. `following` is the start of the first VMA that
     /// stays after them (the ceiling of the last cluster), or `ceiling`.
     pub fn free_pgtables(
@@ -764,7 +764,7 @@ impl<H: Hardware> Kernel<H> {
         }
     }
 
-    /// `free_pgd_range`: free the tables covering `[addr, end)` whose span lies within
+    /// `free_pgd_range` (unchanged 5.10 → 6.x): free the tables covering `[addr, end)` whose span lies within
     /// `[floor, ceiling)` after rounding (0 as ceiling means the top of the address space).
     pub fn free_pgd_range(
         &mut self,
@@ -810,7 +810,7 @@ impl<H: Hardware> Kernel<H> {
         }
     }
 
-    /// `free_p4d_range` + `free_pud_range` (P4D folded): free PMD tables below, then the PUD
+    /// `free_p4d_range` + `free_pud_range` (5.10/6.x, P4D folded): free PMD tables below, then the PUD
     /// table itself if its 512 GiB span is within floor/ceiling.
     #[allow(clippy::too_many_arguments)]
     fn free_pud_range(
@@ -851,7 +851,7 @@ impl<H: Hardware> Kernel<H> {
         );
     }
 
-    /// `free_pmd_range`: free the PTE tables below, then the PMD table if its 1 GiB span is
+    /// `free_pmd_range` (5.10/6.x): free the PTE tables below, then the PMD table if its 1 GiB span is
     /// within floor/ceiling.
     #[allow(clippy::too_many_arguments)]
     fn free_pmd_range(
@@ -892,7 +892,7 @@ impl<H: Hardware> Kernel<H> {
         );
     }
 
-    /// `free_pte_range`: clear the PMD entry and free the PTE table.
+    /// `free_pte_range` (5.10/6.x): clear the PMD entry and free the PTE table.
     fn free_pte_range(
         &mut self,
         tlb: &mut MmuGather,
@@ -914,7 +914,7 @@ impl<H: Hardware> Kernel<H> {
 
     // ---------------------------------------------------------------- fork
 
-    /// `copy_page_range`: copy `vma`'s page tables from `src` to `dst` (fork). Every PTE table
+    /// `copy_page_range` (6.18, kernel fork path): copy `vma`'s page tables from `src` to `dst` (fork). Every PTE table
     /// the source has in the range gets a copy, even an empty one; anonymous pages become
     /// shared and write-protected in both (COW); the zero page stays the zero page.
     pub fn copy_page_range(&mut self, dst: &mut Mm, src: &mut Mm, vma: &Vma) -> Result<(), Errno> {

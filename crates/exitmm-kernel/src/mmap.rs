@@ -467,7 +467,7 @@ impl<H: Hardware> Kernel<H> {
         stats
     }
 
-    /// `unmap_region`: zap the removed VMAs and free the page tables only they used; `prev`
+    /// `unmap_region` (6.18, mm/vma.c): zap the removed VMAs and free the page tables only they used; `prev`
     /// and `next` are the nearest VMAs that remain.
     pub fn unmap_region(&mut self, mm: &mut Mm, removed: &[Vma]) -> UnmapStats {
         let (first, last) = (removed[0].start, removed[removed.len() - 1].end);
@@ -490,7 +490,7 @@ impl<H: Hardware> Kernel<H> {
         }
     }
 
-    /// `remove_vma`: close, `fput`, free. (The anon_vma was unlinked by `free_pgtables`.)
+    /// `remove_vma` (5.10/6.x): close, `fput`, free. (The anon_vma was unlinked by `free_pgtables`.)
     pub fn remove_vma(&mut self, vma: Vma) {
         if let Some(f) = vma.file {
             self.fput(f);

@@ -108,7 +108,7 @@ pub struct MmuGather {
 }
 
 impl MmuGather {
-    /// `tlb_gather_mmu` / `tlb_gather_mmu_fullmm`; the caller increments `tlb_flush_pending`.
+    /// `tlb_gather_mmu` (5.10) / `tlb_gather_mmu_fullmm` (5.12+); the caller increments `tlb_flush_pending`.
     /// `inject` is empty except when a test breaks the gather's rule on purpose.
     pub fn new(mm: MmId, fullmm: bool, inject: crate::Inject) -> Self {
         let mut g = MmuGather {
@@ -156,13 +156,13 @@ impl MmuGather {
         self.end = self.end.max(addr + size);
     }
 
-    /// `tlb_remove_tlb_entry`: a PTE at `addr` was cleared.
+    /// `tlb_remove_tlb_entry` (5.10/6.x): a PTE at `addr` was cleared.
     pub fn remove_tlb_entry(&mut self, addr: u64) {
         self.adjust_range(addr, 1 << PAGE_SHIFT);
         self.cleared_ptes = true;
     }
 
-    /// `__tlb_remove_page`: queue a zapped page. Returns true when the gather is full and the
+    /// `__tlb_remove_page` (5.10): queue a zapped page. Returns true when the gather is full and the
     /// caller must flush (`tlb_flush_mmu`) before queueing more.
     pub fn remove_page(&mut self, page: ZappedPage, mem: &mut PhysMem) -> bool {
         let b = &mut self.batches[self.active];
@@ -173,7 +173,7 @@ impl MmuGather {
         !self.next_batch(mem)
     }
 
-    /// `tlb_next_batch`: move to the next batch, allocating a batch frame if needed.
+    /// `tlb_next_batch` (5.10, without 6.x's delayed-rmap limit): move to the next batch, allocating a batch frame if needed.
     fn next_batch(&mut self, mem: &mut PhysMem) -> bool {
         if self.active + 1 < self.batches.len() {
             self.active += 1;
@@ -195,7 +195,7 @@ impl MmuGather {
         true
     }
 
-    /// `p?d_free_tlb` → `tlb_remove_table`: queue a detached page table at `addr`.
+    /// `p?d_free_tlb` → `tlb_remove_table` (5.10/6.x): queue a detached page table at `addr`.
     pub fn free_table<H: Hardware>(
         &mut self,
         t: DetachedTable,
@@ -246,7 +246,7 @@ impl MmuGather {
         release_table(pfn, hw, mem);
     }
 
-    /// `tlb_flush_mmu_tlbonly`: flush the TLB for the gathered range, if anything was cleared.
+    /// `tlb_flush_mmu_tlbonly` (5.5+): flush the TLB for the gathered range, if anything was cleared.
     pub fn tlb_flush_mmu_tlbonly<H: Hardware>(&mut self, hw: &mut H) -> TlbFlushed {
         if !(self.freed_tables || self.cleared_ptes || self.cleared_pmds || self.cleared_puds) {
             return TlbFlushed(());
@@ -268,7 +268,7 @@ impl MmuGather {
         TlbFlushed(())
     }
 
-    /// `tlb_table_flush`: free the queued page tables (after the flush and, in Linux, an RCU
+    /// `tlb_table_flush` (5.10/6.x): free the queued page tables (after the flush and, in Linux, an RCU
     /// grace period; nothing here walks tables locklessly, so the flush is the quiescence point).
     fn tlb_table_flush<H: Hardware>(&mut self, _proof: &TlbFlushed, hw: &mut H, mem: &mut PhysMem) {
         for pfn in core::mem::take(&mut self.tables) {
@@ -279,7 +279,7 @@ impl MmuGather {
         }
     }
 
-    /// `tlb_batch_pages_flush`: drop the gathered pages' references (`free_pages_and_swap_cache`).
+    /// `tlb_batch_pages_flush` (5.10/6.x): drop the gathered pages' references (`free_pages_and_swap_cache`).
     fn tlb_batch_pages_flush<H: Hardware>(
         &mut self,
         _proof: &TlbFlushed,
@@ -297,7 +297,7 @@ impl MmuGather {
         self.active = 0;
     }
 
-    /// `tlb_flush_mmu`: flush, then free what was gathered.
+    /// `tlb_flush_mmu` (5.10/6.x): flush, then free what was gathered.
     pub fn tlb_flush_mmu<H: Hardware>(&mut self, hw: &mut H, mem: &mut PhysMem) {
         // Injected faults: free first, flush after (the one place a proof is forged).
         if self.inject.contains(crate::Inject::FREE_TABLE_BEFORE_FLUSH) {
@@ -318,7 +318,7 @@ impl MmuGather {
         self.tlb_flush_mmu(hw, mem);
     }
 
-    /// `tlb_finish_mmu`: the last flush and free, then the batch frames go. `nested` is
+    /// `tlb_finish_mmu` (5.10/6.x, with the nested-flush rule): the last flush and free, then the batch frames go. `nested` is
     /// `mm_tlb_flush_nested`: another gather is in flight on this mm, so flush everything.
     pub fn finish<H: Hardware>(
         mut self,
