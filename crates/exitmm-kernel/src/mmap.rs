@@ -109,13 +109,19 @@ impl<H: Hardware> Kernel<H> {
         v.end = at;
         upper.pgoff += (at - upper.start) >> 12;
         upper.start = at;
-        self.anon_vma_get(upper.anon_vma);
-        if let Some(f) = upper.file {
+        self.vma_link(mm, upper);
+        Ok(())
+    }
+
+    /// `vma_link` for a VMA made from another one: it takes its own references to the
+    /// anon_vma and the file, and joins the tree.
+    pub(crate) fn vma_link(&mut self, mm: &mut Mm, vma: Vma) {
+        self.anon_vma_get(vma.anon_vma);
+        if let Some(f) = vma.file {
             self.get_file(f);
         }
-        mm.vmas.insert(at, upper);
+        mm.vmas.insert(vma.start, vma);
         mm.map_count += 1;
-        Ok(())
     }
 
     /// Drop a VMA's references when it is merged away (its range is now another VMA's).

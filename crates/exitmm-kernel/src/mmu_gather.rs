@@ -340,14 +340,6 @@ impl MmuGather {
         }
         self.stats
     }
-
-    /// Frames the gather holds right now (queued pages, queued tables, its own batch frames),
-    /// for the invariant check's reference count.
-    pub fn held_frames(&self) -> impl Iterator<Item = Pfn> + '_ {
-        self.batches
-            .iter()
-            .flat_map(|b| b.pages.iter().copied().chain(b.frame))
-    }
 }
 
 /// `put_page`: drop one reference; free the frame on the last one (and tell the hardware).

@@ -403,12 +403,7 @@ impl<H: Hardware> Kernel<H> {
         v.start = addr;
         v.end = end;
         v.pgoff = pgoff;
-        self.anon_vma_get(v.anon_vma);
-        if let Some(f) = v.file {
-            self.get_file(f);
-        }
-        mm.vmas.insert(addr, v);
-        mm.map_count += 1;
+        self.vma_link(mm, v);
         self.merge_with_next(mm, addr);
         Ok(addr)
     }

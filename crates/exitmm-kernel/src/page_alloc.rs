@@ -108,11 +108,6 @@ impl PhysMem {
             })
     }
 
-    /// True if `pfn` is sitting in the order-0 free cache.
-    pub fn in_pcp(&self, pfn: Pfn) -> bool {
-        self.pcp.contains(&pfn)
-    }
-
     fn list_add(&mut self, pfn: Pfn, order: u32) {
         let head = self.free_head[order as usize];
         {

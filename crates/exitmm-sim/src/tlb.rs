@@ -198,10 +198,6 @@ impl Tlb {
             .map(|s| (s.page, s.e))
     }
 
-    fn count(&self, mm: MmId) -> usize {
-        self.slots.iter().flatten().filter(|s| s.mm == mm).count()
-    }
-
     /// Evicts the entry in a random slot, if that slot holds one.
     fn evict(&mut self, rng: &mut Rng) {
         let i = rng.below(TLB_ENTRIES as u64) as usize;
@@ -532,25 +528,17 @@ impl Cpus {
         // The walk: PDE cache (-> PTE table), else PDPTE cache (-> PMD table), else from the PGD;
         // a cached entry to a freed table is a use-after-free of that table.
         let slot = va >> pt::PMD_SHIFT;
-        let pte_table = match self.cpus[cpu].psc.get(mm, slot) {
-            Some(e) => {
-                if e.gen != self.gen(e.pfn) {
-                    self.report(cpu, mm, va, e.pfn, "a page table");
-                    return false;
-                }
-                e.pfn
-            }
-            None => {
+        let cached = self.cpus[cpu].psc.get(mm, slot);
+        let pte_table = match self.checked_table(cached, cpu, mm, va) {
+            Err(()) => return false,
+            Ok(Some(t)) => t,
+            Ok(None) => {
                 let gslot = va >> pt::PUD_SHIFT;
-                let pmd_table = match self.cpus[cpu].pdpte.get(mm, gslot) {
-                    Some(e) => {
-                        if e.gen != self.gen(e.pfn) {
-                            self.report(cpu, mm, va, e.pfn, "a page table");
-                            return false;
-                        }
-                        e.pfn
-                    }
-                    None => {
+                let cached = self.cpus[cpu].pdpte.get(mm, gslot);
+                let pmd_table = match self.checked_table(cached, cpu, mm, va) {
+                    Err(()) => return false,
+                    Ok(Some(t)) => t,
+                    Ok(None) => {
                         let Some(&pgd) = self.pgd.get(&mm) else {
                             return false;
                         };
@@ -612,6 +600,25 @@ impl Cpus {
             &mut self.rng,
         );
         true
+    }
+
+    /// A walk-cache entry, if any, checked against its table's generation: `Err` (and a report)
+    /// when the cached table has been freed.
+    fn checked_table(
+        &mut self,
+        cached: Option<Entry>,
+        cpu: usize,
+        mm: MmId,
+        va: u64,
+    ) -> Result<Option<Pfn>, ()> {
+        match cached {
+            Some(e) if e.gen != self.gen(e.pfn) => {
+                self.report(cpu, mm, va, e.pfn, "a page table");
+                Err(())
+            }
+            Some(e) => Ok(Some(e.pfn)),
+            None => Ok(None),
+        }
     }
 
     fn report(&mut self, cpu: usize, mm: MmId, va: u64, pfn: Pfn, kind: &'static str) {
@@ -701,10 +708,5 @@ impl Cpus {
     /// CPUs in `mm`'s cpumask.
     pub fn cpus_of(&self, mm: MmId) -> usize {
         self.cpumask.get(&mm).map(|m| m.len()).unwrap_or(0)
-    }
-
-    /// Entries cached for `mm` on every CPU (for tests: none may survive a full flush).
-    pub fn cached(&self, mm: MmId) -> usize {
-        self.cpus.iter().map(|c| c.tlb.count(mm)).sum()
     }
 }
