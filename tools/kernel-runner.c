@@ -13,8 +13,14 @@
  *  - the child role is a fork whose baseline is calibrated with a throw-away fork that runs the
  *    same code; the child pre-faults its non-arena mappings right after fork;
  *  - a self-check at start: an anon mapping of known size must move status by exactly its size.
- * It only ever maps inside the arena [ARENA, ARENA + 512 GiB) and refuses scripts whose mapped
- * footprint would pass the cap (1 GiB by default, -c BYTES), with RLIMIT_AS as a backstop.
+ * A script maps only inside the arena [ARENA, ARENA + 32 TiB): an mmap or mremap whose range
+ * would end past the arena while staying inside the user address space is refused (one line on
+ * stderr, exit code EXIT_REFUSED) before it reaches the kernel; ranges the kernel refuses anyway
+ * (past TASK_SIZE, or overflowing) go to it unchanged, so that their errno compares.
+ * The footprint cap (1 GiB by default, -c BYTES; exitmm's --cap) bounds what the script makes
+ * resident or charges, not what it reserves: before each op that may add to it, the script's
+ * measured footprint (VmRSS deltas of both roles plus the Committed_AS delta) and what the op may
+ * add must stay within the cap, or the op is refused (see footprint_check).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -29,16 +35,21 @@
 #include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #define ARENA 0x100000000000ULL
-#define ARENA_END (ARENA + (512ULL << 30))
+#define ARENA_END (ARENA + (32ULL << 40))
+#define ARENA_NAME "[0, 32T)"
 #define PAGE 4096ULL
-#define MAX_PAGES (1u << 18) /* 1 GiB of pages per pagemap/touch request */
+/* TASK_SIZE_MAX with 4-level paging; with 5-level paging (la57) MAP_FIXED may reach higher */
+#define TASK_SIZE_4L 0x7ffffffff000ULL
+#define TASK_SIZE_5L 0xfffffffffff000ULL
+/* exit code of a refusal (cap, arena, runner limits); any other failure exits 2 */
+#define EXIT_REFUSED 6
+#define MAX_PAGES (1u << 18) /* 1 GiB of pages: a pagemap request at most, a touch's mincore chunk */
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
@@ -71,15 +82,30 @@ static void out(const char *fmt, ...) {
 	va_end(ap);
 	if (n > 0) outlen += (size_t)n;
 }
-static void die(const char *fmt, ...) {
-	char b[512];
-	va_list ap;
+static int child_pid = -1;
+static void vstop(int code, const char *fmt, va_list ap) {
+	char b[1024];
 	flush_out();
-	va_start(ap, fmt);
+	/* a live child holds our stdout and stderr: it must not outlive us */
+	if (child_pid > 0) { kill(child_pid, SIGKILL); waitpid(child_pid, NULL, 0); child_pid = -1; }
 	int n = vsnprintf(b, sizeof b, fmt, ap);
-	va_end(ap);
+	if (n > (int)sizeof b - 1) n = (int)sizeof b - 1;
 	if (n > 0) { if (write(2, "kernel-runner: ", 15)) {} if (write(2, b, (size_t)n)) {} if (write(2, "\n", 1)) {} }
-	_exit(2);
+	_exit(code);
+}
+/* the runner failed */
+static void die(const char *fmt, ...) {
+	va_list ap;
+	va_start(ap, fmt);
+	vstop(2, fmt, ap);
+	va_end(ap);
+}
+/* the script asks for what the runner does not allow (cap, arena, its own limits) */
+static void refuse(const char *fmt, ...) {
+	va_list ap;
+	va_start(ap, fmt);
+	vstop(EXIT_REFUSED, fmt, ap);
+	va_end(ap);
 }
 
 /* ---------- /proc reading ---------- */
@@ -242,10 +268,12 @@ static void read_status(int pid, struct status *st) {
 
 /* ---------- processes ---------- */
 static struct status base_parent, base_child;
-static int child_pid = -1;
+static long long base_committed_kb;
 static int to_child[2], from_child[2];
 static u64 zero_pfn;
-static u64 footprint, footprint_cap = 1ULL << 30;
+static u64 footprint_cap = 1ULL << 30;
+static u64 task_size = TASK_SIZE_4L;
+static int overcommit_never; /* vm.overcommit_memory=2: MAP_NORESERVE is ignored */
 
 struct cmd {
 	int op;
@@ -254,7 +282,7 @@ struct cmd {
 };
 struct result {
 	long long rc;
-	int extra; /* 0 none, 1 sigsegv_at, 2 sigbus_at, 3 mremap_result */
+	int extra; /* 0 none, 1 sigsegv_at, 2 sigbus_at, 3 mremap_result, 4 moved out of the arena */
 	u64 extra_val;
 };
 
@@ -289,6 +317,14 @@ static long long sys_rc(long r) { return r < 0 ? -(long long)errno : 0; }
 
 static int prot_bits(u64 p) {
 	return (p & 1 ? PROT_READ : 0) | (p & 2 ? PROT_WRITE : 0) | (p & 4 ? PROT_EXEC : 0);
+}
+
+static struct result mremap_result(u64 at, u64 new_len) {
+	struct result r = {0, 3, at - ARENA};
+	/* the kernel chose an address outside the arena: the parent refuses the script (it has the
+	 * op's text) */
+	if (at < ARENA || at >= ARENA_END || new_len > ARENA_END - at) { r.extra = 4; r.extra_val = at; }
+	return r;
 }
 
 /* Runs one op in this process. */
@@ -339,8 +375,15 @@ static struct result run_op(const struct cmd *c) {
 		u64 off = c->a[0], len = c->a[1], stride = c->a[3];
 		int write_ = (int)c->a[2];
 		if (len == 0) break;
+		/* nothing of the script lies past the arena (mmap and mremap refuse it), only the
+		 * runner's own memory: such a range is unmapped for the script */
+		if (off >= ARENA_END - ARENA || len > ARENA_END - ARENA - off) { r.rc = -ENOMEM; break; }
 		u64 s = (ARENA + off) & ~(PAGE - 1), e = (ARENA + off + len + PAGE - 1) & ~(PAGE - 1);
-		if (mincore((void *)(uintptr_t)s, e - s, mincore_vec) < 0) { r.rc = -errno; break; }
+		for (u64 cs = s; cs < e && !r.rc; cs += (u64)MAX_PAGES * PAGE) {
+			u64 ce = e - cs > (u64)MAX_PAGES * PAGE ? cs + (u64)MAX_PAGES * PAGE : e;
+			if (mincore((void *)(uintptr_t)cs, ce - cs, mincore_vec) < 0) r.rc = -errno;
+		}
+		if (r.rc) break;
 		struct sigaction sa, old_segv, old_bus;
 		memset(&sa, 0, sizeof sa);
 		sa.sa_handler = on_fault;
@@ -381,9 +424,7 @@ static struct result run_op(const struct cmd *c) {
 		void *m = (void *)syscall(SYS_mremap, addr, c->a[1], c->a[2], flags,
 					  (void *)(uintptr_t)(ARENA + c->a[5]));
 		if (m == MAP_FAILED) r.rc = -errno;
-		else if ((u64)(uintptr_t)m < ARENA || (u64)(uintptr_t)m >= ARENA_END)
-			die("mremap moved the mapping outside the arena (to %p): give fixed=NEWOFF", m);
-		else { r.extra = 3; r.extra_val = (u64)(uintptr_t)m - ARENA; }
+		else r = mremap_result((u64)(uintptr_t)m, c->a[2]);
 		break;
 	}
 	default: break;
@@ -431,6 +472,9 @@ static void xwrite(int fd, const void *b, size_t n) {
 }
 
 static void child_loop(void) {
+	/* keep only our ends, so that either side sees EOF when the other one is gone */
+	close(to_child[1]);
+	close(from_child[0]);
 	prefault_own();
 	struct result ready = {0, 0, 0};
 	xwrite(from_child[1], &ready, sizeof ready);
@@ -443,6 +487,23 @@ static void child_loop(void) {
 	}
 }
 
+/* the parent's read of the child's answer: a child that died (its own message, if any, is
+ * already on stderr) stops the run */
+static void child_read(struct result *r) {
+	size_t off = 0;
+	while (off < sizeof *r) {
+		ssize_t k = read(from_child[0], (char *)r + off, sizeof *r - off);
+		if (k < 0 && errno == EINTR) continue;
+		if (k <= 0) {
+			int st = 0;
+			waitpid(child_pid, &st, 0);
+			child_pid = -1;
+			die("the child role died (wait status 0x%x)", st);
+		}
+		off += (size_t)k;
+	}
+}
+
 static void start_child(void) {
 	if (pipe2(to_child, O_CLOEXEC) || pipe2(from_child, O_CLOEXEC)) die("pipe: %s", strerror(errno));
 	flush_out();
@@ -450,22 +511,26 @@ static void start_child(void) {
 	if (pid < 0) die("fork: %s", strerror(errno));
 	if (pid == 0) child_loop();
 	child_pid = pid;
+	close(to_child[0]);
+	close(from_child[1]);
 	struct result ready;
-	xread(from_child[0], &ready, sizeof ready);
+	child_read(&ready);
 }
 
 static struct result child_run(const struct cmd *c) {
 	struct result r;
-	xwrite(to_child[1], c, sizeof *c);
+	if (write(to_child[1], c, sizeof *c) != (ssize_t)sizeof *c) {
+		if (c->op != OP_QUIT) die("the child role is gone: %s", strerror(errno));
+	}
 	if (c->op == OP_QUIT) {
 		int st;
 		waitpid(child_pid, &st, 0);
-		close(to_child[0]); close(to_child[1]); close(from_child[0]); close(from_child[1]);
+		close(to_child[1]); close(from_child[0]);
 		child_pid = -1;
 		memset(&r, 0, sizeof r);
 		return r;
 	}
-	xread(from_child[0], &r, sizeof r);
+	child_read(&r);
 	return r;
 }
 
@@ -627,10 +692,182 @@ static char *next_line(void) {
 	}
 }
 
-static void footprint_add(u64 bytes, const char *text) {
-	footprint += bytes;
-	if (footprint > footprint_cap)
-		die("'%s' passes the footprint cap of %llu bytes (-c to raise it)", text, footprint_cap);
+/* ---------- the arena and the footprint cap ---------- */
+static u64 sat_add(u64 a, u64 b) { return a > ~0ULL - b ? ~0ULL : a + b; }
+
+/* Whether the kernel must refuse a mapping of LEN bytes at ARENA + OFF whatever is mapped:
+ * PAGE_ALIGN(LEN) or the end overflows 64 bits, or the end is past TASK_SIZE. (OFF itself is
+ * checked by escapes_arena first: ARENA + OFF must not wrap.) */
+static int kernel_refuses(u64 off, u64 len) {
+	if (off > ~0ULL - ARENA || len > ~0ULL - (PAGE - 1)) return 1;
+	u64 start = ARENA + off, l = (len + PAGE - 1) & ~(PAGE - 1);
+	return l > ~0ULL - start || start + l > task_size;
+}
+
+/* Whether a mapping of LEN bytes (rounded up to 4K) at ARENA + OFF might be placed by the kernel
+ * outside the arena: ARENA + OFF wraps around (the kernel would see a low address), or the range
+ * ends past the arena and the kernel would not refuse it. */
+static int escapes_arena(u64 off, u64 len) {
+	if (off > ~0ULL - ARENA) return 1;
+	if (kernel_refuses(off, len)) return 0;
+	return ARENA + off + ((len + PAGE - 1) & ~(PAGE - 1)) > ARENA_END;
+}
+
+static int has_vmflag(const char *flags, const char *f) {
+	for (const char *p = flags; p[0] && p[1]; p += 3)
+		if (p[0] == f[0] && p[1] == f[1]) return 1;
+	return 0;
+}
+
+/* Bytes of the role's arena VMAs that meet [ARENA + OFF, + LEN): what a range op (mlock,
+ * MADV_POPULATE_*) can make resident at most. With adds_write, what mprotect to a writable
+ * protection can add: for each private VMA that is not writable yet, its part of the range once if
+ * the kernel then charges it (neither accounted yet nor noreserve) and once if it is locked (then
+ * populated). */
+static u64 mapped_in(int pid, u64 off, u64 len, int adds_write) {
+	u64 s = off > ~0ULL - ARENA ? ~0ULL : ARENA + off;
+	u64 e = sat_add(s, len), total = 0;
+	read_smaps(pid);
+	for (int i = 0; i < nvmas; i++) {
+		const struct vma *v = &vmas[i];
+		u64 a = v->start > s ? v->start : s, b = v->end < e ? v->end : e;
+		if (a >= b) continue;
+		u64 times = 1;
+		if (adds_write) {
+			if (v->perms[1] == 'w' || v->perms[3] != 'p') continue;
+			times = (u64)(!has_vmflag(v->flags, "ac") && !has_vmflag(v->flags, "nr")) +
+				(u64)has_vmflag(v->flags, "lo");
+		}
+		total = sat_add(total, (b - a) * times);
+	}
+	return total;
+}
+
+/* the role's arena VMA that holds ARENA + OFF, or NULL */
+static const struct vma *vma_at(int pid, u64 off) {
+	if (off >= ARENA_END - ARENA) return NULL;
+	read_smaps(pid);
+	for (int i = 0; i < nvmas; i++)
+		if (vmas[i].start <= ARENA + off && ARENA + off < vmas[i].end) return &vmas[i];
+	return NULL;
+}
+
+/* the script's footprint now, from what the records already read: kB deltas against the
+ * baselines */
+struct footprint { long long rss_kb, vmsize_kb[2], committed_kb; };
+static void measure(struct footprint *fp) {
+	struct status st;
+	read_status(getpid(), &st);
+	fp->rss_kb = st.v[S_VMRSS] - base_parent.v[S_VMRSS];
+	fp->vmsize_kb[0] = st.v[S_VMSIZE] - base_parent.v[S_VMSIZE];
+	fp->vmsize_kb[1] = 0;
+	if (child_pid > 0) {
+		read_status(child_pid, &st);
+		fp->rss_kb += st.v[S_VMRSS] - base_child.v[S_VMRSS];
+		fp->vmsize_kb[1] = st.v[S_VMSIZE] - base_child.v[S_VMSIZE];
+	}
+	fp->committed_kb = committed_as() - base_committed_kb;
+}
+static u64 kb_to_bytes(long long kb) { return kb > 0 ? (u64)kb << 10 : 0; }
+
+/* per role (P, C): mlockall(MCL_FUTURE) without MCL_ONFAULT is in force, so mmaps populate */
+static int future_populates[2];
+
+/* The cap: before an op, what the script holds (VmRSS of both roles and Committed_AS, as deltas)
+ * plus what this op may add must stay within footprint_cap. Reservations (a noreserve or
+ * read-only private mmap, any size) add nothing; what they later make resident is counted by the
+ * op that does it. An op's estimate is an upper bound except for shmem pages, which count twice
+ * once there (RSS and their per-page charge): the next op's measurement sees them. */
+static void footprint_check(const struct cmd *c, char role, int pid, const char *text) {
+	struct footprint fp;
+	int measured = 0, r = role == 'C';
+	u64 add = 0;
+	switch (c->op) {
+	case OP_MMAP: {
+		u64 off = c->a[0], len = c->a[1], f = c->a[3];
+		if (kernel_refuses(off, len)) break;
+		u64 l = (len + PAGE - 1) & ~(PAGE - 1);
+		int noreserve = (f & 16) && !overcommit_never;
+		int charged = !noreserve && (f & 1 ? (f & 2) != 0 : (c->a[2] & 2) != 0);
+		int populates = (f & (4 | 8)) || future_populates[r];
+		add = sat_add(charged ? l : 0, populates ? l : 0);
+		break;
+	}
+	case OP_FILE: add = c->a[1] ? c->a[0] : 0; break;
+	case OP_TOUCH: {
+		u64 off = c->a[0], len = c->a[1], stride = c->a[3] ? c->a[3] : 1;
+		if (!len || off >= ARENA_END - ARENA || len > ARENA_END - ARENA - off) break;
+		u64 s = off & ~(PAGE - 1), e = (off + len + PAGE - 1) & ~(PAGE - 1);
+		u64 touches = len / stride + (len % stride != 0), pages = (e - s) / PAGE;
+		add = (touches < pages ? touches : pages) * PAGE;
+		break;
+	}
+	case OP_MLOCK: add = c->a[2] ? 0 : mapped_in(pid, c->a[0], c->a[1], 0); break;
+	case OP_MLOCKALL:
+		if (c->a[0] && !c->a[2]) {
+			measure(&fp);
+			measured = 1;
+			add = kb_to_bytes(fp.vmsize_kb[r]);
+		}
+		break;
+	case OP_MADVISE:
+		if (c->a[2] == 22 || c->a[2] == 23) add = mapped_in(pid, c->a[0], c->a[1], 0);
+		break;
+	case OP_MREMAP: {
+		/* Growth is charged if the VMA is accounted (`ac`) and populated if it is locked;
+		 * growing a reservation (noreserve, read-only, shared) adds nothing. MREMAP_DONTUNMAP
+		 * keeps the old range and its charge: all of the new one is charged again. No VMA at
+		 * OFF: the kernel refuses (EFAULT). */
+		u64 old_len = c->a[1], new_len = c->a[2];
+		if (new_len > task_size) break;
+		u64 ln = (new_len + PAGE - 1) & ~(PAGE - 1), lo = (old_len + PAGE - 1) & ~(PAGE - 1);
+		u64 grow = ln > lo ? ln - lo : 0;
+		const struct vma *v = vma_at(pid, c->a[0]);
+		if (!v) break;
+		if (has_vmflag(v->flags, "ac")) add = c->a[3] && c->a[6] ? ln : grow;
+		if (has_vmflag(v->flags, "lo")) add = sat_add(add, grow);
+		break;
+	}
+	case OP_MPROTECT: add = c->a[2] & 2 ? mapped_in(pid, c->a[0], c->a[1], 1) : 0; break;
+	case OP_FORK:
+		/* dup_mmap charges the child's accounted VMAs again */
+		measure(&fp);
+		measured = 1;
+		add = kb_to_bytes(fp.committed_kb);
+		break;
+	default: break;
+	}
+	if (!add) return;
+	if (!measured) measure(&fp);
+	long long held_kb = fp.rss_kb + fp.committed_kb;
+	u64 held = kb_to_bytes(held_kb);
+	if (add > footprint_cap || held > footprint_cap - add)
+		refuse("'%s' would pass the footprint cap of %llu bytes (memory the script makes "
+		       "resident or charges: %llu bytes now, up to %llu more by this op; raise it with "
+		       "--cap BYTES)", text, footprint_cap, held, add);
+}
+
+/* after an op: what mlockall left in force for later mmaps */
+static void track_future(const struct cmd *c, char role, const struct result *res) {
+	int r = role == 'C';
+	if (c->op == OP_MLOCKALL && res->rc == 0) future_populates[r] = c->a[1] && !c->a[2];
+	if (c->op == OP_MUNLOCKALL && res->rc == 0) future_populates[r] = 0;
+	if (c->op == OP_FORK || c->op == OP_CHILD_EXIT) future_populates[1] = 0;
+}
+
+static void read_host_limits(void) {
+	/* (a sysctl read of procbuf's size is ENOMEM: read it with a small buffer) */
+	char b[16] = {0};
+	int fd = open("/proc/sys/vm/overcommit_memory", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || read(fd, b, sizeof b - 1) <= 0) die("read overcommit_memory: %s", strerror(errno));
+	close(fd);
+	overcommit_never = b[0] == '2';
+	/* with 5-level paging a MAP_FIXED mapping may lie above 128 TiB: refuse up to there too */
+	read_file("/proc/cpuinfo");
+	for (const char *p = procbuf; (p = strstr(p, " la57"));) {
+		p += 5;
+		if (*p == ' ' || *p == '\n' || *p == 0) { task_size = TASK_SIZE_5L; break; }
+	}
 }
 
 static void prefault_self(void) {
@@ -649,7 +886,8 @@ static void prefault_self(void) {
 }
 
 static void probe_zero_pfn(void) {
-	void *m = mmap((void *)0x200000000000ULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	/* at 64 TiB: outside the arena, so that no table of the probe is left there */
+	void *m = mmap((void *)0x400000000000ULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	if (m == MAP_FAILED) die("probe mmap: %s", strerror(errno));
 	(void)*(volatile char *)m;
 	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
@@ -738,19 +976,17 @@ int main(int argc, char **argv) {
 		/* fall through if re-exec is impossible: the arena is fixed anyway */
 	}
 	if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) < 0) die("PR_SET_THP_DISABLE: %s", strerror(errno));
-	struct rlimit rl;
-	getrlimit(RLIMIT_AS, &rl);
+	/* A live child writes to pipes whose reader may be gone: see EPIPE, not SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
+	/* No RLIMIT_AS: it bounds reservations (VmSize), which the cap deliberately does not (a
+	 * 4 GiB noreserve mapping must run), and it would give ENOMEM where the model, which has no
+	 * such limit, succeeds. footprint_check bounds what the script makes resident or charges. */
 
+	read_host_limits();
 	prefault_self();
 	probe_zero_pfn();
 	self_check();
 	record_own_ranges();
-
-	struct status now;
-	read_status(getpid(), &now);
-	rl.rlim_cur = (rlim_t)(now.v[S_VMSIZE] * 1024 + footprint_cap + (256ULL << 20));
-	if (rl.rlim_cur > rl.rlim_max) rl.rlim_cur = rl.rlim_max;
-	if (setrlimit(RLIMIT_AS, &rl) < 0) die("setrlimit: %s", strerror(errno));
 
 	/* child baseline: a throw-away fork running the same code */
 	start_child();
@@ -760,6 +996,7 @@ int main(int argc, char **argv) {
 	struct cmd quit = {.op = OP_QUIT};
 	child_run(&quit);
 	read_status(getpid(), &base_parent);
+	base_committed_kb = committed_as();
 
 	char *line;
 	while ((line = next_line())) {
@@ -792,13 +1029,16 @@ int main(int argc, char **argv) {
 			}
 		}
 		out("# %s %s\n", f[0], f[4]);
-		if (c.op == OP_MMAP) footprint_add(c.a[1], f[4]);
-		if (c.op == OP_FILE) footprint_add(c.a[0], f[4]);
-		if (c.op == OP_MREMAP) footprint_add(c.a[2], f[4]);
-		if ((c.op == OP_TOUCH || c.op == OP_PAGEMAP) && c.a[1] > (u64)MAX_PAGES * PAGE - PAGE)
-			die("'%s' spans more than 1 GiB", f[4]);
+		if (c.op == OP_MMAP && escapes_arena(c.a[0], c.a[1]))
+			refuse("'%s' maps outside the arena " ARENA_NAME, f[4]);
+		if (c.op == OP_MREMAP && ((c.a[2] > c.a[1] && escapes_arena(c.a[0], c.a[2])) ||
+					  (c.a[3] && c.a[4] && escapes_arena(c.a[5], c.a[2]))))
+			refuse("'%s' maps outside the arena " ARENA_NAME, f[4]);
+		if (c.op == OP_PAGEMAP && c.a[1] > (u64)MAX_PAGES * PAGE - PAGE)
+			refuse("'%s' spans more than 1 GiB (the runner's pagemap buffer)", f[4]);
 		int pid = role == 'C' ? child_pid : getpid();
 		if (role == 'C' && child_pid < 0) die("line %s: no child", f[0]);
+		footprint_check(&c, role, pid, f[4]);
 		struct result r = {0, 0, 0};
 		switch (c.op) {
 		case OP_FORK:
@@ -817,6 +1057,10 @@ int main(int argc, char **argv) {
 		}
 		if (r.extra == 1) { out("R %c sigsegv_at=", role); print_off(r.extra_val); out("\n"); }
 		if (r.extra == 2) { out("R %c sigbus_at=", role); print_off(r.extra_val); out("\n"); }
+		if (r.extra == 4)
+			refuse("'%s' moved the mapping outside the arena " ARENA_NAME " (to 0x%llx): give "
+			       "it fixed=NEWOFF", f[4], r.extra_val);
+		track_future(&c, role, &r);
 		if (r.extra == 3) { out("R %c mremap_result=", role); print_off(r.extra_val); out("\n"); }
 		out("R %c rc=%lld err=%s\n", role, r.rc, r.rc ? errname(r.rc) : "0");
 		print_status(role, pid);

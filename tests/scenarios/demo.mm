@@ -1,11 +1,17 @@
-# The exitmm demo: one process with private, shared-anonymous, memfd and mlocked memory forks
-# twice. The first child writes (COW), is marked an OOM victim and exits: exit_mmap reaps it
-# first (5.10's OOM branch). The second child unmaps everything and exits with an empty mm.
-# Then the parent exits with mlocked memory (the 5.10 munlock pass), and the census shows what
-# is left: nothing but the memfd's pages, which go when its last reference does.
-# It runs on 4 CPUs: a reader thread and a writer thread keep touching memory the main thread
-# unmaps, and a helper thread leaves its CPU lazy with the mm before the exit, so that
-# `exitmm demo --inject NAME` shows the TLB model catching each injected fault.
+# exitmm demo: how Linux tears down a process's memory when the process exits.
+#
+# This is a script of operations, run on exitmm's model of the kernel. Each operation prints a
+# line: its script line number, the process it ran in (P the parent, C the child), the op, and
+# ok or the errno it got; then, in brackets, what /proc/PID/status would show for that process
+# (sizes in kB; VmPTE is the page tables). An exit prints the kernel's teardown as a call tree,
+# one line per kernel function in the order Linux 5.10 runs it (the seed: do_exit -> exit_mm ->
+# mmput -> __mmput -> exit_mmap), with what each one did. The figures are not typed in: the
+# model computes them from real x86-64 page tables, per-page reference counts and a buddy
+# allocator, and checks every counter against those structures after every operation.
+#
+# Phase 1 - CPUs and TLBs. The model runs 4 CPUs, each with its own TLB. Two threads of this
+# process keep reading and writing memory on CPUs 1 and 2 while the main thread (CPU 0) unmaps
+# it: every munmap must shoot down their TLB entries before the pages are freed.
 mmap 64M 64K rw private,anon
 touch 64M 64K w
 mmap 66M 64K rw shared,anon
@@ -20,50 +26,108 @@ munmap 64M 64K
 munmap 66M 64K
 thread_exit reader
 thread_exit writer
+#
+# Phase 2 - an address space with one of each kind of memory.
+# A memfd of 1 MiB, written whole: 256 pages in its page cache (not mapped yet, so not in RSS).
 memfd data 1M fill
+# 4 MiB of private anonymous memory, written: 1024 anonymous pages. Its page tables: two PTE
+# tables (each maps 2 MiB), one PMD table, one PUD table: VmPTE=16 kB.
 mmap 0 4M rw private,anon
 touch 0 4M w
+# Shared anonymous memory is a shmem object: writing 256 kB of it gives 64 shmem pages.
 mmap 4M 1M rw shared,anon
 touch 4M 256K w
+# The memfd, mapped read-only and shared. 16 read faults map 16 cached pages (fault-around
+# maps up to 16 neighbours per fault, here the same 16).
 mmap 8M 1M r shared data
 touch 8M 64K r
+# 256 kB locked with mlock: mlock populates it at once, 64 pages, and counts VmLck=256.
 mmap 16M 256K rw private,anon
 mlock 16M 256K
+# 64 kB read but never written: 16 PTEs point at the shared zero page, which is not in RSS; at
+# 1 GiB it needs a PMD table and a PTE table of its own (VmPTE 28 -> 36 kB).
 mmap 1G 64K r private,anon
 touch 1G 64K r
+# A third thread reads on CPU 3 and exits: CPU 3 keeps the mm loaded "lazily", so the exit's
+# final TLB flush must reach it too.
 thread helper 3
 background helper 0 4M r
 nop
 nop
 thread_exit helper
+dump
+# Committed memory (Committed_AS) in pages: the memfd charges per page allocated (256), shared
+# anonymous memory its whole size at mmap (256), private writable mappings theirs (VM_ACCOUNT:
+# 1024 + 64): 1600 pages, 6400 kB.
 commit
-# memfd 256 pages (per page) + shared anon 256 (whole) + VM_ACCOUNT 1024 + 64: 1600 pages.
 # expect: K P Committed_AS=6400
+#
+# Phase 3 - a child that is an OOM victim. fork copies the page tables of VMAs that hold
+# anonymous pages; those pages are now shared, write-protected, by both processes. The child
+# writes 64 kB: 16 copy-on-write faults give it 16 pages of its own.
 fork
 child touch 0 64K w
+# The child is marked an OOM victim (mark_oom_victim): its exit takes exit_mmap's OOM branch.
 child oom_victim
 child_exit
-# The child's copied private VMAs (the locked one is unlocked in a child) are reaped: 1024 + 64
-# PTEs, of which only the 16 COW copies were the child's alone. Nothing is left to unmap; the
-# child's three copied PTE tables go in free_pgtables.
+# Read the child's teardown. Right after mmu_notifier_release, __oom_reap_task_mm reaps what
+# the OOM reaper would: private, unlocked VMAs (fork cleared VM_LOCKED in the child, so the
+# locked one is reapable): 1024 + 64 = 1088 PTEs, but only the 16 COW copies were the child's
+# alone (pages_freed=16); the rest stay mapped by the parent. Then MMF_OOM_SKIP and the
+# mmap_write_lock barrier, so that a reaper holding the lock is waited out and no reaper comes
+# back. No munlock pass: the child's locked_vm is 0. unmap_vmas then finds no PTEs left: its
+# five VMAs each show ptes=0. The shared VMAs (4M, 8M) have no PTE tables in the child at all
+# (fork does not copy page tables of shared memory: the child faults them in when it touches
+# them). free_pgtables frees the three PTE tables fork copied, one PMD and one PUD table;
+# vm_unacct_memory returns the 1088 pages fork charged for the child's private VMAs.
 # expect: X C __oom_reap_task_mm ptes=1088 anon=1088 shmem=0 pages_freed=16
 # expect: X C unmap_vmas vmas=5 ptes=0
+# expect: X C unmap_single_vma vma=0-0x400000 branch=page_range uprobe_munmap=0 ptes=0
+# expect: X C unmap_single_vma vma=0x400000-0x500000 branch=page_range uprobe_munmap=1 ptes=0
 # expect: X C free_pgtables pte=3 pmd=1 pud=1
 # expect: X C vm_unacct_memory pages=1088
+#
+# Phase 4 - a child that unmaps everything, then exits with an empty mm: exit_mmap stops
+# right after arch_exit_mmap ("Can happen if dup_mmap() received an OOM", says the kernel).
 fork
 child munmap 0 2G
 child_exit
 # expect: X C exit_mmap vmas=0
 # expect: X C check_mm ok=1
+# The census counts every frame of the machine by owner: before the parent exits, its pages,
+# the memfd's cache and the page tables are all there.
 census
+#
+# Phase 5 - the parent exits.
 exit
-# The munlock pass finds the 64 mlocked pages; then 1088 anon, 64 + 16 shmem and 16 zero-page
-# PTEs; dirty shared-anon PTEs force one flush before the final one.
+# Read the parent's teardown. locked_vm is not 0, so 5.10 first runs the munlock pass over the
+# one VM_LOCKED VMA (64 pages). unmap_vmas then visits the five VMAs, one unmap_single_vma
+# line each: 1024 anonymous PTEs at 0; 64 shmem PTEs at 4M (uprobe_munmap=1: every VMA with
+# a file, and shared anonymous memory has one, gets that call; at exit it returns at once);
+# 16 at 8M; 64 anonymous at 16M; 16 zero-page PTEs at 1G. Beneath each, the walk down the
+# levels: the PGD entry, the P4D folded into it, the PUD and PMD tables, and the PTE tables
+# whose entries it cleared. free_pgtables frees 6 PTE tables, 2 PMD tables and the PUD table.
+# tlb_finish_mmu: 2 flushes, because the 64 shared PTEs were dirty: the TLB must be flushed
+# before their PTE lock is dropped (forced=1), then the final flush; only then are pages
+# freed: the 1088 anonymous ones were the parent's alone now; the 80 shmem pages are only
+# released (their page cache keeps them). ipis= and cpus= show the shootdown reaching the
+# CPUs that ran this mm, CPU 3 among them.
 # expect: X P munlock_vma_pages_all vmas=1 pages=64
 # expect: X P unmap_vmas vmas=5 ptes=1184 anon=1088 file=0 shmem=80 zero=16
+# expect: X P unmap_single_vma vma=0-0x400000 branch=page_range ptes=1024 anon=1024
+# expect: X P unmap_single_vma vma=0x400000-0x500000 branch=page_range uprobe_munmap=1 ptes=64 shmem=64
+# expect: X P unmap_single_vma vma=0x800000-0x900000 branch=page_range ptes=16 shmem=16
+# expect: X P unmap_single_vma vma=0x1000000-0x1040000 branch=page_range ptes=64 anon=64
+# expect: X P unmap_single_vma vma=0x40000000-0x40010000 branch=page_range ptes=16 zero=16
 # expect: X P free_pgtables pte=6 pmd=2 pud=1
-# expect: X P tlb_finish_mmu flushes=2 pages_freed=1088 forced=1
+# expect: X P tlb_finish_mmu flushes=2 pages_freed=1088 pages_released=1168 forced=1
 # expect: X P vm_unacct_memory pages=1088
 # expect: X P check_mm ok=1
+# After the exit, exit_files closed the memfd: its last reference gone, its 256 cached pages
+# were freed and their charge returned. Nothing is left.
 census
 # expect: K P census frames_anon=0 frames_pagecache=0 frames_pgtable=0 Committed_AS=0
+#
+# Try: `exitmm demo --records` (the same as records), `exitmm demo --inject skip-lazy-flush`
+# (break a TLB rule on purpose and watch the model catch it), `exitmm run FILE` for your own
+# scripts (tests/scenarios has many), `exitmm diff FILE` to check one against this kernel.

@@ -1,7 +1,8 @@
 //! `exitmm`: parse arguments, run, print. No logic a library user would need lives here.
 
 use clap::{Parser, Subcommand};
-use exitmm_sim::{records, transcript::transcript, Options, Sim, SimError};
+use exitmm_sim::transcript::{transcript, TranscriptOptions};
+use exitmm_sim::{records, Options, Sim, SimError};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -65,12 +66,25 @@ enum Cmd {
         /// Print the probe's findings.
         #[arg(long)]
         verbose: bool,
+        /// Footprint cap of the kernel runs: what a script may make resident or charge, in
+        /// bytes or as scripts write numbers (2G).
+        #[arg(long, default_value_t = exitmm_host::DEFAULT_FOOTPRINT_CAP, value_parser = cap_arg)]
+        cap: u64,
     },
     /// Record the kernel's golden records for scripts: writes NAME.kernel beside each NAME.mm.
     Record {
         /// Scripts to record; model-only scripts are skipped.
         files: Vec<PathBuf>,
+        /// Footprint cap of the kernel runs: what a script may make resident or charge, in
+        /// bytes or as scripts write numbers (2G).
+        #[arg(long, default_value_t = exitmm_host::DEFAULT_FOOTPRINT_CAP, value_parser = cap_arg)]
+        cap: u64,
     },
+}
+
+/// `--cap`: a number as scripts write them (`1073741824`, `2G`, `1G+512M`).
+fn cap_arg(s: &str) -> Result<u64, String> {
+    exitmm_script::parse_number(s)
 }
 
 type Failure = (String, u8);
@@ -88,9 +102,18 @@ struct ModelArgs {
     /// free-table-before-flush, drop-dirty-force-flush.
     #[arg(long)]
     inject: Option<String>,
+    /// List every VMA in teardown reports (the transcript folds long runs of VMAs).
+    #[arg(long)]
+    all_vmas: bool,
 }
 
 impl ModelArgs {
+    fn view(&self) -> TranscriptOptions {
+        TranscriptOptions {
+            all_vmas: self.all_vmas,
+        }
+    }
+
     fn options(&self, check: bool, ram: u64) -> Result<Options, Failure> {
         let mut o = Options {
             check,
@@ -139,6 +162,7 @@ fn run_model(
     script: &exitmm_script::Script,
     as_records: bool,
     opts: &Options,
+    view: TranscriptOptions,
 ) -> Result<(), Failure> {
     if as_records {
         let out = records(script, opts).map_err(|e| sim_failure(name, e))?;
@@ -146,7 +170,7 @@ fn run_model(
     } else {
         let mut sim = Sim::new(opts);
         let results = sim.run(script).map_err(|e| sim_failure(name, e))?;
-        print!("{}", transcript(&results));
+        print!("{}", transcript(&results, &script.comments, view));
     }
     Ok(())
 }
@@ -159,7 +183,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
             if !records {
                 println!("exitmm demo: the embedded scenario (tests/scenarios/demo.mm), run on the model\n");
             }
-            run_model("demo", &script, records, &model.options(true, 16 << 30)?)
+            run_model(
+                "demo",
+                &script,
+                records,
+                &model.options(true, 16 << 30)?,
+                model.view(),
+            )
         }
         Cmd::Run {
             file,
@@ -179,7 +209,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 return Ok(());
             }
             let ram = exitmm_script::parse_number(&ram).map_err(|e| (format!("--ram: {e}"), 2))?;
-            run_model(&name, &script, records, &model.options(!no_check, ram)?)
+            run_model(
+                &name,
+                &script,
+                records,
+                &model.options(!no_check, ram)?,
+                model.view(),
+            )
         }
         Cmd::Diff {
             file,
@@ -187,8 +223,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             seed,
             out,
             verbose,
-        } => diff(file, random, seed, &out, verbose),
-        Cmd::Record { files } => {
+            cap,
+        } => diff(file, random, seed, &out, verbose, cap),
+        Cmd::Record { files, cap } => {
             let release = exitmm_host::kernel_release();
             for file in files {
                 let script = load(&file)?;
@@ -196,7 +233,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     eprintln!("{}: model-only, skipped", file.display());
                     continue;
                 }
-                let out = exitmm_host::run(&script, exitmm_host::DEFAULT_FOOTPRINT_CAP)
+                let out = exitmm_host::run(&script, cap)
                     .map_err(|e| (format!("{}: {e}", file.display()), 2))?;
                 let golden = file.with_extension("kernel");
                 std::fs::write(&golden, format!("# kernel {release}\n{out}"))
@@ -239,9 +276,10 @@ fn diff(
     seed: u64,
     out: &Path,
     verbose: bool,
+    cap: u64,
 ) -> Result<(), Failure> {
     use exitmm_diff::Verdict;
-    let probe = exitmm_diff::probe().map_err(|e| (format!("diff: {e}"), 2))?;
+    let probe = exitmm_diff::probe(cap).map_err(|e| (format!("diff: {e}"), 2))?;
     if verbose {
         for f in &probe.facts {
             println!("probe: {f}");
@@ -269,7 +307,7 @@ fn diff(
                     2,
                 ));
             }
-            match exitmm_diff::diff(&script, &probe.config).map_err(host)? {
+            match exitmm_diff::diff(&script, &probe.config, cap).map_err(host)? {
                 Verdict::Equal => {
                     println!("equal: {} ({} ops)", file.display(), script.lines.len());
                     Ok(())
@@ -300,7 +338,7 @@ fn diff(
                 let text = exitmm_sim::gen::script(s, &opts);
                 let script = exitmm_script::parse(&text)
                     .map_err(|e| (format!("generated script {s}: {e}"), 2))?;
-                match exitmm_diff::diff(&script, &probe.config).map_err(host)? {
+                match exitmm_diff::diff(&script, &probe.config, cap).map_err(host)? {
                     Verdict::Equal => equal += 1,
                     Verdict::Inconclusive(why) => {
                         inconclusive += 1;
@@ -312,7 +350,7 @@ fn diff(
                         kernel,
                     } => {
                         different += 1;
-                        let small = exitmm_diff::shrink(&text, &probe.config);
+                        let small = exitmm_diff::shrink(&text, &probe.config, cap);
                         std::fs::create_dir_all(out)
                             .map_err(|e| (format!("{}: {e}", out.display()), 2))?;
                         let path = out.join(format!("diff-{s}.mm"));

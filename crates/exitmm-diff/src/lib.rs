@@ -20,9 +20,9 @@ pub struct Probe {
     pub unmatched: Vec<String>,
 }
 
-fn kernel_records(src: &str) -> Result<String, HostError> {
+fn kernel_records(src: &str, cap: u64) -> Result<String, HostError> {
     let s = exitmm_script::parse(src).expect("probe scripts parse");
-    exitmm_host::run(&s, exitmm_host::DEFAULT_FOOTPRINT_CAP)
+    exitmm_host::run(&s, cap)
 }
 
 fn last_field(records: &str, prefix: &str, key: &str) -> Option<i64> {
@@ -40,14 +40,20 @@ fn read_sys(path: &str) -> Option<String> {
 }
 
 /// Reads what the host kernel does where kernels differ, and configures the model to match.
-pub fn probe() -> Result<Probe, HostError> {
+/// `cap` is the kernel runner's footprint cap in bytes (what a script may make resident or
+/// charge; [`exitmm_host::DEFAULT_FOOTPRINT_CAP`] unless the user raised it): the probe's
+/// scripts are small and run under the same cap as the comparisons.
+pub fn probe(cap: u64) -> Result<Probe, HostError> {
     exitmm_host::available()?;
     let mut config = Config::default();
     let mut facts = Vec::new();
     let mut unmatched = Vec::new();
 
     // PT_RECLAIM: does MADV_DONTNEED of a whole 2 MiB span free its PTE table?
-    let r = kernel_records("mmap 0 2M rw private,anon\ntouch 0 2M w 64K\nmadvise 0 2M dontneed\n")?;
+    let r = kernel_records(
+        "mmap 0 2M rw private,anon\ntouch 0 2M w 64K\nmadvise 0 2M dontneed\n",
+        cap,
+    )?;
     let pte = last_field(&r, "D P", "VmPTE").unwrap_or(-1);
     config.pt_reclaim = pte == 8;
     facts.push(format!(
@@ -56,7 +62,7 @@ pub fn probe() -> Result<Probe, HostError> {
     ));
 
     // Fault-around: how many cached pages one read fault maps.
-    let r = kernel_records("memfd f 1M fill\nmmap 0 1M r shared f\ntouch 0 4K r\n")?;
+    let r = kernel_records("memfd f 1M fill\nmmap 0 1M r shared f\ntouch 0 4K r\n", cap)?;
     let rss = last_field(&r, "D P", "VmRSS").unwrap_or(4);
     config.fault_around_pages = (rss / 4).max(1) as u64;
     facts.push(format!(
@@ -65,7 +71,7 @@ pub fn probe() -> Result<Probe, HostError> {
     ));
 
     // Exact status RSS: status must agree with smaps page for page.
-    let r = kernel_records("mmap 0 12K rw private,anon\ntouch 0 12K w\n")?;
+    let r = kernel_records("mmap 0 12K rw private,anon\ntouch 0 12K w\n", cap)?;
     let (status, smaps) = (last_field(&r, "D P", "VmRSS"), last_field(&r, "T P", "rss"));
     if status != smaps {
         unmatched.push(format!(
@@ -75,7 +81,10 @@ pub fn probe() -> Result<Probe, HostError> {
     facts.push(format!("exact status RSS: {}", status == smaps));
 
     // The zero page must show in pagemap (PFNs readable) for 'z' to be comparable.
-    let r = kernel_records("mmap 0 4K r private,anon\ntouch 0 4K r\npagemap 0 4K\n")?;
+    let r = kernel_records(
+        "mmap 0 4K r private,anon\ntouch 0 4K r\npagemap 0 4K\n",
+        cap,
+    )?;
     let zero = r.lines().any(|l| l.starts_with("G P 0 z"));
     if !zero {
         unmatched.push("the zero page is not visible through pagemap".into());
@@ -160,7 +169,8 @@ pub enum Verdict {
 /// Why a comparison could not be made at all.
 #[derive(Clone, Debug)]
 pub enum DiffError {
-    /// The kernel side.
+    /// The kernel side: unavailable, failed, or refused the script
+    /// ([`HostError::Refused`]: past the footprint cap or outside the arena).
     Host(HostError),
 }
 
@@ -189,13 +199,11 @@ fn unstable(records: &str) -> Option<&'static str> {
 }
 
 /// Runs the kernel side twice (and once more on trouble); returns records both runs agree on.
-fn kernel_twice(script: &Script) -> Result<Result<String, String>, DiffError> {
+fn kernel_twice(script: &Script, cap: u64) -> Result<Result<String, String>, DiffError> {
     let mut why = String::new();
     for _attempt in 0..2 {
-        let a = exitmm_host::run(script, exitmm_host::DEFAULT_FOOTPRINT_CAP)
-            .map_err(DiffError::Host)?;
-        let b = exitmm_host::run(script, exitmm_host::DEFAULT_FOOTPRINT_CAP)
-            .map_err(DiffError::Host)?;
+        let a = exitmm_host::run(script, cap).map_err(DiffError::Host)?;
+        let b = exitmm_host::run(script, cap).map_err(DiffError::Host)?;
         if let Some(u) = unstable(&a).or(unstable(&b)) {
             why = format!("the kernel runs saw {u}");
             continue;
@@ -208,9 +216,10 @@ fn kernel_twice(script: &Script) -> Result<Result<String, String>, DiffError> {
     Ok(Err(why))
 }
 
-/// Compares one script, model against kernel.
-pub fn diff(script: &Script, config: &Config) -> Result<Verdict, DiffError> {
-    let kernel = match kernel_twice(script)? {
+/// Compares one script, model against kernel; `cap` is the kernel runner's footprint cap in
+/// bytes (see [`probe`]).
+pub fn diff(script: &Script, config: &Config, cap: u64) -> Result<Verdict, DiffError> {
+    let kernel = match kernel_twice(script, cap)? {
         Ok(k) => k,
         Err(why) => return Ok(Verdict::Inconclusive(why)),
     };
@@ -246,12 +255,13 @@ pub fn diff(script: &Script, config: &Config) -> Result<Verdict, DiffError> {
 }
 
 /// Shrinks a differing script: drops ops (halves, then single lines) and shortens lengths while
-/// the model still differs from the kernel. Returns the smallest script found.
-pub fn shrink(src: &str, config: &Config) -> String {
+/// the model still differs from the kernel (under footprint cap `cap`). Returns the smallest
+/// script found.
+pub fn shrink(src: &str, config: &Config, cap: u64) -> String {
     shrink_with(src, |text: &str| -> bool {
         match exitmm_script::parse(text) {
             Ok(s) if !s.lines.is_empty() => {
-                matches!(diff(&s, config), Ok(Verdict::Different { .. }))
+                matches!(diff(&s, config, cap), Ok(Verdict::Different { .. }))
             }
             _ => false,
         }

@@ -3,11 +3,12 @@
 //! `EXITMM_GATE_SCRIPTS` sets how many (default 300).
 
 use exitmm_diff::{diff, probe, shrink, Verdict};
+use exitmm_host::DEFAULT_FOOTPRINT_CAP;
 use exitmm_sim::gen::{script, GenOptions};
 
 #[test]
 fn random_scripts_equal_the_kernel() {
-    let probe = match probe() {
+    let probe = match probe(DEFAULT_FOOTPRINT_CAP) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("skipped: {e}");
@@ -28,14 +29,14 @@ fn random_scripts_equal_the_kernel() {
     while equal < want && inconclusive < want {
         let text = script(seed, &opts);
         let s = exitmm_script::parse(&text).unwrap();
-        match diff(&s, &probe.config).expect("kernel side") {
+        match diff(&s, &probe.config, DEFAULT_FOOTPRINT_CAP).expect("kernel side") {
             Verdict::Equal => equal += 1,
             Verdict::Inconclusive(why) => {
                 inconclusive += 1;
                 eprintln!("inconclusive (not counted): seed {seed}: {why}");
             }
             Verdict::Different { mismatch, .. } => {
-                let small = shrink(&text, &probe.config);
+                let small = shrink(&text, &probe.config, DEFAULT_FOOTPRINT_CAP);
                 different.push(format!("seed {seed}: {mismatch}\nshrunk:\n{small}"));
                 equal += 0;
             }

@@ -11,8 +11,12 @@ use std::fmt;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-/// Default cap on what a script may map on the host: 1 GiB.
+/// Default cap on what a script may make resident or charge on the host (touched pages,
+/// `populate`, `locked`, committed memory; not the size of its reservations): 1 GiB.
 pub const DEFAULT_FOOTPRINT_CAP: u64 = 1 << 30;
+
+/// The runner's exit code when it refuses a script (footprint cap, arena, its own limits).
+const EXIT_REFUSED: i32 = 6;
 
 /// Why a script could not be run on the kernel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,7 +30,10 @@ pub enum HostError {
         /// The op's name.
         op: &'static str,
     },
-    /// The runner refused or failed.
+    /// The runner refused the script: an op would pass the footprint cap, map outside the
+    /// arena, or pass one of the runner's own limits. The runner's one line says which op.
+    Refused(String),
+    /// The runner failed.
     Runner(String),
 }
 
@@ -40,6 +47,7 @@ impl fmt::Display for HostError {
                     "line {line}: '{op}' runs only on the model, not on the kernel"
                 )
             }
+            HostError::Refused(w) => write!(f, "{w}"),
             HostError::Runner(w) => write!(f, "kernel runner: {w}"),
         }
     }
@@ -195,7 +203,9 @@ pub fn kernel_release() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
-/// Runs `script` on this machine's kernel and returns the records it printed.
+/// Runs `script` on this machine's kernel and returns the records it printed. `footprint_cap`
+/// bounds, in bytes, what the script may make resident or charge (see [`DEFAULT_FOOTPRINT_CAP`]);
+/// an op that would pass it, or map outside the arena, is [`HostError::Refused`].
 pub fn run(script: &Script, footprint_cap: u64) -> Result<String, HostError> {
     let runner = available()?;
     let input = digest(script)?;
@@ -221,6 +231,9 @@ pub fn run(script: &Script, footprint_cap: u64) -> Result<String, HostError> {
             .unwrap_or("failed")
             .trim_start_matches("kernel-runner: ")
             .to_string();
+        if out.status.code() == Some(EXIT_REFUSED) {
+            return Err(HostError::Refused(msg));
+        }
         if msg.contains("needs CAP_SYS_ADMIN") || msg.contains("needs 4 KiB") {
             return Err(HostError::Unavailable(msg));
         }
@@ -281,6 +294,110 @@ mod tests {
                 line: 2,
                 op: "exit"
             }
+        );
+    }
+
+    /// Runs `src` on the kernel; `None` where the kernel side cannot run here.
+    fn on_kernel(src: &str, cap: u64) -> Option<Result<String, HostError>> {
+        if let Err(e) = available() {
+            eprintln!("skipped: {e}");
+            return None;
+        }
+        match run(&exitmm_script::parse(src).unwrap(), cap) {
+            Err(HostError::Unavailable(w)) => {
+                eprintln!("skipped: {w}");
+                None
+            }
+            r => Some(r),
+        }
+    }
+
+    #[test]
+    fn the_cap_counts_what_is_resident_or_charged_not_reservations() {
+        let src = "mmap 0 4G rw private,anon,noreserve\ntouch 0 4K w\ntouch 2G 4K w\n\
+                   touch 0xfffff000 4K w\nmmap 8G 64M rw private,anon\ntouch 8G 64M w\n";
+        let Some(r) = on_kernel(src, DEFAULT_FOOTPRINT_CAP) else {
+            return;
+        };
+        let out = r.unwrap();
+        assert!(
+            out.contains("# 3 touch 2G 4K w\nR P rc=0 err=0\nD P VmSize=4194304 VmRSS=8 "),
+            "{out}"
+        );
+        // 64M charged + 64M resident against a 100M cap: the touch is refused, naming --cap.
+        let Some(Err(HostError::Refused(why))) = on_kernel(src, 100 << 20) else {
+            panic!("not refused");
+        };
+        assert!(
+            why.starts_with("'touch 8G 64M w' would pass the footprint cap of 104857600 bytes"),
+            "{why}"
+        );
+        assert!(why.contains("--cap BYTES"), "{why}");
+        // A charged mapping larger than the cap is refused before it is made.
+        let Some(Err(HostError::Refused(why))) =
+            on_kernel("mmap 0 2G rw private,anon\n", DEFAULT_FOOTPRINT_CAP)
+        else {
+            panic!("not refused");
+        };
+        assert!(
+            why.starts_with("'mmap 0 2G rw private,anon' would pass"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn nothing_maps_outside_the_arena() {
+        // Up to the end of the arena (32 TiB) is fine, and shows in M lines and status.
+        let Some(r) = on_kernel(
+            "mmap 0x1fffffffe000 8K rw private,anon\ntouch 0x1fffffffe000 8K w\ndump\n\
+             munmap 0x1fffffffe000 8K",
+            DEFAULT_FOOTPRINT_CAP,
+        ) else {
+            return;
+        };
+        let out = r.unwrap();
+        assert!(
+            out.contains("M P 0x1fffffffe000-0x200000000000 rw-p"),
+            "{out}"
+        );
+        assert!(out.contains("D P VmSize=8 VmRSS=8 RssAnon=8"), "{out}");
+        // Past it (but below TASK_SIZE): refused before the kernel sees it, in either role.
+        for (src, op) in [
+            (
+                "mmap 0x1ffffffff000 8K rw private,anon",
+                "mmap 0x1ffffffff000 8K rw private,anon",
+            ),
+            (
+                "fork\nchild mmap 40T 4K r private,anon",
+                "child mmap 40T 4K r private,anon",
+            ),
+            (
+                "mmap 0x1ffffffff000 4K rw private,anon\nmremap 0x1ffffffff000 4K 8K",
+                "mremap 0x1ffffffff000 4K 8K",
+            ),
+            (
+                "mmap 0 4K rw private,anon\nmremap 0 4K 4K maymove fixed=33T",
+                "mremap 0 4K 4K maymove fixed=33T",
+            ),
+        ] {
+            let Some(Err(HostError::Refused(why))) = on_kernel(src, DEFAULT_FOOTPRINT_CAP) else {
+                panic!("{src}: not refused");
+            };
+            assert_eq!(why, format!("'{op}' maps outside the arena [0, 32T)"));
+        }
+        // What the kernel refuses anyway reaches it: past TASK_SIZE, or overflowing.
+        let Some(r) = on_kernel(
+            "mmap 120T 16T rw private,anon,noreserve\nmmap 0 0xfffffffffffff000 r private,anon\n\
+             mmap 0 4K rw private,anon\nmremap 0 4K 4K maymove fixed=0xffffe00000000000",
+            DEFAULT_FOOTPRINT_CAP,
+        ) else {
+            return;
+        };
+        let out = r.unwrap();
+        assert_eq!(out.matches("R P rc=-12 err=ENOMEM").count(), 2, "{out}");
+        assert!(
+            out.contains("maymove fixed=0xffffe00000000000\nR P rc=-22 err=EINVAL"),
+            "{out}"
         );
     }
 

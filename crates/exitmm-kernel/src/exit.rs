@@ -5,8 +5,11 @@
 //! with what it did; the report is the seed's call tree.
 
 use crate::arch::{Hardware, MmId};
-use crate::memory::ZapStats;
-use crate::mm_types::{Mm, MmFlags, VmFlags, RESIDENT_PAGE_TYPES};
+use crate::memory::{VmaUnmap, ZapStats};
+use crate::mm_types::{
+    Mm, MmFlags, VmFlags, MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS,
+    RESIDENT_PAGE_TYPES,
+};
 use crate::mmu_gather::MmuGather;
 use crate::page::PageFlags;
 use crate::pgtable::{self as pt, PAGE_SIZE};
@@ -31,6 +34,9 @@ pub struct Step {
     pub facts: Vec<(&'static str, i64)>,
     /// Messages the kernel would print (check_mm's BUG lines).
     pub messages: Vec<String>,
+    /// For `unmap_vmas`: what `unmap_single_vma` did for each VMA, in the order it visited
+    /// them (the steps below it in the call tree).
+    pub vmas: Vec<VmaUnmap>,
 }
 
 /// The teardown report: the seed's call tree with what each step did.
@@ -47,6 +53,7 @@ impl TeardownReport {
             depth,
             facts: facts.to_vec(),
             messages: Vec::new(),
+            vmas: Vec::new(),
         });
     }
 
@@ -172,22 +179,29 @@ impl<H: Hardware> Kernel<H> {
         mm.tlb_flush_pending += 1;
         r.step("tlb_gather_mmu", d, &[("fullmm", 1)]);
         let vmas: Vec<_> = core::mem::take(&mut mm.vmas).into_values().collect();
-        let mut zap = ZapStats::default();
         // Use -1 here to ensure all VMAs in the mm are unmapped.
-        self.unmap_vmas(&mut tlb, &mut zap, mm, &vmas, 0, u64::MAX);
+        let (rss, entries) = (mm.rss, tlb.stats.entries);
+        let done = self.unmap_vmas(&mut tlb, mm, &vmas, 0, u64::MAX);
+        // The totals come from what the walk changed (the RSS counters, the gather's cleared
+        // entries), not from the per-VMA figures, so that the two can be checked against
+        // each other.
+        let gone = |c: usize| rss[c] - mm.rss[c];
+        let ptes = (tlb.stats.entries - entries) as i64;
+        let (anon, file, shmem) = (gone(MM_ANONPAGES), gone(MM_FILEPAGES), gone(MM_SHMEMPAGES));
         r.step(
             "unmap_vmas",
             d,
             &[
-                ("vmas", vmas.len() as i64),
-                ("ptes", zap.ptes as i64),
-                ("anon", zap.anon as i64),
-                ("file", zap.file as i64),
-                ("shmem", zap.shmem as i64),
-                ("swap", zap.swap as i64),
-                ("zero", zap.zero as i64),
+                ("vmas", done.len() as i64),
+                ("ptes", ptes),
+                ("anon", anon),
+                ("file", file),
+                ("shmem", shmem),
+                ("swap", gone(MM_SWAPENTS)),
+                ("zero", ptes - anon - file - shmem),
             ],
         );
+        r.steps.last_mut().expect("unmap_vmas").vmas = done;
         let before = tlb.stats.tables_freed;
         self.free_pgtables(
             &mut tlb,
@@ -353,6 +367,7 @@ impl<H: Hardware> Kernel<H> {
             depth: depth + 1,
             facts: alloc::vec![("ok", ok)],
             messages,
+            vmas: Vec::new(),
         });
     }
 }

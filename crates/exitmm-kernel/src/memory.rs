@@ -10,11 +10,12 @@ use crate::pgtable::{
     self as pt, addr_end, Level, PAGE_SIZE, PGDIR_SHIFT, PMD_SHIFT, PMD_SIZE, PUD_SHIFT,
 };
 use crate::{Errno, Fault, Kernel};
+use alloc::vec::Vec;
 
 /// What a zap walk cleared, by kind, for the teardown report.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ZapStats {
-    /// Present PTEs cleared.
+    /// Present PTEs cleared (of any kind, the zero page and raw PFNs included).
     pub ptes: u64,
     /// Of which anonymous pages.
     pub anon: u64,
@@ -26,6 +27,105 @@ pub struct ZapStats {
     pub swap: u64,
     /// Zero-page PTEs cleared.
     pub zero: u64,
+    /// Raw PFN entries cleared (`VM_PFNMAP`: no page the kernel counts behind them).
+    pub pfn: u64,
+    /// PMD-mapped THPs zapped by `zap_huge_pmd`.
+    pub huge_pmd: u64,
+    /// Hugetlb pages unmapped by `__unmap_hugepage_range`.
+    pub hugetlb: u64,
+    /// What each level of the walk visited.
+    pub walk: WalkStats,
+}
+
+impl ZapStats {
+    /// Adds `o` into `self` (the totals of several walks).
+    pub fn add(&mut self, o: &ZapStats) {
+        self.ptes += o.ptes;
+        self.anon += o.anon;
+        self.file += o.file;
+        self.shmem += o.shmem;
+        self.swap += o.swap;
+        self.zero += o.zero;
+        self.pfn += o.pfn;
+        self.huge_pmd += o.huge_pmd;
+        self.hugetlb += o.hugetlb;
+        self.walk.add(&o.walk);
+    }
+}
+
+/// The levels of one zap walk: how many tables each level walked and how many present entries
+/// it found there. x86-64 has four levels, so the P4D is folded into the PGD: `zap_p4d_range`
+/// walks one "entry" per call, the PGD entry itself.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WalkStats {
+    /// `unmap_page_range`: present PGD entries in the range.
+    pub pgd_entries: u64,
+    /// `zap_p4d_range`: P4D entries (= PGD entries, folded).
+    pub p4d_entries: u64,
+    /// `zap_pud_range`: PUD tables walked.
+    pub pud_tables: u64,
+    /// `zap_pud_range`: present PUD entries (each a PMD table below).
+    pub pud_entries: u64,
+    /// `zap_pmd_range`: PMD tables walked.
+    pub pmd_tables: u64,
+    /// `zap_pmd_range`: present PMD entries (PTE tables below, or huge PMDs).
+    pub pmd_entries: u64,
+    /// `zap_pte_range`: PTE tables walked.
+    pub pte_tables: u64,
+    /// `zap_pte_range`: passes over them (a forced flush ends a pass; the next one resumes).
+    pub pte_passes: u64,
+}
+
+impl WalkStats {
+    fn add(&mut self, o: &WalkStats) {
+        self.pgd_entries += o.pgd_entries;
+        self.p4d_entries += o.p4d_entries;
+        self.pud_tables += o.pud_tables;
+        self.pud_entries += o.pud_entries;
+        self.pmd_tables += o.pmd_tables;
+        self.pmd_entries += o.pmd_entries;
+        self.pte_tables += o.pte_tables;
+        self.pte_passes += o.pte_passes;
+    }
+}
+
+/// Which branch of `unmap_single_vma` a VMA took.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnmapBranch {
+    /// `unmap_page_range`: the page-table walk.
+    PageRange,
+    /// `__unmap_hugepage_range_final` under `i_mmap_lock_write`.
+    Hugetlb,
+    /// A hugetlb VMA without a file (failed-mmap cleanup): nothing to unmap.
+    Skip,
+}
+
+impl UnmapBranch {
+    /// The name the report prints.
+    pub fn name(self) -> &'static str {
+        match self {
+            UnmapBranch::PageRange => "page_range",
+            UnmapBranch::Hugetlb => "hugetlb",
+            UnmapBranch::Skip => "skip",
+        }
+    }
+}
+
+/// What `unmap_single_vma` did for one VMA: the report's per-VMA line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VmaUnmap {
+    /// `vm_start`.
+    pub start: u64,
+    /// `vm_end`.
+    pub end: u64,
+    /// The branch taken.
+    pub branch: UnmapBranch,
+    /// `uprobe_munmap` was called (the VMA has a file).
+    pub uprobe_munmap: bool,
+    /// `untrack_pfn` was called (a `VM_PFNMAP` VMA).
+    pub untrack_pfn: bool,
+    /// What the zap cleared.
+    pub zap: ZapStats,
 }
 
 /// `struct zap_details`: what a zap may skip or free besides the leaves.
@@ -232,15 +332,12 @@ impl<H: Hardware> Kernel<H> {
         if write && e & pt::RW == 0 {
             return self.do_wp_page(mm, &vma, table, addr);
         }
-        // The hardware sets the accessed (and, on a write, dirty) bit.
+        // No fault: the hardware sets the PTE's accessed (and, on a write, dirty) bit. The page
+        // itself is not dirtied here: a shared page written through an already-writable PTE is
+        // `PG_dirty` only once that PTE is zapped or cleaned (zap_pte_range's set_page_dirty),
+        // so another process that only reads it sees it clean.
         let t = self.hw.table_mut(table);
         t[idx] |= pt::ACCESSED | if write { pt::DIRTY } else { 0 };
-        if write {
-            let pfn = pt::pfn_of(e);
-            if !self.mem.page(pfn).flags.contains(PageFlags::ANON) {
-                self.mem.page_mut(pfn).flags.insert(PageFlags::DIRTY);
-            }
-        }
         Ok(())
     }
 
@@ -455,51 +552,67 @@ impl<H: Hardware> Kernel<H> {
 
     // ---------------------------------------------------------------- the zap walk
 
-    /// `unmap_vmas` (5.10, mm/memory.c): zap every VMA of `vmas` (in address order) within `[start, end)`.
+    /// `unmap_vmas` (5.10, mm/memory.c): zap every VMA of `vmas` (in address order) within
+    /// `[start, end)`. Returns what each VMA's `unmap_single_vma` did.
     pub fn unmap_vmas(
         &mut self,
         tlb: &mut MmuGather,
-        zap: &mut ZapStats,
         mm: &mut Mm,
         vmas: &[Vma],
         start: u64,
         end: u64,
-    ) {
+    ) -> Vec<VmaUnmap> {
         // The notifier range covers [start, end) (MMU_NOTIFY_UNMAP).
         crate::mmu_notifier::invalidate_range_start(mm, start, end);
-        for vma in vmas.iter().take_while(|v| v.start < end) {
-            self.unmap_single_vma(tlb, zap, mm, vma, start, end);
-        }
+        let done = vmas
+            .iter()
+            .take_while(|v| v.start < end)
+            .filter_map(|vma| self.unmap_single_vma(tlb, mm, vma, start, end))
+            .collect();
         // mmu_notifier_invalidate_range_end: nothing more to tell a subscriber here.
+        done
     }
 
-    /// `unmap_single_vma` (5.10): clamp the range to the VMA and zap it.
+    /// `unmap_single_vma` (5.10): clamp the range to the VMA, tell uprobes and PAT, and zap it
+    /// by the VMA's branch. `None` if the VMA lies outside the range.
     pub fn unmap_single_vma(
         &mut self,
         tlb: &mut MmuGather,
-        zap: &mut ZapStats,
         mm: &mut Mm,
         vma: &Vma,
         start_addr: u64,
         end_addr: u64,
-    ) {
+    ) -> Option<VmaUnmap> {
         let start = vma.start.max(start_addr);
         if start >= vma.end {
-            return;
+            return None;
         }
         let end = vma.end.min(end_addr);
         if end <= vma.start {
-            return;
+            return None;
         }
-        // uprobe_munmap, untrack_pfn and the hugetlb branch: the model has no uprobes, PFN maps
-        // or hugetlb VMAs yet (no script op can make one).
+        let mut done = VmaUnmap {
+            start: vma.start,
+            end: vma.end,
+            branch: UnmapBranch::PageRange,
+            uprobe_munmap: false,
+            untrack_pfn: false,
+            zap: ZapStats::default(),
+        };
+        // uprobe_munmap: the model has no uprobes yet, so the call finds nothing to do; it is
+        // made for every file VMA, as the kernel makes it.
+        done.uprobe_munmap = vma.file.is_some();
+        // untrack_pfn: no VM_PFNMAP VMA can be made yet (no script op maps raw PFNs).
+        done.untrack_pfn = vma.flags.contains(VmFlags::PFNMAP);
         if start != end {
-            self.unmap_page_range(tlb, zap, mm, vma, start, end, ZapDetails::ALL);
+            // is_vm_hugetlb_page: no script op makes a hugetlb VMA yet, so every VMA walks.
+            self.unmap_page_range(tlb, &mut done.zap, mm, vma, start, end, ZapDetails::ALL);
         }
+        Some(done)
     }
 
-    /// `unmap_page_range` (5.10; 6.x is the same walk): zap `[addr, end)` of `vma`, walking down from the PGD. `reclaim_pt`
-    /// is how (`zap_details`).
+    /// `unmap_page_range` (5.10; 6.x is the same walk): zap `[addr, end)` of `vma`, walking
+    /// down from the PGD. `details` says what may be skipped (`zap_details`).
     #[allow(clippy::too_many_arguments)]
     pub fn unmap_page_range(
         &mut self,
@@ -517,7 +630,8 @@ impl<H: Hardware> Kernel<H> {
             let next = addr_end(addr, end, PGDIR_SHIFT);
             let e = self.hw.table(mm.pgd)[Level::Pgd.index(addr)];
             if pt::present(e) {
-                self.zap_pud_range(tlb, zap, mm, vma, pt::pfn_of(e), addr, next, details);
+                zap.walk.pgd_entries += 1;
+                self.zap_p4d_range(tlb, zap, mm, vma, e, addr, next, details);
             }
             addr = next;
             if addr == end {
@@ -526,7 +640,27 @@ impl<H: Hardware> Kernel<H> {
         }
     }
 
-    /// `zap_pud_range` (5.10; the P4D level is folded into it).
+    /// `zap_p4d_range` (5.10/6.x): with four levels the P4D is folded into the PGD, so the
+    /// one P4D entry of `[addr, end)` is the PGD entry `pgd_entry` itself.
+    #[allow(clippy::too_many_arguments)]
+    fn zap_p4d_range(
+        &mut self,
+        tlb: &mut MmuGather,
+        zap: &mut ZapStats,
+        mm: &mut Mm,
+        vma: &Vma,
+        pgd_entry: u64,
+        addr: u64,
+        end: u64,
+        details: ZapDetails,
+    ) {
+        zap.walk.p4d_entries += 1;
+        let pud = pt::pfn_of(pgd_entry);
+        self.zap_pud_range(tlb, zap, mm, vma, pud, addr, end, details);
+    }
+
+    /// `zap_pud_range` (5.10/6.x): every present PUD entry leads to a PMD table (no 1 GiB
+    /// leaves: those are DAX and hugetlb only).
     #[allow(clippy::too_many_arguments)]
     fn zap_pud_range(
         &mut self,
@@ -539,10 +673,12 @@ impl<H: Hardware> Kernel<H> {
         end: u64,
         details: ZapDetails,
     ) {
+        zap.walk.pud_tables += 1;
         loop {
             let next = addr_end(addr, end, PUD_SHIFT);
             let e = self.hw.table(pud)[Level::Pud.index(addr)];
             if pt::present(e) {
+                zap.walk.pud_entries += 1;
                 self.zap_pmd_range(tlb, zap, mm, vma, pt::pfn_of(e), addr, next, details);
             }
             addr = next;
@@ -565,11 +701,13 @@ impl<H: Hardware> Kernel<H> {
         end: u64,
         details: ZapDetails,
     ) {
+        zap.walk.pmd_tables += 1;
         loop {
             let next = addr_end(addr, end, PMD_SHIFT);
             let idx = Level::Pmd.index(addr);
             let e = self.hw.table(pmd)[idx];
             if pt::present(e) {
+                zap.walk.pmd_entries += 1;
                 let table = pt::pfn_of(e);
                 self.zap_pte_range(tlb, zap, mm, vma, table, addr, next, details);
                 self.hw.cond_resched();
@@ -610,7 +748,9 @@ impl<H: Hardware> Kernel<H> {
         end: u64,
         details: ZapDetails,
     ) {
+        zap.walk.pte_tables += 1;
         loop {
+            zap.walk.pte_passes += 1;
             let mut force_flush = false;
             let mut dirty_shared = false;
             let pass_start = addr;

@@ -484,7 +484,9 @@ impl<H: Hardware> Kernel<H> {
         mm.tlb_flush_pending += 1;
         mm.update_hiwater_rss();
         let mut zap = ZapStats::default();
-        self.unmap_vmas(&mut tlb, &mut zap, mm, removed, first, last);
+        for v in self.unmap_vmas(&mut tlb, mm, removed, first, last) {
+            zap.add(&v.zap);
+        }
         self.free_pgtables(&mut tlb, mm, removed, prev_end.unwrap_or(0), next_start, 0);
         let nested = mm.tlb_flush_pending > 1;
         let gather = tlb.finish(nested, &mut self.hw, &mut self.mem);

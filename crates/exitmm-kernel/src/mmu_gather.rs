@@ -73,6 +73,8 @@ struct Batch {
 /// What one gather did, for the teardown report.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct GatherStats {
+    /// Leaf TLB entries removed (`tlb_remove_tlb_entry`: PTEs cleared).
+    pub entries: u64,
     /// TLB flushes issued.
     pub flushes: u64,
     /// Pages whose last reference the gather dropped (they went back to the allocator).
@@ -160,6 +162,7 @@ impl MmuGather {
     pub fn remove_tlb_entry(&mut self, addr: u64) {
         self.adjust_range(addr, 1 << PAGE_SHIFT);
         self.cleared_ptes = true;
+        self.stats.entries += 1;
     }
 
     /// `__tlb_remove_page` (5.10): queue a zapped page. Returns true when the gather is full and the

@@ -354,12 +354,16 @@ impl<H: Hardware> Kernel<H> {
                 self.anon_vma_put(av);
             }
         } else {
-            // The moved pages' charge now belongs to the new VMA: unmap without unaccounting it.
+            // unmap_source_vma: the moved pages' charge now belongs to the new VMA, so the
+            // unmap must not return it (the kernel clears VM_ACCOUNT around it; here: charge,
+            // then unmap). It is best effort: an error is not the caller's. With an OLDLEN of 0
+            // (the duplicate of a shared mapping) do_vmi_munmap refuses the zero length, so the
+            // source stays as it is, and nothing was charged.
             let acct = vma.flags.contains(VmFlags::ACCOUNT);
             if acct {
                 self.vm_acct_memory((old_len >> 12) as i64);
             }
-            self.do_munmap(mm, old_addr, old_len)?;
+            let _ = self.do_munmap(mm, old_addr, old_len);
         }
         mm.hiwater_vm = mm.hiwater_vm.max(mm.total_vm);
         Ok(new_addr)

@@ -269,11 +269,31 @@ pub struct Line {
     pub op: Op,
 }
 
+/// A whole-line comment of a script (`# ...`), kept so that a transcript can show it where it
+/// stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Comment {
+    /// 1-based line number in the file.
+    pub line: usize,
+    /// The text after `#`, with the one space after it removed.
+    pub text: String,
+}
+
+impl Comment {
+    /// True for the machine-checked expectations of model-only scenarios (`# expect: ...`,
+    /// `# expect-no: ...`), which tests read and transcripts leave out.
+    pub fn is_expectation(&self) -> bool {
+        self.text.starts_with("expect:") || self.text.starts_with("expect-no:")
+    }
+}
+
 /// A parsed script.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Script {
     /// The operations in file order.
     pub lines: Vec<Line>,
+    /// The whole-line comments in file order.
+    pub comments: Vec<Comment>,
 }
 
 impl Script {
@@ -654,10 +674,18 @@ fn parse_op(words: &[&str]) -> Result<Op, String> {
 /// while a child exists, and nothing but `child ...`, `child_exit` and `census` after `exit`.
 pub fn parse(src: &str) -> Result<Script, ParseError> {
     let mut lines = Vec::new();
+    let mut comments = Vec::new();
     let mut child = false;
     let mut parent_exited = false;
     for (i, raw) in src.lines().enumerate() {
         let line = i + 1;
+        if let Some(c) = raw.trim_start().strip_prefix('#') {
+            comments.push(Comment {
+                line,
+                text: c.strip_prefix(' ').unwrap_or(c).trim_end().to_string(),
+            });
+            continue;
+        }
         let text = raw.split('#').next().unwrap_or("").trim();
         if text.is_empty() {
             continue;
@@ -713,7 +741,7 @@ pub fn parse(src: &str) -> Result<Script, ParseError> {
             op,
         });
     }
-    Ok(Script { lines })
+    Ok(Script { lines, comments })
 }
 
 #[cfg(test)]
@@ -740,6 +768,13 @@ mod tests {
             parse("# hi\nmmap 0 2M rw private,anon # c\nfork\nchild touch 0 4K w\nchild_exit\n")
                 .unwrap();
         assert_eq!(s.lines.len(), 4);
+        assert_eq!(
+            s.comments,
+            vec![Comment {
+                line: 1,
+                text: "hi".into()
+            }]
+        );
         assert_eq!(s.lines[0].line, 2);
         assert_eq!(s.lines[0].text, "mmap 0 2M rw private,anon");
         assert_eq!(s.lines[2].role, Role::C);

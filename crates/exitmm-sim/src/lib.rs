@@ -6,6 +6,7 @@
 pub mod compare;
 pub mod gen;
 pub mod machine;
+pub mod report;
 pub mod tlb;
 pub mod transcript;
 
@@ -562,19 +563,7 @@ impl Sim {
         // Between ops, the other CPUs' tasks run too.
         self.kernel.hw.others_run();
         if let Some(r) = &report {
-            for s in &r.steps {
-                let mut l = format!("X {} {}", role_of_exit(&line.op, role).letter(), s.func);
-                for (k, v) in &s.facts {
-                    let _ = write!(l, " {k}={v}");
-                }
-                out.push(l);
-                for m in &s.messages {
-                    out.push(format!(
-                        "X {} message {m}",
-                        role_of_exit(&line.op, role).letter()
-                    ));
-                }
-            }
+            out.extend(report::x_lines(role_of_exit(&line.op, role).letter(), r));
         }
         let code = match rc {
             Ok(()) => 0,

@@ -2,28 +2,14 @@
 //! figures, and for an exit the teardown report as the seed's call tree.
 
 use crate::OpResult;
-use exitmm_kernel::exit::TeardownReport;
+use exitmm_script::Comment;
 use std::fmt::Write;
 
-/// Renders a teardown report as an indented call tree, one step a line, facts beside it.
-pub fn report_tree(r: &TeardownReport, indent: usize) -> String {
-    let mut s = String::new();
-    for step in &r.steps {
-        let pad = indent + 2 * step.depth as usize;
-        let facts: Vec<String> = step.facts.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let line = format!(
-            "{:pad$}{:<24} {}",
-            "",
-            step.func,
-            facts.join(" "),
-            pad = pad
-        );
-        let _ = writeln!(s, "{}", line.trim_end());
-        for m in &step.messages {
-            let _ = writeln!(s, "{:pad$}  ! {m}", "", pad = pad);
-        }
-    }
-    s
+/// How a transcript is rendered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TranscriptOptions {
+    /// List every VMA of a teardown report (long runs are folded otherwise).
+    pub all_vmas: bool,
 }
 
 fn field<'a>(line: &'a str, key: &str) -> &'a str {
@@ -32,10 +18,32 @@ fn field<'a>(line: &'a str, key: &str) -> &'a str {
         .unwrap_or("?")
 }
 
-/// Renders the results of a run.
-pub fn transcript(results: &[OpResult]) -> String {
+/// Prints the script's comments that stand before `line` (all of them for `usize::MAX`),
+/// each block after a blank line, as the script has them; expectations are left out.
+fn comments_before(
+    s: &mut String,
+    comments: &mut std::iter::Peekable<std::slice::Iter<Comment>>,
+    line: usize,
+) {
+    let mut prev: Option<usize> = None;
+    while let Some(c) = comments.next_if(|c| c.line < line) {
+        if c.is_expectation() {
+            continue;
+        }
+        if prev.is_none_or(|p| p + 1 != c.line) && !s.is_empty() {
+            s.push('\n');
+        }
+        let _ = writeln!(s, "{}", format!("      # {}", c.text).trim_end());
+        prev = Some(c.line);
+    }
+}
+
+/// Renders the results of a run, with the script's comments where they stand.
+pub fn transcript(results: &[OpResult], comments: &[Comment], opts: TranscriptOptions) -> String {
     let mut s = String::new();
+    let mut comments = comments.iter().peekable();
     for r in results {
+        comments_before(&mut s, &mut comments, r.line);
         let verdict = r
             .records
             .iter()
@@ -63,7 +71,7 @@ pub fn transcript(results: &[OpResult]) -> String {
             }
         }
         if let Some(rep) = &r.report {
-            s.push_str(&report_tree(rep, 8));
+            s.push_str(&crate::report::tree(rep, 8, opts.all_vmas));
         }
         if let Some(d) = r.records.iter().find(|l| l.starts_with("D ")) {
             let _ = writeln!(
@@ -81,5 +89,6 @@ pub fn transcript(results: &[OpResult]) -> String {
             );
         }
     }
+    comments_before(&mut s, &mut comments, usize::MAX);
     s
 }

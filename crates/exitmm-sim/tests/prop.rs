@@ -125,6 +125,38 @@ fn script() -> impl Strategy<Value = String> {
     })
 }
 
+/// The `key=value` facts of a record line.
+fn facts(line: &str) -> std::collections::BTreeMap<&str, i64> {
+    line.split(' ')
+        .filter_map(|w| w.split_once('='))
+        .filter_map(|(k, v)| Some((k, v.parse().ok()?)))
+        .collect()
+}
+
+/// An exit's `unmap_single_vma` lines must add up to its `unmap_vmas` line, one per VMA. The
+/// totals come from the RSS counters and the gather, the per-VMA figures from the walk, so a
+/// page counted in the wrong VMA or of the wrong kind shows here.
+fn per_vma_lines_add_up(records: &[String]) -> Result<(), String> {
+    let Some(total) = records.iter().find(|l| l.contains(" unmap_vmas ")) else {
+        return Ok(());
+    };
+    let want = facts(total);
+    let vmas: Vec<_> = records
+        .iter()
+        .filter(|l| l.contains(" unmap_single_vma "))
+        .collect();
+    if vmas.len() as i64 != want["vmas"] {
+        return Err(format!("{} VMA lines for `{total}`", vmas.len()));
+    }
+    for key in ["ptes", "anon", "file", "shmem", "swap", "zero"] {
+        let sum: i64 = vmas.iter().map(|l| facts(l)[key]).sum();
+        if sum != want[key] {
+            return Err(format!("{key}: the VMA lines sum to {sum}; `{total}`"));
+        }
+    }
+    Ok(())
+}
+
 fn run(src: &str) -> Result<(), TestCaseError> {
     let script = exitmm_script::parse(src)
         .map_err(|e| TestCaseError::fail(format!("generated a bad script: {e}")))?;
@@ -140,7 +172,9 @@ fn run(src: &str) -> Result<(), TestCaseError> {
     let start_committed = sim.kernel.committed;
     for l in &script.lines {
         match sim.step(l) {
-            Ok(_) => {}
+            Ok(r) => per_vma_lines_add_up(&r.records).map_err(|e| {
+                TestCaseError::fail(format!("line {}: {e}\nscript:\n{src}", l.line))
+            })?,
             // An op the model does not implement: say so, and stop this case (not a pass).
             Err(SimError::Unsupported { .. }) => {
                 return Err(TestCaseError::reject("unsupported op"))
