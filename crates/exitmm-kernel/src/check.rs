@@ -64,10 +64,10 @@ impl<H: Hardware> Kernel<H> {
                 }
             }
         }
-        if committed != self.committed {
+        if committed + self.committed_leaked != self.committed {
             bad.push(format!(
-                "vm_committed_as is {} pages, structures say {committed}",
-                self.committed
+                "vm_committed_as is {} pages, structures say {committed} (+ {} leaked)",
+                self.committed, self.committed_leaked
             ));
         }
         for (a, &n) in self.anon_vmas.iter().enumerate() {

@@ -148,6 +148,10 @@ pub struct Kernel<H: Hardware> {
     pub files: shmem::Files,
     /// `vm_committed_as`, in pages.
     pub committed: i64,
+    /// Pages `vm_committed_as` holds that no structure accounts for: 6.18's mremap, moving a
+    /// range it has just shrunk, charges the shrunk tail again (`vrm_calc_charge` uses the
+    /// delta worked out before `shrink_vma`), and nothing ever returns that charge.
+    pub committed_leaked: i64,
     /// anon_vma reference counts (VMAs using each), by id.
     pub anon_vmas: Vec<u32>,
     /// Settings.
@@ -181,6 +185,7 @@ impl<H: Hardware> Kernel<H> {
             mms: Vec::new(),
             files: shmem::Files::default(),
             committed: 0,
+            committed_leaked: 0,
             anon_vmas: Vec::new(),
             config,
             next_content: 1,

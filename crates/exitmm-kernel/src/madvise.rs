@@ -223,6 +223,7 @@ impl<H: Hardware> Kernel<H> {
                     _ => Errno::EFAULT,
                 })?;
             }
+            self.gup_touch(mm, a, write);
             a += PAGE_SIZE;
         }
         Ok(())

@@ -176,7 +176,7 @@ impl<H: Hardware> Kernel<H> {
 
     /// The table below entry `idx` of `table`, allocating it if none (`__pud_alloc`,
     /// `__pmd_alloc`, `__pte_alloc`).
-    fn table_below(
+    pub(crate) fn table_below(
         &mut self,
         mm: &mut Mm,
         table: Pfn,
@@ -339,6 +339,21 @@ impl<H: Hardware> Kernel<H> {
         let t = self.hw.table_mut(table);
         t[idx] |= pt::ACCESSED | if write { pt::DIRTY } else { 0 };
         Ok(())
+    }
+
+    /// `follow_page_pte` with `FOLL_TOUCH`, as GUP does once the page at `addr` is present
+    /// (`MADV_POPULATE_*`, `mm_populate`): a write dirties the page itself when its PTE is
+    /// clean (`folio_mark_dirty`; the PTE is left as it is), and the page is marked accessed.
+    pub(crate) fn gup_touch(&mut self, mm: &Mm, addr: u64, write: bool) {
+        let e = self.pte_at(mm, addr);
+        if !pt::present(e) || e & pt::SPECIAL != 0 {
+            return;
+        }
+        let p = self.mem.page_mut(pt::pfn_of(e));
+        if write && e & pt::DIRTY == 0 {
+            p.flags.insert(PageFlags::DIRTY);
+        }
+        p.flags.insert(PageFlags::REFERENCED);
     }
 
     /// `pte_alloc`: the PTE table under `pmd` for `addr`, allocated if missing.

@@ -275,6 +275,19 @@ impl<H: Hardware> Kernel<H> {
         if !flags.fixed && mm.find_vma(addr).is_some_and(|v| v.start < addr + len) {
             return Err(Errno::EEXIST);
         }
+        // mlock_future_ok: a mapping locked from the start must fit RLIMIT_MEMLOCK.
+        if let Some(limit) = self.config.memlock_limit {
+            if vm_flags.contains(VmFlags::LOCKED)
+                && (mm.locked_vm as u64 + (len >> 12)) > limit >> 12
+            {
+                return Err(Errno::EAGAIN);
+            }
+        }
+        // Only private anonymous memory can grow down: a file mapping (shared or private) or
+        // shared anonymous memory with MAP_GROWSDOWN is refused.
+        if flags.growsdown && (file.is_some() || flags.shared) {
+            return Err(Errno::EINVAL);
+        }
         if flags.shared {
             vm_flags |= VmFlags::SHARED | VmFlags::MAYSHARE;
         }
@@ -563,6 +576,7 @@ impl<H: Hardware> Kernel<H> {
                         break;
                     }
                 }
+                self.gup_touch(mm, a, write);
                 a += PAGE_SIZE;
             }
             addr = vend;

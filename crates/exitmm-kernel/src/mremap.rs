@@ -2,7 +2,9 @@
 
 use crate::arch::Hardware;
 use crate::mm_types::{Mm, VmFlags};
-use crate::pgtable::{self as pt, Level, PAGE_SIZE, PMD_SHIFT, PMD_SIZE, TASK_SIZE};
+use crate::pgtable::{
+    self as pt, Level, PAGE_SIZE, PMD_SHIFT, PMD_SIZE, PUD_SHIFT, PUD_SIZE, TASK_SIZE,
+};
 use crate::{Errno, Kernel};
 
 /// Why an mremap could not be modelled.
@@ -221,18 +223,23 @@ impl<H: Hardware> Kernel<H> {
             self.do_munmap(mm, v.new_addr, v.new_len)?;
             mm.vma_at(v.addr).ok_or(Errno::EFAULT)?;
         }
-        if v.kind == RemapType::Shrink {
+        // The delta is worked out before the shrink and not again after it.
+        let delta = v.delta();
+        let shrunk = v.kind == RemapType::Shrink;
+        if shrunk {
             self.do_munmap(mm, v.addr + v.new_len, v.old_len - v.new_len)?;
             v.old_len = v.new_len;
         }
         let vma = mm.vma_at(v.addr).cloned().ok_or(Errno::EFAULT)?;
+        // vrm_calc_charge: all of NEWLEN with MREMAP_DONTUNMAP, else the delta. After a shrink
+        // that is the size of the tail the shrink just unmapped (and unaccounted): 6.18
+        // charges it again, and no VMA holds that charge, so nothing ever returns it.
         if vma.flags.contains(VmFlags::ACCOUNT) {
-            let extra = if v.dontunmap {
-                v.new_len
-            } else {
-                v.new_len.saturating_sub(v.old_len)
-            };
-            self.vm_enough_memory((extra >> 12) as i64)?;
+            let charged = if v.dontunmap { v.new_len } else { delta };
+            self.vm_enough_memory((charged >> 12) as i64)?;
+            if shrunk && !v.dontunmap {
+                self.committed_leaked += (delta >> 12) as i64;
+            }
         }
         self.move_vma(
             mm,
@@ -333,7 +340,9 @@ impl<H: Hardware> Kernel<H> {
         // copy_vma: a new VMA at new_addr with the source's attributes.
         let start = self.mmap_region_copy(mm, &vma, new_addr, new_len, pgoff)?;
         let _ = start;
-        self.move_page_tables(mm, old_addr, new_addr, old_len);
+        let new_vma = mm.vma_at(new_addr).map_or(new_addr, |v| v.start);
+        let old_vma = mm.vma_at(old_addr).map_or(old_addr, |v| v.start);
+        self.move_page_tables(mm, (old_addr, old_vma), (new_addr, new_vma), old_len);
         Self::vm_stat_account(mm, vma.flags, (new_len >> 12) as i64);
         if vma.flags.contains(VmFlags::LOCKED) {
             mm.locked_vm += (new_len >> 12) as i64;
@@ -412,60 +421,162 @@ impl<H: Hardware> Kernel<H> {
         Ok(addr)
     }
 
-    /// `move_page_tables`: move the PTEs of `[old, old+len)` to `new`. Where both addresses are
-    /// 2 MiB aligned and a whole PTE table moves, the PMD entry itself moves
-    /// (`move_normal_pmd`); otherwise PTE by PTE (`move_ptes`), allocating the new tables.
-    fn move_page_tables(&mut self, mm: &mut Mm, old: u64, new: u64, len: u64) {
+    /// `move_page_tables` (6.18): move the entries of `[old, old+len)` to `new`, extent by
+    /// extent. An extent that is a whole 1 GiB or 2 MiB span at both ends moves its PUD or PMD
+    /// entry (`move_normal_pud` / `move_normal_pmd`: the table itself changes place); any other
+    /// moves PTE by PTE (`move_ptes`). Where the source has a PMD table, the destination gets
+    /// its PUD table (`alloc_new_pud`), and where it has a PTE table, its PMD and PTE tables,
+    /// even if no entry is there to move. Mutually aligned ranges that reach a PMD boundary
+    /// start at the boundary below (`try_realign_addr`). `old_vma` and `new_vma` are the starts
+    /// of the source and destination VMAs.
+    fn move_page_tables(
+        &mut self,
+        mm: &mut Mm,
+        (old, old_vma): (u64, u64),
+        (new, new_vma): (u64, u64),
+        len: u64,
+    ) {
+        if len == 0 {
+            return;
+        }
         let old_end = old + len;
         let (mut o, mut n) = (old, new);
+        // try_realign_addr(PMD_MASK)
+        let align = PMD_SIZE - 1;
+        if len >= PMD_SIZE - (o & align)
+            && o & align != 0
+            && o & align == n & align
+            && self.can_align_down(mm, old_vma, o)
+            && self.can_align_down(mm, new_vma, n)
+        {
+            o &= !align;
+            n &= !align;
+        }
+        crate::mmu_notifier::invalidate_range_start(mm, o, old_end);
+        let pgd = mm.pgd;
         while o < old_end {
-            let mut extent = pt::addr_end(o, old_end, PMD_SHIFT) - o;
-            extent = extent.min(pt::addr_end(n, u64::MAX, PMD_SHIFT) - n);
-            if let Some(src) = self.pte_table(mm, o) {
-                if extent == PMD_SIZE && self.pte_table(mm, n).is_none() {
-                    // move_normal_pmd: hang the whole PTE table under the new PMD entry.
-                    if let Ok(Some(dst_pmd)) = self.walk_to_pmd_table(mm, n, true) {
-                        let src_pmd = self.pmd_table(mm, o).expect("src PMD");
-                        let e = self.hw.table(src_pmd)[Level::Pmd.index(o)];
-                        self.hw.table_mut(src_pmd)[Level::Pmd.index(o)] = 0;
-                        self.hw.table_mut(dst_pmd)[Level::Pmd.index(n)] = e;
-                        let _ = src;
-                        self.hw
-                            .flush_tlb_range(mm.id, o, o + extent, PMD_SHIFT, true);
-                        o += extent;
-                        n += extent;
-                        continue;
-                    }
-                }
-                let Ok(Some(dst)) = self.walk_to_pte_table(mm, n, true) else {
-                    return;
-                };
-                let mut moved = false;
-                for k in 0..(extent >> 12) {
-                    let (oa, na) = (o + (k << 12), n + (k << 12));
-                    let e = self.hw.table(src)[Level::Pte.index(oa)];
-                    if !pt::none(e) {
-                        self.hw.table_mut(src)[Level::Pte.index(oa)] = 0;
-                        self.hw.table_mut(dst)[Level::Pte.index(na)] = e;
-                        moved = true;
-                    }
-                }
-                if moved {
-                    self.hw.flush_tlb_range(mm.id, o, o + extent, 12, false);
-                }
+            self.hw.cond_resched();
+            let mut extent = get_extent(o, n, old_end, PUD_SHIFT);
+            // get_old_pud: is there a PMD table at the source?
+            let Some(old_pud) = self.pud_table(mm, o) else {
+                (o, n) = (o + extent, n + extent);
+                continue;
+            };
+            let old_pud_idx = Level::Pud.index(o);
+            if !pt::present(self.hw.table(old_pud)[old_pud_idx]) {
+                (o, n) = (o + extent, n + extent);
+                continue;
             }
-            o += extent;
-            n += extent;
+            // alloc_new_pud
+            let Ok(Some(new_pud)) = self.table_below(mm, pgd, Level::Pgd.index(n), true) else {
+                break;
+            };
+            if extent == PUD_SIZE
+                && self.move_normal_entry(mm, (old_pud, old_pud_idx), new_pud, (o, n), PUD_SHIFT)
+            {
+                (o, n) = (o + extent, n + extent);
+                continue;
+            }
+            extent = get_extent(o, n, old_end, PMD_SHIFT);
+            // get_old_pmd: is there a PTE table at the source?
+            let old_pmd = pt::pfn_of(self.hw.table(old_pud)[old_pud_idx]);
+            let old_pmd_idx = Level::Pmd.index(o);
+            if !pt::present(self.hw.table(old_pmd)[old_pmd_idx]) {
+                (o, n) = (o + extent, n + extent);
+                continue;
+            }
+            // alloc_new_pmd
+            let Ok(Some(new_pmd)) = self.table_below(mm, new_pud, Level::Pud.index(n), true) else {
+                break;
+            };
+            if extent == PMD_SIZE
+                && self.move_normal_entry(mm, (old_pmd, old_pmd_idx), new_pmd, (o, n), PMD_SHIFT)
+            {
+                (o, n) = (o + extent, n + extent);
+                continue;
+            }
+            // pte_alloc, then move_ptes.
+            let src = pt::pfn_of(self.hw.table(old_pmd)[old_pmd_idx]);
+            let Ok(Some(dst)) = self.table_below(mm, new_pmd, Level::Pmd.index(n), true) else {
+                break;
+            };
+            self.move_ptes(mm, src, dst, (o, n), extent);
+            (o, n) = (o + extent, n + extent);
         }
     }
 
-    /// The PMD table covering `addr`, if any.
-    fn pmd_table(&self, mm: &Mm, addr: u64) -> Option<crate::page::Pfn> {
-        let e = self.hw.table(mm.pgd)[Level::Pgd.index(addr)];
-        if !pt::present(e) {
-            return None;
+    /// `can_align_down`: the VMA starts at `addr`, and nothing is mapped between the PMD
+    /// boundary below `addr` and it.
+    fn can_align_down(&self, mm: &Mm, vma_start: u64, addr: u64) -> bool {
+        vma_start == addr && mm.overlapping(addr & !(PMD_SIZE - 1), vma_start).is_empty()
+    }
+
+    /// `move_normal_pud` / `move_normal_pmd`: hang the table below the source entry (index
+    /// `idx` of `table`) under the destination's empty entry in `new_table` instead, and flush
+    /// the old span. False if the destination entry is not empty (the kernel warns and moves
+    /// entry by entry instead).
+    fn move_normal_entry(
+        &mut self,
+        mm: &Mm,
+        (table, idx): (crate::page::Pfn, usize),
+        new_table: crate::page::Pfn,
+        (o, n): (u64, u64),
+        shift: u32,
+    ) -> bool {
+        let level = if shift == PUD_SHIFT {
+            Level::Pud
+        } else {
+            Level::Pmd
+        };
+        let new_idx = level.index(n);
+        if !pt::none(self.hw.table(new_table)[new_idx]) {
+            return false;
         }
-        let e = self.hw.table(pt::pfn_of(e))[Level::Pud.index(addr)];
+        let e = self.hw.table(table)[idx];
+        self.hw.table_mut(table)[idx] = 0;
+        self.hw.table_mut(new_table)[new_idx] = e;
+        self.hw
+            .flush_tlb_range(mm.id, o, o + (1 << shift), shift, true);
+        true
+    }
+
+    /// `move_ptes`: move each non-empty PTE of the `extent` bytes at `o` in table `src` to
+    /// `n` in table `dst`, then flush the old range if a present PTE moved.
+    fn move_ptes(
+        &mut self,
+        mm: &Mm,
+        src: crate::page::Pfn,
+        dst: crate::page::Pfn,
+        (o, n): (u64, u64),
+        extent: u64,
+    ) {
+        let mut moved = false;
+        for k in 0..(extent >> 12) {
+            let (oa, na) = (o + (k << 12), n + (k << 12));
+            let e = self.hw.table(src)[Level::Pte.index(oa)];
+            if !pt::none(e) {
+                self.hw.table_mut(src)[Level::Pte.index(oa)] = 0;
+                self.hw.table_mut(dst)[Level::Pte.index(na)] = e;
+                moved |= pt::present(e);
+            }
+        }
+        if moved {
+            self.hw.flush_tlb_range(mm.id, o, o + extent, 12, false);
+        }
+    }
+
+    /// The PUD table covering `addr`, if any.
+    fn pud_table(&self, mm: &Mm, addr: u64) -> Option<crate::page::Pfn> {
+        let e = self.hw.table(mm.pgd)[Level::Pgd.index(addr)];
         pt::present(e).then(|| pt::pfn_of(e))
     }
+}
+
+/// `get_extent`: the bytes from `old` to the next boundary of `1 << shift`, bounded by `end`
+/// and by the next boundary after `new`.
+fn get_extent(old: u64, new: u64, end: u64, shift: u32) -> u64 {
+    let (size, mask) = (1u64 << shift, !((1u64 << shift) - 1));
+    let mut extent = (old.wrapping_add(size) & mask).wrapping_sub(old);
+    extent = extent.min(end - old);
+    extent.min((new.wrapping_add(size) & mask).wrapping_sub(new))
 }

@@ -1,10 +1,15 @@
-//! A generator of random scripts over the deterministic operations of script.md (everything but
-//! the global `commit`/`meminfo` and the model-only ops), reproducible from a seed.
+//! A generator of random scripts over every operation, flag and advice of the v1 language
+//! (model-only ops excepted), reproducible from a seed.
 //!
-//! Addresses sit on the 4 KiB grid, biased towards 2 MiB and 1 GiB boundaries and towards
-//! neighbour placements (the same 2 MiB slot, the same 1 GiB slot, adjacent to an earlier
-//! mapping); lengths are small, so footprints stay far below the kernel runner's cap; mlock
-//! totals stay below `memlock_limit`.
+//! Each op is drawn from [`WEIGHTS`]; `fork` and `child_exit` are drawn apart from it (one
+//! chance in [`FORK_ONE_IN`] each), and while a child lives half the ops run in it. Addresses
+//! sit on the 4 KiB grid, biased towards 2 MiB, 1 GiB and 512 GiB boundaries (a new PMD, PUD
+//! or top-level table) and towards earlier mappings (the same 2 MiB slot, overlapping, or
+//! adjacent), so that ops collide, split, merge and share page tables. Lengths are small; the
+//! only large mappings are `noreserve` reservations of a few GiB, which stay cheap because
+//! nothing populates them whole: once a script holds one, `mlockall` populates nothing (only
+//! `onfault` forms), and locked or populated mappings stay small. So every script stays within
+//! the kernel runner's footprint cap.
 
 use std::fmt::Write;
 
@@ -41,6 +46,19 @@ impl Rng {
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len() as u64) as usize]
     }
+
+    /// One of `items`, by weight.
+    pub fn weighted<T: Copy>(&mut self, items: &[(T, u32)]) -> T {
+        let total: u32 = items.iter().map(|(_, w)| w).sum();
+        let mut x = self.below(total as u64) as u32;
+        for &(t, w) in items {
+            if x < w {
+                return t;
+            }
+            x -= w;
+        }
+        unreachable!("weights add up")
+    }
 }
 
 /// Settings for generated scripts.
@@ -61,22 +79,146 @@ impl Default for GenOptions {
     }
 }
 
+/// The kinds of op a script is made of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `mmap ... anon` with random flags.
+    MmapAnon,
+    /// `mmap` of a file.
+    MmapFile,
+    /// A `noreserve` reservation of 1 to 6 GiB.
+    Reservation,
+    /// `touch`.
+    Touch,
+    /// `munmap`.
+    Munmap,
+    /// `mprotect`.
+    Mprotect,
+    /// `mlock` (a third `onfault`).
+    Mlock,
+    /// `munlock`.
+    Munlock,
+    /// `mlockall` with one of its seven flag combinations.
+    Mlockall,
+    /// `munlockall`.
+    Munlockall,
+    /// `madvise` with one of the 18 advices.
+    Madvise,
+    /// `mremap`: in place, moved, `dontunmap`, or with OLDLEN 0.
+    Mremap,
+    /// A new `memfd` or `shmfile`.
+    MakeFile,
+    /// `pagemap`.
+    Pagemap,
+    /// `dump`.
+    Dump,
+    /// `commit` or `meminfo Committed_AS`.
+    Commit,
+    /// `nop`.
+    Nop,
+    /// A shared mapping written by one process, then forked and read by the child.
+    SharedWriteForkRead,
+}
+
+/// How often each kind of op is drawn (out of the sum, 100).
+pub const WEIGHTS: [(Kind, u32); 18] = [
+    (Kind::MmapAnon, 13),
+    (Kind::MmapFile, 6),
+    (Kind::Reservation, 2),
+    (Kind::Touch, 18),
+    (Kind::Munmap, 6),
+    (Kind::Mprotect, 6),
+    (Kind::Mlock, 4),
+    (Kind::Munlock, 2),
+    (Kind::Mlockall, 2),
+    (Kind::Munlockall, 1),
+    (Kind::Madvise, 12),
+    (Kind::Mremap, 8),
+    (Kind::MakeFile, 2),
+    (Kind::Pagemap, 6),
+    (Kind::Dump, 4),
+    (Kind::Commit, 2),
+    (Kind::Nop, 1),
+    (Kind::SharedWriteForkRead, 5),
+];
+
+/// `fork` (when no child lives) and `child_exit` (when one does): one chance in this many per
+/// op, each.
+pub const FORK_ONE_IN: u64 = 20;
+
+/// Protections, by weight.
+const PROTS: [(&str, u32); 8] = [
+    ("rw", 8),
+    ("r", 4),
+    ("none", 2),
+    ("rwx", 1),
+    ("w", 1),
+    ("x", 1),
+    ("rx", 1),
+    ("wx", 1),
+];
+
+/// Every advice of script.md, by weight (dontneed twice: it is what most programs use).
+const ADVICES: [(&str, u32); 18] = [
+    ("dontneed", 2),
+    ("dontneed_locked", 1),
+    ("free", 1),
+    ("remove", 1),
+    ("dontfork", 1),
+    ("dofork", 1),
+    ("wipeonfork", 1),
+    ("keeponfork", 1),
+    ("populate_read", 1),
+    ("populate_write", 1),
+    ("hugepage", 1),
+    ("nohugepage", 1),
+    ("normal", 1),
+    ("random", 1),
+    ("sequential", 1),
+    ("willneed", 1),
+    ("dontdump", 1),
+    ("dodump", 1),
+];
+
+/// `mlockall`'s flag combinations, each as likely. The three without `onfault` that include
+/// `current` or `future` populate, so they are only drawn while the script holds no
+/// reservation.
+const MLOCKALLS: [&str; 7] = [
+    "current",
+    "future",
+    "current future",
+    "onfault",
+    "current onfault",
+    "future onfault",
+    "current future onfault",
+];
+
 struct State {
     /// Starts and ends of earlier mappings, for neighbour placements.
     edges: Vec<u64>,
+    /// Shared mappings made so far (start, len), for OLDLEN 0 duplicates.
+    shared: Vec<(u64, u64)>,
+    /// Files by name, with their sizes.
+    files: Vec<(String, u64)>,
     child: bool,
     locked: u64,
+    /// A reservation was made: nothing may populate everything any more.
+    reserved: bool,
+    /// `mlockall future` (populating) is in force in some process: no reservation may be made.
+    future_locked: bool,
 }
 
 const K4: u64 = 4096;
 const M2: u64 = 2 << 20;
 const G1: u64 = 1 << 30;
+const G512: u64 = 512 << 30;
 
 fn offset(r: &mut Rng, st: &State) -> u64 {
-    let base = match r.below(10) {
-        0..=2 => *r.pick(&[0, M2, 2 * M2, 3 * M2]),
-        3..=4 => *r.pick(&[G1 - M2, G1, G1 + M2]),
-        5..=7 if !st.edges.is_empty() => *r.pick(&st.edges),
+    let base = match r.below(20) {
+        0..=5 => *r.pick(&[0, M2, 2 * M2, 3 * M2]),
+        6..=8 => *r.pick(&[G1 - M2, G1, G1 + M2]),
+        9..=10 => *r.pick(&[G512 - M2, G512, G512 + M2, 2 * G512 - M2, 2 * G512]),
+        11..=16 if !st.edges.is_empty() => *r.pick(&st.edges),
         _ => r.below(16) * M2,
     };
     let delta = r.below(48) as i64 - 16;
@@ -91,14 +233,11 @@ fn length(r: &mut Rng) -> u64 {
     }
 }
 
-fn prot(r: &mut Rng) -> &'static str {
-    const PROTS: [&str; 7] = ["rw", "rw", "rw", "r", "none", "rwx", "r"];
-    PROTS[r.below(PROTS.len() as u64) as usize]
-}
-
 fn num(v: u64) -> String {
     if v == 0 {
         "0".into()
+    } else if v.is_multiple_of(1 << 30) {
+        format!("{}G", v >> 30)
     } else if v.is_multiple_of(1 << 20) {
         format!("{}M", v >> 20)
     } else if v.is_multiple_of(4096) {
@@ -108,124 +247,218 @@ fn num(v: u64) -> String {
     }
 }
 
-fn op(r: &mut Rng, st: &mut State, opts: &GenOptions) -> String {
-    let o = offset(r, st);
-    let l = length(r);
-    match r.below(100) {
-        0..=19 => {
-            let flags = *r.pick(&[
-                "private,anon",
-                "private,anon",
-                "private,anon",
-                "shared,anon",
-                "private,anon,noreserve",
-                "shared,anon,noreserve",
-                "private,anon,populate",
-                "private,anon,fixed",
-                "private,anon,growsdown",
-            ]);
-            st.edges.push(o);
-            st.edges.push(o + l);
-            format!("mmap {} {} {} {flags}", num(o), num(l), prot(r))
+/// The `mmap` FLAGS word: `private` or `shared` (1 in 4), then each optional flag with its own
+/// chance; any combination can come out.
+fn map_flags(r: &mut Rng, anon: bool) -> (String, bool) {
+    let shared = r.chance(1, 4);
+    let mut f = String::from(if shared { "shared" } else { "private" });
+    if anon {
+        f.push_str(",anon");
+    }
+    for (flag, one_in) in [
+        ("populate", 8),
+        ("locked", 10),
+        ("noreserve", 6),
+        ("growsdown", 10),
+        ("fixed", 5),
+    ] {
+        if r.chance(1, one_in) {
+            f.push(',');
+            f.push_str(flag);
         }
-        20..=25 => {
-            let kind = *r.pick(&["shared", "private"]);
-            let file = *r.pick(&["f", "g"]);
-            st.edges.push(o);
-            st.edges.push(o + l);
-            format!(
-                "mmap {} {} {} {kind} {file} {}",
-                num(o),
-                num(l),
-                prot(r),
-                num(r.below(64) * K4)
-            )
+    }
+    (f, shared)
+}
+
+fn mmap_anon(r: &mut Rng, st: &mut State) -> String {
+    let (o, l) = (offset(r, st), length(r));
+    let (flags, shared) = map_flags(r, true);
+    st.edges.push(o);
+    st.edges.push(o + l);
+    if shared {
+        st.shared.push((o, l));
+    }
+    format!("mmap {} {} {} {flags}", num(o), num(l), r.weighted(&PROTS))
+}
+
+fn mmap_file(r: &mut Rng, st: &mut State) -> String {
+    let (o, l) = (offset(r, st), length(r));
+    let (flags, shared) = map_flags(r, false);
+    let (name, size) = st.files[r.below(st.files.len() as u64) as usize].clone();
+    // Mostly inside the file, sometimes past its end (SIGBUS on touch).
+    let foff = r.below(size / K4 + 4) * K4;
+    st.edges.push(o);
+    st.edges.push(o + l);
+    if shared {
+        st.shared.push((o, l));
+    }
+    format!(
+        "mmap {} {} {} {flags} {name} {}",
+        num(o),
+        num(l),
+        r.weighted(&PROTS),
+        num(foff)
+    )
+}
+
+fn mremap(r: &mut Rng, st: &mut State) -> String {
+    let (o, l, n) = (offset(r, st), length(r), length(r));
+    let to = offset(r, st);
+    st.edges.push(to);
+    match r.below(10) {
+        // In place: grow (ENOMEM if it cannot) or shrink.
+        0..=2 => format!("mremap {} {} {}", num(o), num(l), num(n)),
+        // Moved (and resized) to a fixed place, over whatever is there.
+        3..=5 => format!(
+            "mremap {} {} {} maymove fixed={}",
+            num(o),
+            num(l),
+            num(n),
+            num(to)
+        ),
+        6..=7 => format!(
+            "mremap {} {} {} maymove fixed={} dontunmap",
+            num(o),
+            num(l),
+            num(l),
+            num(to)
+        ),
+        // OLDLEN 0: duplicate a shared mapping (a private one is EINVAL); without maymove
+        // there is nowhere to grow (ENOMEM).
+        _ => {
+            let src = if st.shared.is_empty() || r.chance(1, 4) {
+                o
+            } else {
+                let (s, sl) = *r.pick(&st.shared);
+                s + r.below(sl / K4) * K4
+            };
+            if r.chance(1, 5) {
+                format!("mremap {} 0 {}", num(src), num(n))
+            } else {
+                format!("mremap {} 0 {} maymove fixed={}", num(src), num(n), num(to))
+            }
         }
-        26..=45 => {
+    }
+}
+
+fn op(r: &mut Rng, st: &mut State, opts: &GenOptions, out: &mut Vec<String>) {
+    let kind = r.weighted(&WEIGHTS);
+    let line = match kind {
+        Kind::MmapAnon => mmap_anon(r, st),
+        Kind::MmapFile => mmap_file(r, st),
+        Kind::Reservation => {
+            if st.future_locked {
+                // Locked by default: the mapping would be populated whole.
+                mmap_anon(r, st)
+            } else {
+                st.reserved = true;
+                let o = *r.pick(&[2 * G1, 4 * G1, 16 * G1, G512 - 2 * G1, G512 + G1]);
+                let l = (1 + r.below(6)) * G1;
+                st.edges.push(o);
+                st.edges.push(o + l);
+                let kind = if r.chance(1, 4) { "shared" } else { "private" };
+                let fixed = if r.chance(1, 4) { ",fixed" } else { "" };
+                format!("mmap {} {} rw {kind},anon,noreserve{fixed}", num(o), num(l))
+            }
+        }
+        Kind::Touch => {
+            let (o, l) = (offset(r, st), length(r));
             let stride = *r.pick(&[K4, K4, 3 * K4, 16 * K4]);
-            format!(
-                "touch {} {} {} {}",
-                num(o),
-                num(l),
-                if r.chance(1, 2) { "w" } else { "r" },
-                num(stride)
-            )
+            let w = if r.chance(1, 2) { "w" } else { "r" };
+            format!("touch {} {} {w} {}", num(o), num(l), num(stride))
         }
-        46..=52 => format!("munmap {} {}", num(o), num(l)),
-        53..=59 => format!("mprotect {} {} {}", num(o), num(l), prot(r)),
-        60..=64 => {
+        Kind::Munmap => format!("munmap {} {}", num(offset(r, st)), num(length(r))),
+        Kind::Mprotect => format!(
+            "mprotect {} {} {}",
+            num(offset(r, st)),
+            num(length(r)),
+            r.weighted(&PROTS)
+        ),
+        Kind::Mlock => {
+            let (o, l) = (offset(r, st), length(r));
             if st.locked + l > opts.memlock_limit {
-                return format!("munlock {} {}", num(o), num(l));
-            }
-            st.locked += l;
-            format!(
-                "mlock {} {}{}",
-                num(o),
-                num(l),
-                if r.chance(1, 3) { " onfault" } else { "" }
-            )
-        }
-        65..=66 => format!("munlock {} {}", num(o), num(l)),
-        67..=76 => {
-            let a = *r.pick(&[
-                "dontneed",
-                "dontneed",
-                "dontneed_locked",
-                "free",
-                "remove",
-                "dontfork",
-                "dofork",
-                "wipeonfork",
-                "keeponfork",
-                "populate_read",
-                "populate_write",
-                "hugepage",
-                "nohugepage",
-                "random",
-                "sequential",
-                "normal",
-                "dontdump",
-                "dodump",
-                "willneed",
-            ]);
-            format!("madvise {} {} {a}", num(o), num(l))
-        }
-        77..=82 => {
-            let n = length(r);
-            let to = offset(r, st);
-            st.edges.push(to);
-            match r.below(4) {
-                0 => format!("mremap {} {} {}", num(o), num(l), num(n)),
-                1 => format!(
-                    "mremap {} {} {} maymove fixed={} dontunmap",
-                    num(o),
-                    num(l),
-                    num(l),
-                    num(to)
-                ),
-                _ => format!(
-                    "mremap {} {} {} maymove fixed={}",
-                    num(o),
-                    num(l),
-                    num(n),
-                    num(to)
-                ),
+                format!("munlock {} {}", num(o), num(l))
+            } else {
+                st.locked += l;
+                let onfault = if r.chance(1, 3) { " onfault" } else { "" };
+                format!("mlock {} {}{onfault}", num(o), num(l))
             }
         }
-        83..=84 => {
-            if st.locked > 0 {
+        Kind::Munlock => format!("munlock {} {}", num(offset(r, st)), num(length(r))),
+        Kind::Mlockall => {
+            let f = *r.pick(&MLOCKALLS);
+            let populates = !f.contains("onfault") && f != "future";
+            if (st.reserved && (populates || f == "future")) || st.locked > opts.memlock_limit {
                 "munlockall".into()
             } else {
-                "mlockall current future onfault".into()
+                if f.contains("future") && !f.contains("onfault") {
+                    st.future_locked = true;
+                }
+                format!("mlockall {f}")
             }
         }
-        85..=89 => format!(
-            "pagemap {} {}",
-            num(o & !(M2 - 1)),
-            num(M2.min(l + 64 * K4))
+        Kind::Munlockall => "munlockall".into(),
+        Kind::Madvise => format!(
+            "madvise {} {} {}",
+            num(offset(r, st)),
+            num(length(r)),
+            r.weighted(&ADVICES)
         ),
-        90..=92 => "dump".into(),
-        _ => "nop".into(),
+        Kind::Mremap => mremap(r, st),
+        Kind::MakeFile => {
+            let name = format!("h{}", st.files.len());
+            let size = (1 + r.below(64)) * K4;
+            st.files.push((name.clone(), size));
+            let (op, fill) = (
+                *r.pick(&["memfd", "shmfile"]),
+                if r.chance(1, 2) { " fill" } else { "" },
+            );
+            format!("{op} {name} {}{fill}", num(size))
+        }
+        Kind::Pagemap => {
+            let o = offset(r, st);
+            format!(
+                "pagemap {} {}",
+                num(o & !(M2 - 1)),
+                num(M2.min(length(r) + 64 * K4))
+            )
+        }
+        Kind::Dump => "dump".into(),
+        Kind::Commit => (*r.pick(&["commit", "meminfo Committed_AS"])).into(),
+        Kind::Nop => "nop".into(),
+        Kind::SharedWriteForkRead => {
+            // The dirty state of shared pages: written by one process (some by write faults,
+            // some through already-writable PTEs), then only read by a child.
+            let l = (4 + r.below(28)) * K4;
+            let o = offset(r, st) & !(M2 - 1);
+            let map = if r.chance(1, 2) || st.files.is_empty() {
+                format!("mmap {} {} rw shared,anon,fixed", num(o), num(l))
+            } else {
+                let (name, _) = st.files[r.below(st.files.len() as u64) as usize].clone();
+                format!("mmap {} {} rw shared,fixed {name}", num(o), num(l))
+            };
+            st.edges.push(o);
+            st.edges.push(o + l);
+            st.shared.push((o, l));
+            let half = (l / 2) & !(K4 - 1);
+            let pre = if st.child { "child " } else { "" };
+            out.push(format!("{pre}{map}"));
+            out.push(format!("{pre}touch {} {} w", num(o), num(half)));
+            out.push(format!("{pre}touch {} {} r", num(o + half), num(l - half)));
+            out.push(format!("{pre}touch {} {} w", num(o + half), num(K4)));
+            if !st.child {
+                out.push("fork".into());
+                st.child = true;
+                out.push(format!("child touch {} {} r", num(o), num(l)));
+                out.push("child dump".into());
+            }
+            return;
+        }
+    };
+    if st.child && r.chance(1, 2) {
+        out.push(format!("child {line}"));
+    } else {
+        out.push(line);
     }
 }
 
@@ -235,37 +468,43 @@ pub fn script(seed: u64, opts: &GenOptions) -> String {
     let mut r = Rng::new(seed);
     let mut st = State {
         edges: Vec::new(),
+        shared: Vec::new(),
+        files: Vec::new(),
         child: false,
         locked: 0,
+        reserved: false,
+        future_locked: false,
     };
-    let mut s = String::new();
-    let _ = writeln!(s, "# generated: seed {seed}");
-    let _ = writeln!(s, "memfd f {} fill", num((1 + r.below(64)) * K4));
-    let _ = writeln!(s, "shmfile g {}", num((1 + r.below(64)) * K4));
+    let mut out = Vec::new();
+    let (f, g) = ((1 + r.below(64)) * K4, (1 + r.below(64)) * K4);
+    out.push(format!("memfd f {} fill", num(f)));
+    out.push(format!("shmfile g {}", num(g)));
+    st.files.push(("f".into(), f));
+    st.files.push(("g".into(), g));
     let n = 1 + r.below(opts.max_ops as u64) as usize;
     for _ in 0..n {
-        let roll = r.below(20);
-        if roll == 0 && !st.child {
-            s.push_str("fork\n");
+        if !st.child && r.below(FORK_ONE_IN) == 0 {
+            out.push("fork".into());
             st.child = true;
             continue;
         }
-        if roll == 1 && st.child {
-            s.push_str("child_exit\n");
+        if st.child && r.below(FORK_ONE_IN) == 0 {
+            out.push("child_exit".into());
             st.child = false;
             continue;
         }
-        let line = op(&mut r, &mut st, opts);
-        if st.child && r.chance(1, 2) {
-            let _ = writeln!(s, "child {line}");
-        } else {
-            let _ = writeln!(s, "{line}");
-        }
+        op(&mut r, &mut st, opts, &mut out);
     }
     if st.child {
-        s.push_str("child dump\nchild_exit\n");
+        out.push("child dump".into());
+        out.push("child_exit".into());
     }
-    s.push_str("dump\n");
+    out.push("dump".into());
+    let mut s = String::new();
+    let _ = writeln!(s, "# generated: seed {seed}");
+    for l in out {
+        let _ = writeln!(s, "{l}");
+    }
     s
 }
 
@@ -283,5 +522,62 @@ mod tests {
             exitmm_script::parse(&s).unwrap_or_else(|e| panic!("seed {seed}: {e}\n{s}"));
             assert!(!exitmm_script::parse(&s).unwrap().model_only());
         }
+    }
+
+    #[test]
+    fn every_op_flag_and_advice_comes_out() {
+        let o = GenOptions::default();
+        let all: String = (0..3000).map(|s| script(s, &o)).collect();
+        let mut want: Vec<String> = [
+            "mmap ",
+            "memfd ",
+            "shmfile ",
+            "touch ",
+            "munmap ",
+            "mprotect ",
+            "mlock ",
+            "munlock ",
+            "munlockall",
+            "madvise ",
+            "mremap ",
+            "fork",
+            "child ",
+            "child_exit",
+            "dump",
+            "pagemap ",
+            "commit",
+            "meminfo Committed_AS",
+            "nop",
+            " onfault",
+            ",populate",
+            ",locked",
+            ",noreserve",
+            ",growsdown",
+            ",fixed",
+            "shared,anon",
+            "private,anon",
+            " maymove fixed=",
+            " dontunmap",
+            " none",
+            " 0 ",
+            " fill",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        want.extend(ADVICES.iter().map(|(a, _)| format!(" {a}\n")));
+        want.extend(MLOCKALLS.iter().map(|m| format!("mlockall {m}\n")));
+        want.extend(PROTS.iter().map(|(p, _)| format!(" {p} ")));
+        for w in &want {
+            assert!(all.contains(w.as_str()), "no generated script has '{w}'");
+        }
+        // Reservations of GiB, and addresses past the first 512 GiB table entry.
+        assert!(all.contains("G rw private,anon,noreserve"));
+        assert!(all
+            .lines()
+            .any(|l| l.starts_with("mmap 512") || l.starts_with("mmap 1024G")));
+        assert!(
+            all.contains("mremap ") && all.contains(" 0 ") && all.contains("fork\nchild touch")
+        );
     }
 }
