@@ -22,8 +22,15 @@ fn main() {
             .output()
         {
             Ok(o) if o.status.success() => None,
+            // If the same compiler builds a trivial static program, the runner itself is
+            // broken: fail the build rather than let every kernel test skip. Otherwise the host
+            // lacks a static C toolchain and the kernel side is unavailable here.
+            Ok(o) if static_toolchain_works(&cc) => panic!(
+                "building the kernel runner with {cc} failed:\n{}",
+                String::from_utf8_lossy(&o.stderr)
+            ),
             Ok(o) => Some(format!(
-                "building the kernel runner with {cc} failed: {}",
+                "{cc} cannot build static programs (the kernel runner needs a static libc): {}",
                 String::from_utf8_lossy(&o.stderr)
                     .lines()
                     .next()
@@ -45,4 +52,19 @@ fn main() {
             println!("cargo:rustc-env=EXITMM_KERNEL_RUNNER_MISSING={why}");
         }
     }
+}
+
+/// Whether `cc` builds and links a trivial static C program.
+fn static_toolchain_works(cc: &str) -> bool {
+    let dir = PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    let src = dir.join("probe.c");
+    if std::fs::write(&src, "int main(void) { return 0; }\n").is_err() {
+        return false;
+    }
+    Command::new(cc)
+        .args(["-static", "-o"])
+        .arg(dir.join("probe"))
+        .arg(&src)
+        .status()
+        .is_ok_and(|s| s.success())
 }

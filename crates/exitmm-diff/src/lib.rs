@@ -198,10 +198,11 @@ fn unstable(records: &str) -> Option<&'static str> {
     }
 }
 
-/// Runs the kernel side twice (and once more on trouble); returns records both runs agree on.
+/// Runs the kernel side twice (and again, up to three times in all, on trouble); returns
+/// records two runs agree on.
 fn kernel_twice(script: &Script, cap: u64) -> Result<Result<String, String>, DiffError> {
     let mut why = String::new();
-    for _attempt in 0..2 {
+    for _attempt in 0..3 {
         let a = exitmm_host::run(script, cap).map_err(DiffError::Host)?;
         let b = exitmm_host::run(script, cap).map_err(DiffError::Host)?;
         if let Some(u) = unstable(&a).or(unstable(&b)) {
