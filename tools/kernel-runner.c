@@ -21,6 +21,13 @@
  * resident or charges, not what it reserves: before each op that may add to it, the script's
  * measured footprint (VmRSS deltas of both roles plus the Committed_AS delta) and what the op may
  * add must stay within the cap, or the op is refused (see footprint_check).
+ * Huge page pools (hugetlb_pool, with -P): the pool of a size is set through sysfs (root); the old
+ * value of every size the script changes is handed, before the change, to a janitor: a process
+ * forked at start in its own session that holds the read end of a pipe whose only write end is
+ * the runner's. When the run ends the runner restores the pools itself through the janitor (its
+ * memory and files go first, then it closes the pipe and waits for the janitor); if the runner
+ * dies any other way (a crash, SIGKILL) the kernel closes the pipe and the janitor, reading EOF,
+ * restores them alone. Either way nothing of the pools is left.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -36,6 +43,7 @@
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,6 +57,8 @@
 #define TASK_SIZE_5L 0xfffffffffff000ULL
 /* exit code of a refusal (cap, arena, runner limits); any other failure exits 2 */
 #define EXIT_REFUSED 6
+/* exit code when the host lacks what the script needs (root, huge pages of a size, a pool) */
+#define EXIT_UNAVAILABLE 7
 #define MAX_PAGES (1u << 18) /* 1 GiB of pages: a pagemap request at most, a touch's mincore chunk */
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
@@ -59,6 +69,13 @@
 #ifndef MCL_ONFAULT
 #define MCL_ONFAULT 4
 #endif
+#ifndef MAP_HUGETLB
+#define MAP_HUGETLB 0x40000
+#endif
+#define HUGE_SHIFT 26 /* MAP_HUGE_SHIFT and MFD_HUGE_SHIFT */
+#define MFD_CLOEXEC_ 1
+#define MFD_HUGETLB_ 4
+#define HP_DIR "/sys/kernel/mm/hugepages/hugepages-%llukB"
 
 typedef unsigned long long u64;
 
@@ -83,11 +100,13 @@ static void out(const char *fmt, ...) {
 	if (n > 0) outlen += (size_t)n;
 }
 static int child_pid = -1;
+static void pools_restore(void);
 static void vstop(int code, const char *fmt, va_list ap) {
 	char b[1024];
 	flush_out();
 	/* a live child holds our stdout and stderr: it must not outlive us */
 	if (child_pid > 0) { kill(child_pid, SIGKILL); waitpid(child_pid, NULL, 0); child_pid = -1; }
+	pools_restore();
 	int n = vsnprintf(b, sizeof b, fmt, ap);
 	if (n > (int)sizeof b - 1) n = (int)sizeof b - 1;
 	if (n > 0) { if (write(2, "kernel-runner: ", 15)) {} if (write(2, b, (size_t)n)) {} if (write(2, "\n", 1)) {} }
@@ -105,6 +124,13 @@ static void refuse(const char *fmt, ...) {
 	va_list ap;
 	va_start(ap, fmt);
 	vstop(EXIT_REFUSED, fmt, ap);
+	va_end(ap);
+}
+/* the host lacks what the script needs (root, huge pages of a size, enough of them) */
+static void unavailable(const char *fmt, ...) {
+	va_list ap;
+	va_start(ap, fmt);
+	vstop(EXIT_UNAVAILABLE, fmt, ap);
 	va_end(ap);
 }
 
@@ -146,11 +172,14 @@ static u64 parse_hex(const char **p) {
 }
 
 /* ---------- smaps ---------- */
+/* in the order V lines print them (from V_RSS on): records format v2 puts the hugetlb keys
+ * right after Locked */
 enum { V_SIZE, V_RSS, V_PSS, V_SHCL, V_SHDI, V_PRCL, V_PRDI, V_REF, V_ANON, V_KSM, V_LAZY, V_AHP,
-       V_SHMPMD, V_FPMD, V_SWAP, V_LOCKED, V_THPEL, V_N };
+       V_SHMPMD, V_FPMD, V_SWAP, V_LOCKED, V_SHHT, V_PRHT, V_KPS, V_MMUPS, V_THPEL, V_N };
 static const char *smaps_keys[V_N] = {"Size", "Rss", "Pss", "Shared_Clean", "Shared_Dirty",
 	"Private_Clean", "Private_Dirty", "Referenced", "Anonymous", "KSM", "LazyFree", "AnonHugePages",
-	"ShmemPmdMapped", "FilePmdMapped", "Swap", "Locked", "THPeligible"};
+	"ShmemPmdMapped", "FilePmdMapped", "Swap", "Locked", "Shared_Hugetlb", "Private_Hugetlb",
+	"KernelPageSize", "MMUPageSize", "THPeligible"};
 
 #define MAX_VMAS 4096
 struct vma {
@@ -288,10 +317,10 @@ struct result {
 
 enum { OP_MMAP, OP_FILE, OP_TOUCH, OP_MUNMAP, OP_MPROTECT, OP_MLOCK, OP_MUNLOCK, OP_MLOCKALL,
        OP_MUNLOCKALL, OP_MADVISE, OP_MREMAP, OP_FORK, OP_CHILD_EXIT, OP_DUMP, OP_PAGEMAP,
-       OP_COMMIT, OP_MEMINFO, OP_NOP, OP_QUIT };
+       OP_COMMIT, OP_MEMINFO, OP_HUGETLB_POOL, OP_HUGETLB_STAT, OP_NOP, OP_QUIT };
 static const char *op_names[] = {"mmap", "file", "touch", "munmap", "mprotect", "mlock", "munlock",
 	"mlockall", "munlockall", "madvise", "mremap", "fork", "child_exit", "dump", "pagemap",
-	"commit", "meminfo", "nop", "quit"};
+	"commit", "meminfo", "hugetlb_pool", "hugetlb_stat", "nop", "quit"};
 
 /* files, per process (a child inherits the parent's table at fork) */
 #define MAX_FILES 64
@@ -337,7 +366,8 @@ static struct result run_op(const struct cmd *c) {
 		int flags = (f & 1 ? MAP_SHARED : MAP_PRIVATE) | (f & 2 ? MAP_ANONYMOUS : 0) |
 			    (f & 4 ? MAP_POPULATE : 0) | (f & 8 ? MAP_LOCKED : 0) |
 			    (f & 16 ? MAP_NORESERVE : 0) | (f & 32 ? MAP_GROWSDOWN : 0) |
-			    (f & 64 ? MAP_FIXED : MAP_FIXED_NOREPLACE);
+			    (f & 64 ? MAP_FIXED : MAP_FIXED_NOREPLACE) |
+			    (f & 128 ? MAP_HUGETLB | (f & 256 ? 30 : 21) << HUGE_SHIFT : 0);
 		int fd = -1;
 		if (!(f & 2)) {
 			fd = file_fd(c->name);
@@ -358,11 +388,17 @@ static struct result run_op(const struct cmd *c) {
 			fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 			if (fd >= 0) unlink(path);
 		} else {
-			fd = (int)syscall(SYS_memfd_create, c->name, 1 /* MFD_CLOEXEC */);
+			/* a[3]: log2 of the huge page size of an MFD_HUGETLB memfd, or 0 */
+			unsigned mfd = MFD_CLOEXEC_ | (c->a[3] ? MFD_HUGETLB_ | (unsigned)c->a[3] << HUGE_SHIFT : 0);
+			fd = (int)syscall(SYS_memfd_create, c->name, mfd);
 		}
 		if (fd < 0) { r.rc = -errno; break; }
 		if (ftruncate(fd, (off_t)c->a[0]) < 0) { r.rc = -errno; close(fd); break; }
-		if (c->a[1]) {
+		if (c->a[1] && c->a[3]) {
+			/* hugetlbfs has no write(2): fallocate puts every huge page of the file in its
+			 * page cache (from the pool), as writing each page does for shmem */
+			if (fallocate(fd, 0, 0, (off_t)c->a[0]) < 0) r.rc = -errno;
+		} else if (c->a[1]) {
 			static const char one = 1;
 			for (u64 o = 0; o < c->a[0]; o += PAGE)
 				if (pwrite(fd, &one, 1, (off_t)o) != 1) { r.rc = -errno; break; }
@@ -471,10 +507,14 @@ static void xwrite(int fd, const void *b, size_t n) {
 	if (write(fd, b, n) != (ssize_t)n) _exit(5);
 }
 
+static int janitor_fd = -1, janitor_pid = -1;
 static void child_loop(void) {
 	/* keep only our ends, so that either side sees EOF when the other one is gone */
 	close(to_child[1]);
 	close(from_child[0]);
+	/* only the runner may hold the janitor's pipe: its EOF means the runner is gone */
+	if (janitor_fd >= 0) { close(janitor_fd); janitor_fd = -1; }
+	janitor_pid = -1;
 	prefault_own();
 	struct result ready = {0, 0, 0};
 	xwrite(from_child[1], &ready, sizeof ready);
@@ -600,9 +640,10 @@ static void print_status(char role, int pid) {
 	}
 	out("T %c nvma=%d size=%lld rss=%lld pss=%lld anon=%lld file_shmem=%lld locked_vm=%lld "
 	    "Locked=%lld Shared_Clean=%lld Shared_Dirty=%lld Private_Clean=%lld Private_Dirty=%lld "
-	    "Swap=%lld AnonHugePages=%lld\n",
+	    "Swap=%lld AnonHugePages=%lld hugetlb=%lld\n",
 	    role, nvmas, t[V_SIZE], t[V_RSS], t[V_PSS], t[V_ANON], t[V_RSS] - t[V_ANON], locked_vm,
-	    t[V_LOCKED], t[V_SHCL], t[V_SHDI], t[V_PRCL], t[V_PRDI], t[V_SWAP], t[V_AHP]);
+	    t[V_LOCKED], t[V_SHCL], t[V_SHDI], t[V_PRCL], t[V_PRDI], t[V_SWAP], t[V_AHP],
+	    t[V_SHHT] + t[V_PRHT]);
 }
 
 static u64 pm_buf[MAX_PAGES];
@@ -620,18 +661,26 @@ static void read_pagemap(int pid, u64 start, u64 npages) {
 	close(fd);
 }
 
+static int has_vmflag(const char *flags, const char *f);
 static char gline[MAX_PAGES + 1];
 static void print_pagemap(char role, int pid, u64 off, u64 len) {
 	u64 s = off & ~(PAGE - 1), e = (off + len + PAGE - 1) & ~(PAGE - 1);
 	u64 n = (e - s) / PAGE;
 	read_pagemap(pid, ARENA + s, n);
+	read_smaps(pid); /* which pages lie in hugetlb VMAs (VmFlags ht) */
+	int vi = 0;
 	for (u64 i = 0; i < n; i++) {
-		u64 pm = pm_buf[i];
+		u64 pm = pm_buf[i], va = ARENA + s + i * PAGE;
+		while (vi < nvmas && vmas[vi].end <= va) vi++;
+		int ht = vi < nvmas && vmas[vi].start <= va && has_vmflag(vmas[vi].flags, "ht");
 		char ch = '.';
 		if (pm & (1ULL << 63)) {
 			u64 pfn = pm & ((1ULL << 55) - 1);
 			int excl = (pm >> 56) & 1, file = (pm >> 61) & 1;
-			if (!file && pfn == zero_pfn) ch = 'z';
+			/* a hugetlb subpage: pagemap sets the exclusive bit when its huge page is
+			 * mapped once (private ones read as anon, shared ones as file) */
+			if (ht) ch = excl ? 'H' : 'h';
+			else if (!file && pfn == zero_pfn) ch = 'z';
 			else if (file) ch = excl ? 'F' : 'f';
 			else ch = excl ? 'A' : 'a';
 		} else if (pm & (1ULL << 62)) ch = 's';
@@ -692,26 +741,182 @@ static char *next_line(void) {
 	}
 }
 
+/* ---------- huge page pools ---------- */
+/* The sizes whose pools the runner knows, in kB; index 0 is 2 MiB, 1 is 1 GiB. */
+static const u64 hp_kb[2] = {2048, 1048576};
+static int hp_index(u64 kb) { return kb == hp_kb[0] ? 0 : kb == hp_kb[1] ? 1 : -1; }
+/* per size: whether the script changed the pool, its value before the run, the value the script
+ * set last */
+static int pool_saved[2];
+static long long pool_old[2], pool_set[2];
+/* per size: pages in use or reserved before the script ran (kB), for the footprint */
+static long long base_hp_held_kb[2];
+static int pools_wanted; /* -P: the script sets pools; the janitor runs */
+
+/* a number from FILE of the sysfs directory of size KB; -1 (errno set) if it cannot be read */
+static long long hp_read(u64 kb, const char *file) {
+	char path[128], b[32];
+	snprintf(path, sizeof path, HP_DIR "/%s", kb, file);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) return -1;
+	ssize_t n = read(fd, b, sizeof b - 1);
+	int e = n < 0 ? errno : EIO;
+	close(fd);
+	if (n <= 0) { errno = e; return -1; }
+	b[n] = 0;
+	return strtoll(b, NULL, 10);
+}
+
+/* writes V to nr_hugepages of size KB: 0 or -errno */
+static int hp_write(u64 kb, long long v) {
+	char path[128], b[32];
+	snprintf(path, sizeof path, HP_DIR "/nr_hugepages", kb);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0) return -errno;
+	int n = snprintf(b, sizeof b, "%lld\n", v);
+	ssize_t w = write(fd, b, (size_t)n);
+	int e = w < 0 ? errno : EIO;
+	close(fd);
+	return w == n ? 0 : -e;
+}
+
+/* kB of huge pages of size index I in use or reserved on the host now (0 without such pages) */
+static long long hp_held_kb(int i) {
+	long long nr = hp_read(hp_kb[i], "nr_hugepages"), fr = hp_read(hp_kb[i], "free_hugepages");
+	long long rs = hp_read(hp_kb[i], "resv_hugepages"), su = hp_read(hp_kb[i], "surplus_hugepages");
+	if (nr < 0 || fr < 0 || rs < 0 || su < 0) return 0;
+	return (nr + su - fr + rs) * (long long)hp_kb[i];
+}
+
+/* The janitor: its own session (no signal meant for the runner's group reaches it), no file but
+ * the pipe's read end. Each message is a size and the pool's value before the run; EOF (the
+ * runner closed the pipe, or is gone) restores every one of them. */
+struct pool_msg { u64 kb; long long old; };
+static void janitor_main(int rfd) {
+	setsid();
+	for (int fd = 0; fd < 4096; fd++)
+		if (fd != rfd) close(fd);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	struct pool_msg saved[8], m;
+	int n = 0;
+	for (;;) {
+		ssize_t k = read(rfd, &m, sizeof m); /* sizeof m < PIPE_BUF: whole messages */
+		if (k == (ssize_t)sizeof m) { if (n < 8) saved[n++] = m; continue; }
+		if (k < 0 && errno == EINTR) continue;
+		break;
+	}
+	for (int i = 0; i < n; i++) hp_write(saved[i].kb, saved[i].old);
+	_exit(0);
+}
+
+static void janitor_start(void) {
+	int p[2];
+	if (pipe2(p, O_CLOEXEC)) die("pipe: %s", strerror(errno));
+	flush_out();
+	int pid = fork();
+	if (pid < 0) die("fork: %s", strerror(errno));
+	if (pid == 0) janitor_main(p[0]);
+	close(p[0]);
+	janitor_fd = p[1];
+	janitor_pid = pid;
+}
+
+/* Ends the run's use of huge pages and has the janitor restore the pools; returns when it has.
+ * The script's memory and files go first, so that the pools shrink at once. */
+static void pools_restore(void) {
+	if (janitor_pid <= 0) return;
+	if (child_pid > 0) { kill(child_pid, SIGKILL); waitpid(child_pid, NULL, 0); child_pid = -1; }
+	munmap((void *)(uintptr_t)ARENA, ARENA_END - ARENA);
+	for (int i = 0; i < nfiles; i++) close(files[i].fd);
+	nfiles = 0;
+	close(janitor_fd);
+	janitor_fd = -1;
+	while (waitpid(janitor_pid, NULL, 0) < 0 && errno == EINTR) {}
+	janitor_pid = -1;
+}
+
+/* the normal end: restore, then check that every pool is as it was */
+static void pools_end(void) {
+	pools_restore();
+	for (int i = 0; i < 2; i++) {
+		if (!pool_saved[i]) continue;
+		long long now = hp_read(hp_kb[i], "nr_hugepages");
+		if (now != pool_old[i])
+			die("the pool of %llu kB huge pages is %lld after the run, not %lld as before: "
+			    "restore it by hand (" HP_DIR "/nr_hugepages)", hp_kb[i], now, pool_old[i], hp_kb[i]);
+	}
+}
+
+/* hugetlb_stat: the K line of size KB */
+static void print_hugetlb(char role, u64 kb, const char *text) {
+	static const char *f[4] = {"nr_hugepages", "free_hugepages", "resv_hugepages", "surplus_hugepages"};
+	long long v[4];
+	for (int i = 0; i < 4; i++) {
+		v[i] = hp_read(kb, f[i]);
+		if (v[i] < 0)
+			unavailable("'%s': this host has no huge pages of %llu kB (" HP_DIR "/%s: %s)", text, kb,
+				    kb, f[i], strerror(errno));
+	}
+	out("K %c hugetlb size=%llu total=%lld free=%lld resv=%lld surp=%lld\n", role, kb, v[0], v[1],
+	    v[2], v[3]);
+}
+
+/* hugetlb_pool: set the pool of size KB to N, or stop saying why not */
+static void hugetlb_pool(char role, u64 kb, u64 n, const char *text) {
+	int i = hp_index(kb);
+	if (i < 0) die("'%s': unknown huge page size %llu kB", text, kb);
+	long long old = hp_read(kb, "nr_hugepages");
+	if (old < 0)
+		unavailable("'%s': this host has no huge pages of %llu kB (" HP_DIR "/nr_hugepages: %s)",
+			    text, kb, kb, strerror(errno));
+	if (geteuid() != 0) unavailable("'%s' needs root (to write " HP_DIR "/nr_hugepages)", text, kb);
+	if (janitor_pid <= 0) die("'%s': no janitor to restore the pool (run the runner with -P)", text);
+	if (!pool_saved[i]) {
+		/* the janitor knows the old value before the pool changes */
+		struct pool_msg m = {kb, old};
+		if (write(janitor_fd, &m, sizeof m) != (ssize_t)sizeof m) die("janitor: %s", strerror(errno));
+		pool_saved[i] = 1;
+		pool_old[i] = old;
+	}
+	pool_set[i] = (long long)n;
+	int e = hp_write(kb, (long long)n);
+	if (e)
+		unavailable("'%s': cannot write " HP_DIR "/nr_hugepages: %s (the pools are restored)", text,
+			    kb, strerror(-e));
+	long long got = hp_read(kb, "nr_hugepages");
+	if (got < (long long)n)
+		unavailable("'%s': only %lld of %llu huge pages of %llu kB could be allocated (the pools "
+			    "are restored)", text, got, n, kb);
+	print_hugetlb(role, kb, text);
+}
+
 /* ---------- the arena and the footprint cap ---------- */
 static u64 sat_add(u64 a, u64 b) { return a > ~0ULL - b ? ~0ULL : a + b; }
 
 /* Whether the kernel must refuse a mapping of LEN bytes at ARENA + OFF whatever is mapped:
- * PAGE_ALIGN(LEN) or the end overflows 64 bits, or the end is past TASK_SIZE. (OFF itself is
- * checked by escapes_arena first: ARENA + OFF must not wrap.) */
-static int kernel_refuses(u64 off, u64 len) {
-	if (off > ~0ULL - ARENA || len > ~0ULL - (PAGE - 1)) return 1;
-	u64 start = ARENA + off, l = (len + PAGE - 1) & ~(PAGE - 1);
+ * LEN rounded up to ALIGN (4K; the huge page size for MAP_HUGETLB, as the kernel rounds it) or
+ * the end overflows 64 bits, or the end is past TASK_SIZE. (OFF itself is checked by
+ * escapes_arena first: ARENA + OFF must not wrap.) */
+static int kernel_refuses(u64 off, u64 len, u64 align) {
+	if (off > ~0ULL - ARENA || len > ~0ULL - (align - 1)) return 1;
+	u64 start = ARENA + off, l = (len + align - 1) & ~(align - 1);
 	return l > ~0ULL - start || start + l > task_size;
 }
 
-/* Whether a mapping of LEN bytes (rounded up to 4K) at ARENA + OFF might be placed by the kernel
- * outside the arena: ARENA + OFF wraps around (the kernel would see a low address), or the range
- * ends past the arena and the kernel would not refuse it. */
-static int escapes_arena(u64 off, u64 len) {
+/* Whether a mapping of LEN bytes (rounded up to ALIGN) at ARENA + OFF might be placed by the
+ * kernel outside the arena: ARENA + OFF wraps around (the kernel would see a low address), or the
+ * range ends past the arena and the kernel would not refuse it. */
+static int escapes_arena(u64 off, u64 len, u64 align) {
 	if (off > ~0ULL - ARENA) return 1;
-	if (kernel_refuses(off, len)) return 0;
-	return ARENA + off + ((len + PAGE - 1) & ~(PAGE - 1)) > ARENA_END;
+	if (kernel_refuses(off, len, align)) return 0;
+	return ARENA + off + ((len + align - 1) & ~(align - 1)) > ARENA_END;
 }
+
+/* the length an mmap with digested flags F rounds to: the huge page size for MAP_HUGETLB */
+static u64 mmap_align(u64 f) { return f & 128 ? (f & 256 ? 1ULL << 30 : 2ULL << 20) : PAGE; }
 
 static int has_vmflag(const char *flags, const char *f) {
 	for (const char *p = flags; p[0] && p[1]; p += 3)
@@ -719,8 +924,8 @@ static int has_vmflag(const char *flags, const char *f) {
 	return 0;
 }
 
-/* Bytes of the role's arena VMAs that meet [ARENA + OFF, + LEN): what a range op (mlock,
- * MADV_POPULATE_*) can make resident at most. With adds_write, what mprotect to a writable
+/* Bytes of the role's arena VMAs that meet [ARENA + OFF, + LEN), hugetlb VMAs left out: what a
+ * range op (mlock, MADV_POPULATE_*) can make resident at most. With adds_write, what mprotect to a writable
  * protection can add: for each private VMA that is not writable yet, its part of the range once if
  * the kernel then charges it (neither accounted yet nor noreserve) and once if it is locked (then
  * populated). */
@@ -733,6 +938,8 @@ static u64 mapped_in(int pid, u64 off, u64 len, int adds_write) {
 		u64 a = v->start > s ? v->start : s, b = v->end < e ? v->end : e;
 		if (a >= b) continue;
 		u64 times = 1;
+		/* huge pages: counted on their own (footprint_check), from reservations and pools */
+		if (has_vmflag(v->flags, "ht")) continue;
 		if (adds_write) {
 			if (v->perms[1] == 'w' || v->perms[3] != 'p') continue;
 			times = (u64)(!has_vmflag(v->flags, "ac") && !has_vmflag(v->flags, "nr")) +
@@ -768,6 +975,14 @@ static void measure(struct footprint *fp) {
 	}
 	fp->committed_kb = committed_as() - base_committed_kb;
 }
+
+/* kB of huge pages in use or reserved, host-wide, against the baseline: neither RSS nor
+ * Committed_AS shows them */
+static long long hugetlb_held_kb(void) {
+	long long kb = 0;
+	for (int i = 0; i < 2; i++) kb += hp_held_kb(i) - base_hp_held_kb[i];
+	return kb;
+}
 static u64 kb_to_bytes(long long kb) { return kb > 0 ? (u64)kb << 10 : 0; }
 
 /* per role (P, C): mlockall(MCL_FUTURE) without MCL_ONFAULT is in force, so mmaps populate */
@@ -777,28 +992,66 @@ static int future_populates[2];
  * plus what this op may add must stay within footprint_cap. Reservations (a noreserve or
  * read-only private mmap, any size) add nothing; what they later make resident is counted by the
  * op that does it. An op's estimate is an upper bound except for shmem pages, which count twice
- * once there (RSS and their per-page charge): the next op's measurement sees them. */
+ * once there (RSS and their per-page charge): the next op's measurement sees them.
+ * Huge pages are counted on their own, against the same cap: they are neither RSS nor
+ * Committed_AS, they come from pools (host memory whether used or not), and a 1 GiB page is the
+ * whole default cap, which a ledger shared with the host-wide, noisy Committed_AS could never
+ * hold. The pools the script grows must, together, stay within the cap (hugetlb_pool); and the
+ * huge pages in use or reserved (host-wide, against the baseline) plus what a hugetlb op may add
+ * must too: a MAP_HUGETLB mmap its LEN rounded up to the huge page size (the kernel's rounding;
+ * reserved at mmap, resident once touched: like a populate), a hugetlb memfd's fill its SIZE.
+ * Touches, mlock and MADV_POPULATE_* count nothing for hugetlb VMAs: their pages are the
+ * mapping's reservations, already held (a page faulted in without one, noreserve or a child's
+ * copy on write, is seen by the next hugetlb op's measurement, and is bounded by the pools). */
+/* the huge page ledger: what the script holds in huge pages plus ADD bytes more */
+static void hugetlb_check(const char *text, u64 add) {
+	long long held_kb = hugetlb_held_kb();
+	u64 held = kb_to_bytes(held_kb);
+	if (add > footprint_cap || held > footprint_cap - add)
+		refuse("'%s' would pass the footprint cap of %llu bytes (huge pages the script holds, in "
+		       "use or reserved: %llu bytes now, up to %llu more by this op; raise it with "
+		       "--cap BYTES)", text, footprint_cap, held, add);
+}
+
+/* bytes of the role's hugetlb VMAs in [ARENA + S, ARENA + E) (arena offsets, page-aligned) */
+static u64 hugetlb_in(int pid, u64 s, u64 e) {
+	u64 total = 0;
+	read_smaps(pid);
+	for (int i = 0; i < nvmas; i++) {
+		const struct vma *v = &vmas[i];
+		if (!has_vmflag(v->flags, "ht")) continue;
+		u64 a = v->start - ARENA > s ? v->start - ARENA : s, b = v->end - ARENA < e ? v->end - ARENA : e;
+		if (a < b) total += b - a;
+	}
+	return total;
+}
+
 static void footprint_check(const struct cmd *c, char role, int pid, const char *text) {
 	struct footprint fp;
 	int measured = 0, r = role == 'C';
 	u64 add = 0;
 	switch (c->op) {
 	case OP_MMAP: {
-		u64 off = c->a[0], len = c->a[1], f = c->a[3];
-		if (kernel_refuses(off, len)) break;
-		u64 l = (len + PAGE - 1) & ~(PAGE - 1);
+		u64 off = c->a[0], len = c->a[1], f = c->a[3], align = mmap_align(f);
+		if (kernel_refuses(off, len, align)) break;
+		u64 l = (len + align - 1) & ~(align - 1);
+		if (f & 128) { hugetlb_check(text, l); break; } /* not charged to Committed_AS */
 		int noreserve = (f & 16) && !overcommit_never;
 		int charged = !noreserve && (f & 1 ? (f & 2) != 0 : (c->a[2] & 2) != 0);
 		int populates = (f & (4 | 8)) || future_populates[r];
 		add = sat_add(charged ? l : 0, populates ? l : 0);
 		break;
 	}
-	case OP_FILE: add = c->a[1] ? c->a[0] : 0; break;
+	case OP_FILE:
+		if (c->a[3]) { if (c->a[1]) hugetlb_check(text, c->a[0]); break; }
+		add = c->a[1] ? c->a[0] : 0;
+		break;
 	case OP_TOUCH: {
 		u64 off = c->a[0], len = c->a[1], stride = c->a[3] ? c->a[3] : 1;
 		if (!len || off >= ARENA_END - ARENA || len > ARENA_END - ARENA - off) break;
 		u64 s = off & ~(PAGE - 1), e = (off + len + PAGE - 1) & ~(PAGE - 1);
-		u64 touches = len / stride + (len % stride != 0), pages = (e - s) / PAGE;
+		/* pages of hugetlb VMAs are counted on their own (they are the mapping's) */
+		u64 touches = len / stride + (len % stride != 0), pages = (e - s - hugetlb_in(pid, s, e)) / PAGE;
 		add = (touches < pages ? touches : pages) * PAGE;
 		break;
 	}
@@ -829,6 +1082,21 @@ static void footprint_check(const struct cmd *c, char role, int pid, const char 
 		break;
 	}
 	case OP_MPROTECT: add = c->a[2] & 2 ? mapped_in(pid, c->a[0], c->a[1], 1) : 0; break;
+	case OP_HUGETLB_POOL: {
+		int i = hp_index(c->a[0]);
+		u64 grow = 0;
+		for (int k = 0; k < 2 && i >= 0; k++) {
+			long long old = pool_saved[k] ? pool_old[k] : hp_read(hp_kb[k], "nr_hugepages");
+			long long to = k == i ? (c->a[1] > (1ULL << 40) ? 1LL << 40 : (long long)c->a[1])
+					      : pool_saved[k] ? pool_set[k] : old;
+			if (old >= 0 && to > old) grow = sat_add(grow, (u64)(to - old) * (hp_kb[k] << 10));
+		}
+		if (grow > footprint_cap)
+			refuse("'%s' would pass the footprint cap of %llu bytes (the huge page pools the "
+			       "script sets would hold %llu bytes more than before it ran; raise it with "
+			       "--cap BYTES)", text, footprint_cap, grow);
+		break;
+	}
 	case OP_FORK:
 		/* dup_mmap charges the child's accounted VMAs again */
 		measure(&fp);
@@ -962,11 +1230,12 @@ static void time_exits(u64 pages, int repeats) {
 int main(int argc, char **argv) {
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-c") && i + 1 < argc) footprint_cap = strtoull(argv[++i], NULL, 0);
+		else if (!strcmp(argv[i], "-P")) pools_wanted = 1;
 		else if (!strcmp(argv[i], "-t") && i + 2 < argc) {
 			if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) < 0) die("PR_SET_THP_DISABLE: %s", strerror(errno));
 			time_exits(strtoull(argv[i + 1], NULL, 0), atoi(argv[i + 2]));
 			return 0;
-		} else die("usage: kernel-runner [-c CAP_BYTES] < digested-script | kernel-runner -t PAGES REPEATS");
+		} else die("usage: kernel-runner [-c CAP_BYTES] [-P] < digested-script | kernel-runner -t PAGES REPEATS");
 	}
 	if (sysconf(_SC_PAGESIZE) != 4096) die("needs 4 KiB pages");
 	int pers = personality(0xffffffff);
@@ -978,6 +1247,10 @@ int main(int argc, char **argv) {
 	if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) < 0) die("PR_SET_THP_DISABLE: %s", strerror(errno));
 	/* A live child writes to pipes whose reader may be gone: see EPIPE, not SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);
+	/* -P: the script sets huge page pools. The janitor is forked first, while the runner holds
+	 * almost nothing: it shares no memory of the script, and what its fork charged is in the
+	 * baseline. */
+	if (pools_wanted) janitor_start();
 	/* No RLIMIT_AS: it bounds reservations (VmSize), which the cap deliberately does not (a
 	 * 4 GiB noreserve mapping must run), and it would give ENOMEM where the model, which has no
 	 * such limit, succeeds. footprint_check bounds what the script makes resident or charges. */
@@ -997,6 +1270,7 @@ int main(int argc, char **argv) {
 	child_run(&quit);
 	read_status(getpid(), &base_parent);
 	base_committed_kb = committed_as();
+	for (int i = 0; i < 2; i++) base_hp_held_kb[i] = hp_held_kb(i);
 
 	char *line;
 	while ((line = next_line())) {
@@ -1029,10 +1303,10 @@ int main(int argc, char **argv) {
 			}
 		}
 		out("# %s %s\n", f[0], f[4]);
-		if (c.op == OP_MMAP && escapes_arena(c.a[0], c.a[1]))
+		if (c.op == OP_MMAP && escapes_arena(c.a[0], c.a[1], mmap_align(c.a[3])))
 			refuse("'%s' maps outside the arena " ARENA_NAME, f[4]);
-		if (c.op == OP_MREMAP && ((c.a[2] > c.a[1] && escapes_arena(c.a[0], c.a[2])) ||
-					  (c.a[3] && c.a[4] && escapes_arena(c.a[5], c.a[2]))))
+		if (c.op == OP_MREMAP && ((c.a[2] > c.a[1] && escapes_arena(c.a[0], c.a[2], PAGE)) ||
+					  (c.a[3] && c.a[4] && escapes_arena(c.a[5], c.a[2], PAGE))))
 			refuse("'%s' maps outside the arena " ARENA_NAME, f[4]);
 		if (c.op == OP_PAGEMAP && c.a[1] > (u64)MAX_PAGES * PAGE - PAGE)
 			refuse("'%s' spans more than 1 GiB (the runner's pagemap buffer)", f[4]);
@@ -1051,6 +1325,9 @@ int main(int argc, char **argv) {
 		case OP_PAGEMAP: print_pagemap(role, pid, c.a[0], c.a[1]); break;
 		case OP_COMMIT: out("K %c Committed_AS=%lld\n", role, committed_as()); break;
 		case OP_MEMINFO: out("K %c %s=%lld\n", role, c.name, meminfo(c.name)); break;
+		/* the pools are the host's: set and read by the runner, whichever role asks */
+		case OP_HUGETLB_POOL: hugetlb_pool(role, c.a[0], c.a[1], f[4]); break;
+		case OP_HUGETLB_STAT: print_hugetlb(role, c.a[0], f[4]); break;
 		case OP_NOP: break;
 		default:
 			r = role == 'C' ? child_run(&c) : run_op(&c);
@@ -1068,5 +1345,6 @@ int main(int argc, char **argv) {
 	}
 	if (child_pid >= 0) child_run(&quit);
 	flush_out();
+	pools_end();
 	return 0;
 }

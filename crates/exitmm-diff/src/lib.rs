@@ -18,6 +18,54 @@ pub struct Probe {
     pub facts: Vec<String>,
     /// Host behaviours the model cannot match (any makes comparisons meaningless).
     pub unmatched: Vec<String>,
+    /// The huge page sizes (kB) the host offers: its `/sys/kernel/mm/hugepages/hugepages-*kB`
+    /// directories, smaller first.
+    pub hugetlb_sizes_kb: Vec<u64>,
+    /// Whether `hugetlb_pool` can run here: root, and every offered size's `nr_hugepages`
+    /// writable. `Err` says what is missing.
+    pub hugetlb_pool: Result<(), String>,
+}
+
+/// Where the host's huge page sizes live.
+const HUGEPAGES_DIR: &str = "/sys/kernel/mm/hugepages";
+
+/// The huge page sizes (kB) under `dir` (`hugepages-<kB>kB` directories), smaller first.
+fn hugetlb_sizes(dir: &str) -> Vec<u64> {
+    let mut v: Vec<u64> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(|e| {
+                e.ok()?
+                    .file_name()
+                    .to_str()?
+                    .strip_prefix("hugepages-")?
+                    .strip_suffix("kB")?
+                    .parse()
+                    .ok()
+            })
+            .collect()
+        })
+        .unwrap_or_default();
+    v.sort_unstable();
+    v
+}
+
+/// Whether the pools of `sizes` under `dir` can be set: root, and each `nr_hugepages` opens
+/// for writing (opening changes nothing; a read-only sysfs or a missing file says no).
+fn hugetlb_pool_settable(dir: &str, sizes: &[u64], root: bool) -> Result<(), String> {
+    if sizes.is_empty() {
+        return Err(format!("no huge page sizes ({dir} has no hugepages-*kB)"));
+    }
+    if !root {
+        return Err("not root".into());
+    }
+    for kb in sizes {
+        let path = format!("{dir}/hugepages-{kb}kB/nr_hugepages");
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .map_err(|e| format!("{path} is not writable: {e}"))?;
+    }
+    Ok(())
 }
 
 fn kernel_records(src: &str, cap: u64) -> Result<String, HostError> {
@@ -141,10 +189,36 @@ pub fn probe(cap: u64) -> Result<Probe, HostError> {
         ));
     }
     facts.push(format!("shmem THP: {mode}"));
+
+    // Huge pages (hugetlb): the sizes offered, their pools now, and whether scripts can set
+    // them (hugetlb_pool needs root and a writable nr_hugepages; the runner restores them).
+    let hugetlb_sizes_kb = hugetlb_sizes(HUGEPAGES_DIR);
+    let hugetlb_pool = hugetlb_pool_settable(HUGEPAGES_DIR, &hugetlb_sizes_kb, uid0);
+    let pools: Vec<String> = hugetlb_sizes_kb
+        .iter()
+        .map(|kb| {
+            let n = read_sys(&format!("{HUGEPAGES_DIR}/hugepages-{kb}kB/nr_hugepages"));
+            format!("{kb} kB (pool {})", n.as_deref().unwrap_or("?"))
+        })
+        .collect();
+    facts.push(format!(
+        "hugetlb sizes: {}",
+        if pools.is_empty() {
+            "none".to_string()
+        } else {
+            pools.join(", ")
+        }
+    ));
+    facts.push(match &hugetlb_pool {
+        Ok(()) => "hugetlb pool settable: true (root, nr_hugepages writable)".to_string(),
+        Err(why) => format!("hugetlb pool settable: false ({why})"),
+    });
     Ok(Probe {
         config,
         facts,
         unmatched,
+        hugetlb_sizes_kb,
+        hugetlb_pool,
     })
 }
 
@@ -366,6 +440,38 @@ mod tests {
         assert!(differs(&small));
         assert_eq!(small.lines().count(), 2, "{small}");
         assert!(small.contains("touch 0 8192 w"), "{small}");
+    }
+
+    #[test]
+    fn hugetlb_sizes_and_whether_the_pool_can_be_set() {
+        let dir = std::env::temp_dir().join(format!("exitmm-probe-{}", std::process::id()));
+        let d = dir.to_str().unwrap();
+        assert_eq!(hugetlb_sizes(d), Vec::<u64>::new());
+        assert!(hugetlb_pool_settable(d, &[], true)
+            .unwrap_err()
+            .contains("no huge page sizes"));
+        for kb in [1048576, 2048] {
+            let sub = dir.join(format!("hugepages-{kb}kB"));
+            std::fs::create_dir_all(&sub).unwrap();
+            std::fs::write(sub.join("nr_hugepages"), "0\n").unwrap();
+        }
+        std::fs::create_dir_all(dir.join("not-a-size")).unwrap();
+        let sizes = hugetlb_sizes(d);
+        assert_eq!(sizes, vec![2048, 1048576]);
+        assert_eq!(
+            hugetlb_pool_settable(d, &sizes, false),
+            Err("not root".into())
+        );
+        assert_eq!(hugetlb_pool_settable(d, &sizes, true), Ok(()));
+        std::fs::remove_file(dir.join("hugepages-2048kB/nr_hugepages")).unwrap();
+        let e = hugetlb_pool_settable(d, &sizes, true).unwrap_err();
+        assert!(
+            e.contains("hugepages-2048kB/nr_hugepages is not writable"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+        // This host, as the probe reads it (sizes only: nothing is written).
+        eprintln!("host: {:?}", hugetlb_sizes(HUGEPAGES_DIR));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 #![forbid(unsafe_code)]
 
-use exitmm_script::{Advice, Line, Op, Script};
+use exitmm_script::{Advice, HugeSize, Line, Op, Script};
 use std::fmt;
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -17,6 +17,10 @@ pub const DEFAULT_FOOTPRINT_CAP: u64 = 1 << 30;
 
 /// The runner's exit code when it refuses a script (footprint cap, arena, its own limits).
 const EXIT_REFUSED: i32 = 6;
+
+/// The runner's exit code when the host lacks what the script needs (root, huge pages of a
+/// size, a pool of N of them); its one line names what.
+const EXIT_UNAVAILABLE: i32 = 7;
 
 /// Why a script could not be run on the kernel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,7 +104,9 @@ fn digest_line(l: &Line) -> Result<String, HostError> {
                 | (flags.locked as u64) << 3
                 | (flags.noreserve as u64) << 4
                 | (flags.growsdown as u64) << 5
-                | (flags.fixed as u64) << 6;
+                | (flags.fixed as u64) << 6
+                | (flags.hugetlb.is_some() as u64) << 7
+                | ((flags.hugetlb == Some(HugeSize::G1)) as u64) << 8;
             let name = file
                 .as_deref()
                 .map(|n| format!(" ={n}"))
@@ -115,9 +121,15 @@ fn digest_line(l: &Line) -> Result<String, HostError> {
             size,
             fill,
             tmpfs,
+            hugetlb,
         } => (
             "file",
-            format!("{size} {} {} ={name}", *fill as u8, *tmpfs as u8),
+            format!(
+                "{size} {} {} {} ={name}",
+                *fill as u8,
+                *tmpfs as u8,
+                hugetlb.map_or(0, |h| h.shift())
+            ),
         ),
         Op::Touch {
             off,
@@ -167,6 +179,8 @@ fn digest_line(l: &Line) -> Result<String, HostError> {
         Op::Commit => ("commit", String::new()),
         Op::Meminfo { key } => ("meminfo", format!("={key}")),
         Op::Nop => ("nop", String::new()),
+        Op::HugetlbPool { size, n } => ("hugetlb_pool", format!("{} {n}", size.kb())),
+        Op::HugetlbStat { size } => ("hugetlb_stat", format!("{}", size.kb())),
         _ => {
             return Err(HostError::ModelOnly {
                 line: l.line,
@@ -209,9 +223,17 @@ pub fn kernel_release() -> String {
 pub fn run(script: &Script, footprint_cap: u64) -> Result<String, HostError> {
     let runner = available()?;
     let input = digest(script)?;
-    let mut child = Command::new(runner)
-        .arg("-c")
-        .arg(footprint_cap.to_string())
+    let mut cmd = Command::new(runner);
+    cmd.arg("-c").arg(footprint_cap.to_string());
+    if script
+        .lines
+        .iter()
+        .any(|l| matches!(l.op, Op::HugetlbPool { .. }))
+    {
+        // The runner starts its janitor, which restores the pools however the run ends.
+        cmd.arg("-P");
+    }
+    let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -233,6 +255,9 @@ pub fn run(script: &Script, footprint_cap: u64) -> Result<String, HostError> {
             .to_string();
         if out.status.code() == Some(EXIT_REFUSED) {
             return Err(HostError::Refused(msg));
+        }
+        if out.status.code() == Some(EXIT_UNAVAILABLE) {
+            return Err(HostError::Unavailable(msg));
         }
         if msg.contains("needs CAP_SYS_ADMIN") || msg.contains("needs 4 KiB") {
             return Err(HostError::Unavailable(msg));
@@ -277,12 +302,98 @@ mod tests {
         .unwrap();
         let d = digest(&s).unwrap();
         let lines: Vec<&str> = d.lines().collect();
-        assert_eq!(lines[0], "1\tP\tfile\t1048576 1 0 =f\tmemfd f 1M fill");
+        assert_eq!(lines[0], "1\tP\tfile\t1048576 1 0 0 =f\tmemfd f 1M fill");
         assert_eq!(
             lines[1],
             "2\tP\tmmap\t2097152 4096 3 1 4096 =f\tmmap 2M 4K rw shared f 4K"
         );
         assert_eq!(lines[2], "3\tP\tmadvise\t0 4096 4\tmadvise 0 4K dontneed");
+    }
+
+    #[test]
+    fn digest_hugetlb_ops() {
+        let s = exitmm_script::parse(
+            "hugetlb_pool 2M 8\nhugetlb_stat 1G\nmmap 0 3M rw private,anon,hugetlb\n\
+             mmap 1G 1G rw shared,anon,hugetlb=1G,fixed\nmemfd g 4M hugetlb fill\n\
+             memfd h 1G hugetlb=1G\nchild_exit",
+        )
+        .unwrap_err();
+        assert_eq!(s.line, 7);
+        let s = exitmm_script::parse(
+            "hugetlb_pool 2M 8\nhugetlb_stat 1G\nmmap 0 3M rw private,anon,hugetlb\n\
+             mmap 1G 1G rw shared,anon,hugetlb=1G,fixed\nmemfd g 4M hugetlb fill\n\
+             memfd h 1G hugetlb=1G",
+        )
+        .unwrap();
+        let d = digest(&s).unwrap();
+        let lines: Vec<&str> = d.lines().collect();
+        assert_eq!(lines[0], "1\tP\thugetlb_pool\t2048 8\thugetlb_pool 2M 8");
+        assert_eq!(lines[1], "2\tP\thugetlb_stat\t1048576\thugetlb_stat 1G");
+        // flags: private 0, anon 2, hugetlb 128 (+ 256 for 1G), fixed 64
+        assert_eq!(
+            lines[2],
+            "3\tP\tmmap\t0 3145728 3 130 0\tmmap 0 3M rw private,anon,hugetlb"
+        );
+        assert_eq!(
+            lines[3],
+            "4\tP\tmmap\t1073741824 1073741824 3 451 0\tmmap 1G 1G rw shared,anon,hugetlb=1G,fixed"
+        );
+        // file: SIZE fill tmpfs log2(huge page size)
+        assert_eq!(
+            lines[4],
+            "5\tP\tfile\t4194304 1 0 21 =g\tmemfd g 4M hugetlb fill"
+        );
+        assert_eq!(
+            lines[5],
+            "6\tP\tfile\t1073741824 0 0 30 =h\tmemfd h 1G hugetlb=1G"
+        );
+    }
+
+    fn nr_hugepages_2m() -> Option<String> {
+        std::fs::read_to_string("/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages").ok()
+    }
+
+    #[test]
+    fn hugetlb_pools_are_set_and_restored() {
+        let before = nr_hugepages_2m();
+        let src = "hugetlb_pool 2M 2\nmmap 0 3M rw private,anon,hugetlb\nhugetlb_stat 2M\n\
+                   touch 0 4K w\npagemap 2044K 8K\nhugetlb_stat 2M\ndump\n";
+        let Some(r) = on_kernel(src, DEFAULT_FOOTPRINT_CAP) else {
+            return;
+        };
+        let out = r.unwrap();
+        for want in [
+            "# 1 hugetlb_pool 2M 2\nK P hugetlb size=2048 total=2 free=2 resv=0 surp=0\n",
+            // LEN rounded up to 2M: two pages reserved
+            "# 3 hugetlb_stat 2M\nK P hugetlb size=2048 total=2 free=2 resv=2 surp=0\n",
+            "G P 0x1ff000 H.\n",
+            "K P hugetlb size=2048 total=2 free=1 resv=1 surp=0\n",
+            "M P 0-0x400000 rw-p off=0x0 ino=file name=/anon_hugepage (deleted)\n",
+            " Locked=0 Shared_Hugetlb=0 Private_Hugetlb=2048 KernelPageSize=2048 MMUPageSize=2048 THPeligible=0 ",
+            " AnonHugePages=0 hugetlb=2048\n",
+        ] {
+            assert!(out.contains(want), "{want}\n{out}");
+        }
+        assert_eq!(nr_hugepages_2m(), before, "the pool was not restored");
+        // A pool past the footprint cap is refused before it is set.
+        let Some(Err(HostError::Refused(why))) =
+            on_kernel("hugetlb_pool 2M 1000\n", DEFAULT_FOOTPRINT_CAP)
+        else {
+            panic!("not refused");
+        };
+        assert!(
+            why.starts_with("'hugetlb_pool 2M 1000' would pass the footprint cap"),
+            "{why}"
+        );
+        // So is a hugetlb mapping whose rounded length would pass it.
+        let Some(Err(HostError::Refused(why))) = on_kernel(
+            "hugetlb_pool 2M 1\nmmap 0 1G+4K rw private,anon,hugetlb\n",
+            DEFAULT_FOOTPRINT_CAP,
+        ) else {
+            panic!("not refused");
+        };
+        assert!(why.contains("up to 1075838976 more by this op"), "{why}");
+        assert_eq!(nr_hugepages_2m(), before, "the pool was not restored");
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! nothing references is free; the free lists add up; anon_vma counts match the VMAs.
 
 use crate::arch::Hardware;
+use crate::hugetlb::HugeSize;
 use crate::memory::mm_counter;
 use crate::mm_types::{Mm, VmFlags};
 use crate::page::{PageFlags, Pfn};
@@ -23,6 +24,10 @@ use alloc::vec::Vec;
 struct Found {
     refs: BTreeMap<Pfn, u32>,
     maps: BTreeMap<Pfn, i32>,
+    /// PUD entries pointing at each PMD table (more than one when hugetlb shares it).
+    table_pointers: BTreeMap<Pfn, i32>,
+    /// PMD tables already walked.
+    walked: alloc::collections::BTreeSet<Pfn>,
 }
 
 impl<H: Hardware> Kernel<H> {
@@ -79,6 +84,15 @@ impl<H: Hardware> Kernel<H> {
             }
         }
         *found.refs.entry(self.zero_pfn).or_default() += 1;
+        let pool_frames = self.check_hugetlb(&mut bad);
+        for (&table, &n) in &found.table_pointers {
+            if n != 1 + self.mem.page(table).mapcount {
+                bad.push(format!(
+                    "PMD table {table}: {n} PUD entries point at it, share count {}",
+                    self.mem.page(table).mapcount
+                ));
+            }
+        }
         // Every referenced frame: its counts must match what was found.
         for (&pfn, &want) in &found.refs {
             let p = self.mem.page(pfn);
@@ -89,7 +103,8 @@ impl<H: Hardware> Kernel<H> {
                 ));
             }
             let maps = found.maps.get(&pfn).copied().unwrap_or(0);
-            if pfn != self.zero_pfn && p.mapcount != maps {
+            let table = p.flags.contains(PageFlags::PGTABLE);
+            if pfn != self.zero_pfn && !table && p.mapcount != maps {
                 bad.push(format!(
                     "frame {pfn}: mapcount {} but {maps} PTEs map it",
                     p.mapcount
@@ -98,7 +113,7 @@ impl<H: Hardware> Kernel<H> {
         }
         // No frame in use that nothing references: the frames in use are exactly those found.
         let in_use = self.mem.nr_frames() - self.mem.nr_free();
-        if found.refs.len() as u64 != in_use {
+        if found.refs.len() as u64 + pool_frames != in_use {
             let lost: Vec<Pfn> = self
                 .mem
                 .frames()
@@ -174,10 +189,12 @@ impl<H: Hardware> Kernel<H> {
                 ));
             }
         }
-        // Page tables: walk everything reachable from the PGD.
+        // Page tables: walk everything reachable from the PGD. A PMD table shared between
+        // mms (hugetlb) is counted in each mm's tables but walked, and referenced, once.
         *found.refs.entry(mm.pgd).or_default() += 1;
         let mut tables = 0i64;
         let mut rss = [0i64; 4];
+        let mut hugetlb = 0i64;
         let pgd = self.hw.table(mm.pgd);
         for (i, &e) in pgd.iter().enumerate() {
             if !pt::present(e) {
@@ -190,11 +207,29 @@ impl<H: Hardware> Kernel<H> {
                 if !pt::present(e) {
                     continue;
                 }
+                let base = ((i as u64) << 39) | ((j as u64) << 30);
+                if pt::leaf(e) {
+                    hugetlb += self.check_huge_leaf(mm, base, e, HugeSize::Huge1G, found, bad);
+                    continue;
+                }
                 let pmd = pt::pfn_of(e);
                 tables += 1;
+                *found.table_pointers.entry(pmd).or_default() += 1;
+                if !found.walked.insert(pmd) {
+                    // Walked already (a shared table): its pages count in this mm's figure too,
+                    // its references only once.
+                    hugetlb += self.hw.table(pmd).iter().filter(|&&e| pt::leaf(e)).count() as i64
+                        * HugeSize::Huge2M.pages() as i64;
+                    continue;
+                }
                 *found.refs.entry(pmd).or_default() += 1;
                 for (k, &e) in self.hw.table(pmd).iter().enumerate() {
                     if !pt::present(e) {
+                        continue;
+                    }
+                    if pt::leaf(e) {
+                        let addr = base | ((k as u64) << 21);
+                        hugetlb += self.check_huge_leaf(mm, addr, e, HugeSize::Huge2M, found, bad);
                         continue;
                     }
                     let pte = pt::pfn_of(e);
@@ -207,10 +242,7 @@ impl<H: Hardware> Kernel<H> {
                         if !pt::present(e) {
                             continue;
                         }
-                        let addr = ((i as u64) << 39)
-                            | ((j as u64) << 30)
-                            | ((k as u64) << 21)
-                            | ((l as u64) << 12);
+                        let addr = base | ((k as u64) << 21) | ((l as u64) << 12);
                         if mm.vma_at(addr).is_none() {
                             bad.push(format!(
                                 "mm {id}: present PTE at {addr:#x} outside every VMA"
@@ -240,6 +272,14 @@ impl<H: Hardware> Kernel<H> {
                 }
             }
         }
+        // hugetlb_usage: the huge pages this mm's tables map, but for the drift PMD sharing
+        // causes (a page counts in whichever mm faulted it).
+        if mm.hugetlb_usage - mm.hugetlb_usage_drift != hugetlb {
+            bad.push(format!(
+                "mm {id}: hugetlb_usage {} pages (drift {}) but the tables map {hugetlb}",
+                mm.hugetlb_usage, mm.hugetlb_usage_drift
+            ));
+        }
         let _ = Level::Pte;
         if mm.pgtables_bytes != tables * 4096 {
             bad.push(format!(
@@ -250,5 +290,139 @@ impl<H: Hardware> Kernel<H> {
         if mm.rss != rss {
             bad.push(format!("mm {id}: rss {:?} but PTEs say {rss:?}", mm.rss));
         }
+    }
+
+    /// A huge leaf of `mm` at `addr`: it must map the head of a hugetlb folio of its size,
+    /// inside a hugetlb VMA of that size (an anonymous one in a VMA with an anon_vma).
+    /// Returns the base pages it maps.
+    fn check_huge_leaf(
+        &self,
+        mm: &Mm,
+        addr: u64,
+        e: u64,
+        size: HugeSize,
+        found: &mut Found,
+        bad: &mut Vec<String>,
+    ) -> i64 {
+        let id = mm.id;
+        let pfn = pt::pfn_of(e);
+        *found.refs.entry(pfn).or_default() += 1;
+        *found.maps.entry(pfn).or_default() += 1;
+        let p = self.mem.page(pfn);
+        if !p.flags.contains(PageFlags::HUGETLB)
+            || p.flags.contains(PageFlags::HUGE_1G) != (size == HugeSize::Huge1G)
+            || !self.hstate(size).folios.contains(&pfn)
+        {
+            bad.push(format!(
+                "mm {id}: huge leaf at {addr:#x} maps frame {pfn}, not a {size:?} pool folio"
+            ));
+        }
+        match mm.vma_at(addr) {
+            Some(v) if v.hugetlb.is_some_and(|h| h.size == size) => {
+                if p.flags.contains(PageFlags::ANON) && v.anon_vma.is_none() {
+                    bad.push(format!(
+                        "mm {id}: anonymous huge page at {addr:#x} in a VMA without an anon_vma"
+                    ));
+                }
+            }
+            _ => bad.push(format!(
+                "mm {id}: huge leaf at {addr:#x} outside every hugetlb VMA of its size"
+            )),
+        }
+        size.pages() as i64
+    }
+
+    /// The pools, the private reservation maps and `resv_huge_pages`, recomputed from the
+    /// inodes' maps and the VMAs that own private maps. Returns the frames the pools hold that
+    /// no reference accounts for (free folios whole, the tail frames of folios in use).
+    fn check_hugetlb(&self, bad: &mut Vec<String>) -> u64 {
+        let mut unreferenced = 0;
+        let mut resv = [0i64; 2];
+        // Shared: inode entries without their page yet.
+        for f in self.files.table.iter().flatten() {
+            if let Some(size) = f.huge {
+                resv[size.index()] +=
+                    f.resv.iter().filter(|i| !f.pages.contains_key(i)).count() as i64;
+            }
+        }
+        // Private: each owner map's indices its VMAs cover and have not consumed.
+        let mut users = alloc::vec![0u32; self.resv_maps.len()];
+        let mut covered: BTreeMap<u32, (HugeSize, alloc::collections::BTreeSet<u64>)> =
+            BTreeMap::new();
+        for mm in self.mms.iter().flatten() {
+            for v in mm.vmas.values() {
+                let Some(h) = v.hugetlb else { continue };
+                let Some(id) = h.resv else { continue };
+                users[id as usize] += 1;
+                let (first, last) = (
+                    crate::hugetlb::vma_hugecache_offset(v, v.start),
+                    crate::hugetlb::vma_hugecache_offset(v, v.end),
+                );
+                covered
+                    .entry(id)
+                    .or_insert((h.size, Default::default()))
+                    .1
+                    .extend(first..last);
+            }
+        }
+        for (id, m) in self.resv_maps.iter().enumerate() {
+            match m {
+                Some(m) if m.refs != users[id] => bad.push(format!(
+                    "resv_map {id}: {} references, {} VMAs own it",
+                    m.refs, users[id]
+                )),
+                None if users[id] > 0 => bad.push(format!("resv_map {id} freed but in use")),
+                _ => {}
+            }
+        }
+        for (id, (size, idx)) in &covered {
+            if let Some(m) = &self.resv_maps[*id as usize] {
+                resv[size.index()] += idx.iter().filter(|i| !m.consumed.contains(i)).count() as i64;
+            }
+        }
+        for h in &self.hstates {
+            let n = h.size.pages();
+            if h.folios.len() as u64 != h.nr_huge_pages
+                || h.free_list.len() as u64 != h.free_huge_pages
+                || h.resv_huge_pages > h.free_huge_pages
+                || h.surplus_huge_pages > h.nr_huge_pages
+            {
+                bad.push(format!(
+                    "{:?} pool: {} folios, {} free listed; nr {} free {} resv {} surplus {}",
+                    h.size,
+                    h.folios.len(),
+                    h.free_list.len(),
+                    h.nr_huge_pages,
+                    h.free_huge_pages,
+                    h.resv_huge_pages,
+                    h.surplus_huge_pages
+                ));
+            }
+            let mut restoring = 0i64;
+            for &pfn in &h.folios {
+                let p = self.mem.page(pfn);
+                if h.free_list.contains(&pfn) {
+                    if p.refcount != 0 || p.mapcount != 0 || p.flags != PageFlags::HUGETLB {
+                        bad.push(format!("{:?} pool: free folio {pfn} is in use", h.size));
+                    }
+                    unreferenced += n;
+                } else {
+                    unreferenced += n - 1;
+                    if p.flags.contains(PageFlags::RESTORE_RESERVE) {
+                        restoring += 1;
+                    }
+                }
+            }
+            // A folio unmapped from its owner carries the reservation it will give back when
+            // freed; its index already counts as unconsumed above.
+            let want = resv[h.size.index()] - restoring;
+            if h.resv_huge_pages as i64 != want {
+                bad.push(format!(
+                    "{:?} pool: resv_huge_pages {} but the maps say {want}",
+                    h.size, h.resv_huge_pages
+                ));
+            }
+        }
+        unreferenced
     }
 }

@@ -213,7 +213,7 @@ impl<H: Hardware> Kernel<H> {
         );
         let queued = tlb.stats.tables_freed;
         let nested = mm.tlb_flush_pending > 1;
-        let stats = tlb.finish(nested, &mut self.hw, &mut self.mem);
+        let stats = self.tlb_finish_mmu(tlb, nested);
         mm.tlb_flush_pending -= 1;
         r.step(
             "free_pgtables",
@@ -286,7 +286,7 @@ impl<H: Hardware> Kernel<H> {
                     crate::memory::ZapDetails::ALL,
                 );
                 let nested = mm.tlb_flush_pending > 1;
-                freed += tlb.finish(nested, &mut self.hw, &mut self.mem).pages_freed;
+                freed += self.tlb_finish_mmu(tlb, nested).pages_freed;
                 mm.tlb_flush_pending -= 1;
             }
         }

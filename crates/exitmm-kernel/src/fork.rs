@@ -48,6 +48,13 @@ impl<H: Hardware> Kernel<H> {
             }
             let mut tmp = vma.clone();
             tmp.flags -= VmFlags::LOCKED_MASK;
+            // hugetlb_dup_vma_private: the child owns no reservations; a shared VMA gets a
+            // vma_lock of its own.
+            if let Some(h) = tmp.hugetlb.as_mut() {
+                h.resv = None;
+                h.unmapped = false;
+                h.lock = tmp.flags.contains(VmFlags::MAYSHARE);
+            }
             if vma.flags.contains(VmFlags::WIPEONFORK) {
                 tmp.anon_vma = None;
                 tmp.anon_chain_forked = false;

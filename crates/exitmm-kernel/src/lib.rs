@@ -13,6 +13,8 @@ pub mod arch;
 pub mod check;
 pub mod exit;
 pub mod fork;
+pub mod hugetlb;
+pub mod hugetlbfs;
 pub mod madvise;
 pub mod memory;
 pub mod mlock;
@@ -55,6 +57,7 @@ pub enum Errno {
     EFBIG = 27,
     ENOSYS = 38,
     EOVERFLOW = 75,
+    ENOSPC = 28,
 }
 
 impl Errno {
@@ -79,6 +82,7 @@ impl Errno {
             Errno::EFBIG => "EFBIG",
             Errno::ENOSYS => "ENOSYS",
             Errno::EOVERFLOW => "EOVERFLOW",
+            Errno::ENOSPC => "ENOSPC",
         }
     }
 }
@@ -94,6 +98,9 @@ bitflags::bitflags! {
         /// `zap_pte_range` drops the PTE lock after clearing dirty shared PTEs without the
         /// forced TLB flush.
         const DROP_DIRTY_FORCE_FLUSH = 1 << 2;
+        /// The hugetlb unmap drops `i_mmap_rwsem` after unsharing a PMD table without the
+        /// TLB flush that must precede it (CVE-2021-4002).
+        const SKIP_UNSHARE_FLUSH = 1 << 3;
     }
 }
 
@@ -154,6 +161,13 @@ pub struct Kernel<H: Hardware> {
     pub committed_leaked: i64,
     /// anon_vma reference counts (VMAs using each), by id.
     pub anon_vmas: Vec<u32>,
+    /// The huge page pools, one per size (`hstates[]`), indexed by `HugeSize::index`.
+    pub hstates: [hugetlb::Hstate; 2],
+    /// What the cleanup of the last mmap a file refused did (`unmap_region` of the VMA the
+    /// file's `mmap` turned down), for the report; taken by whoever reports it.
+    pub mmap_cleanup: Option<memory::VmaUnmap>,
+    /// Private hugetlb reservation maps (`struct resv_map`), by id; a freed slot is `None`.
+    pub resv_maps: Vec<Option<hugetlb::ResvMap>>,
     /// Settings.
     pub config: Config,
     next_content: u32,
@@ -186,6 +200,9 @@ impl<H: Hardware> Kernel<H> {
             files: shmem::Files::default(),
             committed: 0,
             committed_leaked: 0,
+            hstates: hugetlb::HugeSize::ALL.map(hugetlb::Hstate::new),
+            resv_maps: Vec::new(),
+            mmap_cleanup: None,
             anon_vmas: Vec::new(),
             config,
             next_content: 1,
@@ -223,6 +240,8 @@ impl<H: Hardware> Kernel<H> {
             flags: MmFlags::empty(),
             tlb_flush_pending: 0,
             notifiers: Default::default(),
+            hugetlb_usage: 0,
+            hugetlb_usage_drift: 0,
             locked_vm_unlocked: 0,
         });
         if id == self.mms.len() {

@@ -92,6 +92,19 @@ impl<H: Hardware> Kernel<H> {
     ) -> Result<(), Errno> {
         let f = vma.flags;
         let new = match advice {
+            Advice::DontNeed | Advice::DontNeedLocked if vma.hugetlb.is_some() => {
+                // madvise_dontneed_free_valid_vma: the start must be huge page aligned, the
+                // end is rounded down to it.
+                let hb = vma.hugetlb.expect("hugetlb").size.bytes();
+                if start & (hb - 1) != 0 {
+                    return Err(Errno::EINVAL);
+                }
+                let end = end & !(hb - 1);
+                if end > start {
+                    self.zap_page_range_single(mm, vma, start, end, ZapDetails::ALL);
+                }
+                return Ok(());
+            }
             Advice::DontNeed | Advice::DontNeedLocked => {
                 let mut forbidden = VmFlags::PFNMAP;
                 if advice == Advice::DontNeed {
@@ -128,6 +141,17 @@ impl<H: Hardware> Kernel<H> {
                 };
                 if !f.contains(VmFlags::SHARED | VmFlags::MAYWRITE) {
                     return Err(Errno::EACCES);
+                }
+                if let Some(h) = vma.hugetlb {
+                    // hugetlbfs_punch_hole: whole huge pages only (partial ones are zeroed).
+                    let hb = h.size.bytes();
+                    let (s, e) = ((start + hb - 1) & !(hb - 1), end & !(hb - 1));
+                    if s < e {
+                        let first = crate::hugetlb::vma_hugecache_offset(vma, s);
+                        let last = crate::hugetlb::vma_hugecache_offset(vma, e);
+                        self.hugetlbfs_punch_hole(mm, file, first, last);
+                    }
+                    return Ok(());
                 }
                 let first = vma.linear_index(start);
                 self.shmem_punch_hole(mm, file, first, first + ((end - start) >> 12));
@@ -205,7 +229,7 @@ impl<H: Hardware> Kernel<H> {
     ) -> Result<(), Errno> {
         let mut a = start;
         while a < end {
-            let vma = mm.vma_at(a).ok_or(Errno::ENOMEM)?;
+            let vma = mm.vma_at(a).cloned().ok_or(Errno::ENOMEM)?;
             let f = vma.flags;
             let ok = !f.intersects(VmFlags::IO | VmFlags::PFNMAP)
                 && if write {
@@ -224,7 +248,11 @@ impl<H: Hardware> Kernel<H> {
                 })?;
             }
             self.gup_touch(mm, a, write);
-            a += PAGE_SIZE;
+            // A hugetlb page is faulted in whole.
+            a = match vma.hugetlb {
+                Some(h) => (a | (h.size.bytes() - 1)) + 1,
+                None => a + PAGE_SIZE,
+            };
         }
         Ok(())
     }

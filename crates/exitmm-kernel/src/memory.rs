@@ -33,6 +33,8 @@ pub struct ZapStats {
     pub huge_pmd: u64,
     /// Hugetlb pages unmapped by `__unmap_hugepage_range`.
     pub hugetlb: u64,
+    /// Shared hugetlb PMD tables this mm stopped using (`huge_pmd_unshare`).
+    pub unshared: u64,
     /// What each level of the walk visited.
     pub walk: WalkStats,
 }
@@ -49,6 +51,7 @@ impl ZapStats {
         self.pfn += o.pfn;
         self.huge_pmd += o.huge_pmd;
         self.hugetlb += o.hugetlb;
+        self.unshared += o.unshared;
         self.walk.add(&o.walk);
     }
 }
@@ -185,6 +188,7 @@ impl<H: Hardware> Kernel<H> {
     ) -> Result<Option<Pfn>, Errno> {
         let e = self.hw.table(table)[idx];
         if pt::present(e) {
+            debug_assert!(!pt::leaf(e), "a huge leaf where a table was expected");
             return Ok(Some(pt::pfn_of(e)));
         }
         if !alloc {
@@ -221,12 +225,13 @@ impl<H: Hardware> Kernel<H> {
         self.table_below(mm, pmd, Level::Pmd.index(addr), alloc)
     }
 
-    /// The PTE table covering `addr`, if the walk reaches one (no allocation).
+    /// The PTE table covering `addr`, if the walk reaches one (no allocation; a huge leaf on
+    /// the way means there is none).
     pub fn pte_table(&self, mm: &Mm, addr: u64) -> Option<Pfn> {
         let mut t = mm.pgd;
         for l in [Level::Pgd, Level::Pud, Level::Pmd] {
             let e = self.hw.table(t)[l.index(addr)];
-            if !pt::present(e) {
+            if !pt::present(e) || pt::leaf(e) {
                 return None;
             }
             t = pt::pfn_of(e);
@@ -304,6 +309,9 @@ impl<H: Hardware> Kernel<H> {
         };
         if !allowed {
             return Err(Fault::Segv);
+        }
+        if vma.flags.contains(VmFlags::HUGETLB) {
+            return self.hugetlb_fault(mm, &vma, addr, write);
         }
         // __handle_mm_fault allocates the PUD and PMD levels; the PTE table comes with the first
         // page mapped (do_anonymous_page's pte_alloc, finish_fault, filemap_map_pages).
@@ -620,10 +628,55 @@ impl<H: Hardware> Kernel<H> {
         // untrack_pfn: no VM_PFNMAP VMA can be made yet (no script op maps raw PFNs).
         done.untrack_pfn = vma.flags.contains(VmFlags::PFNMAP);
         if start != end {
-            // is_vm_hugetlb_page: no script op makes a hugetlb VMA yet, so every VMA walks.
-            self.unmap_page_range(tlb, &mut done.zap, mm, vma, start, end, ZapDetails::ALL);
+            if vma.flags.contains(VmFlags::HUGETLB) {
+                // It is undesirable to test vm_file, as it should be non-null for a valid
+                // hugetlb area; it is NULL only in mmap_region's error path, where no PTE was
+                // set up: nothing to do then.
+                match vma.file {
+                    Some(f) => {
+                        done.branch = UnmapBranch::Hugetlb;
+                        self.i_mmap_lock_write(f);
+                        done.zap = self.__unmap_hugepage_range_final(tlb, mm, vma, start, end);
+                        self.i_mmap_unlock_write(f);
+                    }
+                    None => done.branch = UnmapBranch::Skip,
+                }
+            } else {
+                self.unmap_page_range(tlb, &mut done.zap, mm, vma, start, end, ZapDetails::ALL);
+            }
         }
         Some(done)
+    }
+
+    /// `i_mmap_lock_write`: the file's `i_mmap_rwsem`, for write. Nothing else may hold it
+    /// (the model runs one kernel path at a time, so a second holder is a bug).
+    pub(crate) fn i_mmap_lock_write(&mut self, f: crate::mm_types::FileId) {
+        let file = self.files.get_mut(f);
+        assert!(!file.i_mmap_locked, "i_mmap_rwsem already held");
+        file.i_mmap_locked = true;
+    }
+
+    /// `i_mmap_unlock_write`.
+    pub(crate) fn i_mmap_unlock_write(&mut self, f: crate::mm_types::FileId) {
+        let file = self.files.get_mut(f);
+        assert!(file.i_mmap_locked, "i_mmap_rwsem not held");
+        file.i_mmap_locked = false;
+    }
+
+    /// `__unmap_hugepage_range_final` (5.10): the unmap of a hugetlb VMA that is going away.
+    /// 5.10 then clears the dying VMA's `VM_MAYSHARE` so that `huge_pmd_share` cannot hand
+    /// its tables to anyone (6.x frees its vma_lock instead); here a VMA being unmapped is
+    /// already out of its mm's tree, where `huge_pmd_share` looks for sources.
+    #[allow(non_snake_case)]
+    fn __unmap_hugepage_range_final(
+        &mut self,
+        tlb: &mut MmuGather,
+        mm: &mut Mm,
+        vma: &Vma,
+        start: u64,
+        end: u64,
+    ) -> ZapStats {
+        self.__unmap_hugepage_range(tlb, mm, vma, start, end, None)
     }
 
     /// `unmap_page_range` (5.10; 6.x is the same walk): zap `[addr, end)` of `vma`, walking
@@ -872,9 +925,20 @@ impl<H: Hardware> Kernel<H> {
             reclaim_pt: details.reclaim_pt && self.config.pt_reclaim,
             ..details
         };
+        if vma.flags.contains(VmFlags::HUGETLB) {
+            // hugetlb_zap_begin: i_mmap_rwsem for write around the zap and its flush.
+            let f = vma.file.expect("hugetlb VMA with its file");
+            self.i_mmap_lock_write(f);
+            zap = self.__unmap_hugepage_range(&mut tlb, mm, vma, start, end, None);
+            let nested = mm.tlb_flush_pending > 1;
+            self.tlb_finish_mmu(tlb, nested);
+            self.i_mmap_unlock_write(f);
+            mm.tlb_flush_pending -= 1;
+            return zap;
+        }
         self.unmap_page_range(&mut tlb, &mut zap, mm, vma, start, end, details);
         let nested = mm.tlb_flush_pending > 1;
-        tlb.finish(nested, &mut self.hw, &mut self.mem);
+        self.tlb_finish_mmu(tlb, nested);
         mm.tlb_flush_pending -= 1;
         zap
     }
@@ -898,7 +962,14 @@ impl<H: Hardware> Kernel<H> {
             let addr = vmas[i].start;
             self.anon_vma_put(vmas[i].anon_vma); // unlink_anon_vmas; unlink_file_vma is a no-op here
                                                  // Cluster VMAs closer than PMD_SIZE: they may share a PTE table.
-            while i + 1 < vmas.len() && vmas[i + 1].start <= vmas[i].end + PMD_SIZE {
+                                                 // hugetlb VMAs are freed alone (hugetlb_free_pgd_range, which is free_pgd_range on
+                                                 // x86-64), and the clustering stops at one.
+            let huge = |v: &Vma| v.flags.contains(VmFlags::HUGETLB);
+            while !huge(&vmas[i])
+                && i + 1 < vmas.len()
+                && vmas[i + 1].start <= vmas[i].end + PMD_SIZE
+                && !huge(&vmas[i + 1])
+            {
                 i += 1;
                 self.anon_vma_put(vmas[i].anon_vma);
             }
@@ -1073,6 +1144,9 @@ impl<H: Hardware> Kernel<H> {
     /// the source has in the range gets a copy, even an empty one; anonymous pages become
     /// shared and write-protected in both (COW); the zero page stays the zero page.
     pub fn copy_page_range(&mut self, dst: &mut Mm, src: &mut Mm, vma: &Vma) -> Result<(), Errno> {
+        if vma.flags.contains(VmFlags::HUGETLB) {
+            return self.copy_hugetlb_page_range(dst, src, vma);
+        }
         let cow = vma.flags & (VmFlags::SHARED | VmFlags::MAYWRITE) == VmFlags::MAYWRITE;
         // copy_p4d/pud/pmd_range: the child gets a table below every entry the parent has in
         // the range, level by level, even where nothing is mapped further down.

@@ -101,6 +101,27 @@ pub struct Vma {
     pub anon_vma: Option<AnonVmaId>,
     /// True when `anon_vma_chain` is not singular (the VMA was made by fork).
     pub anon_chain_forked: bool,
+    /// The hugetlb state (`vm_private_data` of a `VM_HUGETLB` VMA), `None` for other VMAs.
+    pub hugetlb: Option<HugetlbVma>,
+}
+
+/// Index of a private hugetlb reservation map in the kernel's table.
+pub type ResvId = u32;
+
+/// What a hugetlb VMA's `vm_private_data` holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HugetlbVma {
+    /// The huge page size (`hstate_vma`).
+    pub size: crate::hugetlb::HugeSize,
+    /// Private mappings: the reservation map this VMA owns (`HPAGE_RESV_OWNER`); `None` for
+    /// a fork child or a `MAP_NORESERVE` mapping, which own no reservations.
+    pub resv: Option<ResvId>,
+    /// `HPAGE_RESV_UNMAPPED`: the owner's COW took a page away from this (child) VMA; any
+    /// later fault on a missing page here is SIGBUS.
+    pub unmapped: bool,
+    /// Shared mappings: the hugetlb vma_lock exists, so the VMA can give its PMD tables to
+    /// another mapping of the same file (`huge_pmd_share`).
+    pub lock: bool,
 }
 
 impl Vma {
@@ -199,6 +220,15 @@ pub struct Mm {
     pub tlb_flush_pending: u32,
     /// `notifier_subscriptions`.
     pub notifiers: crate::mmu_notifier::Subscriptions,
+    /// `hugetlb_usage`, in base pages (`HugetlbPages` in status): hugetlb pages this mm
+    /// faulted in or inherited at fork, less those it unmapped. A page reached through a PMD
+    /// table shared with another mm counts in the mm that faulted it.
+    pub hugetlb_usage: i64,
+    /// How far `hugetlb_usage` is from the huge pages this mm's tables map (`check_invariants`
+    /// recomputes `hugetlb_usage - drift` from them): a shared PMD table's pages count only in
+    /// the mm that faulted them, so sharing a populated table, another sharer's fault into it,
+    /// and unsharing it move the tables' figure but not the counter.
+    pub hugetlb_usage_drift: i64,
     /// Pages `locked_vm` still counts although no `VM_LOCKED` VMA holds them: 6.18's
     /// `MREMAP_DONTUNMAP` clears the lock flags of the source VMA without decrementing
     /// `locked_vm` ("Because we won't unmap we don't need to touch locked_vm").

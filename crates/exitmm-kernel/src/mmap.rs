@@ -47,6 +47,8 @@ pub struct MapFlags {
     pub growsdown: bool,
     /// `MAP_FIXED` (else `MAP_FIXED_NOREPLACE`).
     pub fixed: bool,
+    /// `MAP_HUGETLB` with this page size (anonymous mappings only).
+    pub hugetlb: Option<crate::hugetlb::HugeSize>,
 }
 
 /// What a munmap-style removal did, for reports.
@@ -58,6 +60,8 @@ pub struct UnmapStats {
     pub gather: crate::mmu_gather::GatherStats,
     /// VMAs removed.
     pub vmas: u64,
+    /// What `unmap_single_vma` did for the first VMA (the one a failed mmap cleans up).
+    pub done: Option<crate::memory::VmaUnmap>,
 }
 
 /// The attributes that decide whether two VMAs can be one (`is_mergeable_vma` and the
@@ -103,6 +107,13 @@ impl<H: Hardware> Kernel<H> {
         if mm.map_count >= self.config.max_map_count {
             return Err(Errno::ENOMEM);
         }
+        // hugetlb_vm_op_split: a hugetlb VMA splits only at its huge page size.
+        if let Some(h) = mm.vmas[&vma_start].hugetlb {
+            if at & (h.size.bytes() - 1) != 0 {
+                return Err(Errno::EINVAL);
+            }
+            self.hugetlb_split(mm, vma_start, at);
+        }
         let v = mm.vmas.get_mut(&vma_start).expect("split: no VMA");
         debug_assert!(v.start < at && at < v.end);
         let mut upper = v.clone();
@@ -116,6 +127,7 @@ impl<H: Hardware> Kernel<H> {
     /// `vma_link` for a VMA made from another one: it takes its own references to the
     /// anon_vma and the file, and joins the tree.
     pub(crate) fn vma_link(&mut self, mm: &mut Mm, vma: Vma) {
+        self.hugetlb_vm_op_open(&vma);
         self.anon_vma_get(vma.anon_vma);
         if let Some(f) = vma.file {
             self.get_file(f);
@@ -250,6 +262,44 @@ impl<H: Hardware> Kernel<H> {
         if len == 0 || addr & (PAGE_SIZE - 1) != 0 || foff & (PAGE_SIZE - 1) != 0 {
             return Err(Errno::EINVAL);
         }
+        // ksys_mmap_pgoff: MAP_HUGETLB mappings get a hugetlbfs file of their own, and a
+        // mapping of a hugetlbfs file is rounded up to whole huge pages.
+        let huge = match (file, flags.hugetlb) {
+            (Some(f), _) => self.files.get(f).huge,
+            (None, h) => h,
+        };
+        let len = match huge {
+            Some(h) => len.checked_add(h.bytes() - 1).ok_or(Errno::ENOMEM)? & !(h.bytes() - 1),
+            None => len,
+        };
+        let (file, own_file) = match (file, flags.hugetlb) {
+            (None, Some(h)) => {
+                let f = self.hugetlb_file_setup("anon_hugepage", FileKind::HugetlbAnon, len, h)?;
+                (Some(f), Some(f))
+            }
+            (f, _) => (f, None),
+        };
+        let r = self.do_mmap_file(mm, addr, len, prot, flags, file, foff, huge);
+        // The VMA took its own reference; the one of the setup goes (ksys_mmap_pgoff's fput).
+        if let Some(f) = own_file {
+            self.fput(f);
+        }
+        r
+    }
+
+    /// `do_mmap` once the file is known (`huge` if it is a hugetlbfs file).
+    #[allow(clippy::too_many_arguments)]
+    fn do_mmap_file(
+        &mut self,
+        mm: &mut Mm,
+        addr: u64,
+        len: u64,
+        prot: Prot,
+        flags: MapFlags,
+        file: Option<FileId>,
+        foff: u64,
+        huge: Option<crate::hugetlb::HugeSize>,
+    ) -> Result<u64, Errno> {
         let len = len.checked_add(PAGE_SIZE - 1).ok_or(Errno::ENOMEM)? & !(PAGE_SIZE - 1);
         if addr.checked_add(len).is_none_or(|e| e > TASK_SIZE) {
             return Err(Errno::ENOMEM);
@@ -272,6 +322,10 @@ impl<H: Hardware> Kernel<H> {
         if flags.locked {
             vm_flags |= VmFlags::LOCKED;
         }
+        // hugetlb_get_unmapped_area: a fixed address must be huge page aligned.
+        if huge.is_some_and(|h| addr & (h.bytes() - 1) != 0) {
+            return Err(Errno::EINVAL);
+        }
         if !flags.fixed && mm.find_vma(addr).is_some_and(|v| v.start < addr + len) {
             return Err(Errno::EEXIST);
         }
@@ -291,7 +345,8 @@ impl<H: Hardware> Kernel<H> {
         if flags.shared {
             vm_flags |= VmFlags::SHARED | VmFlags::MAYSHARE;
         }
-        if flags.noreserve && self.config.overcommit_memory != 2 {
+        // MAP_NORESERVE is honoured if overcommit is allowed; hugetlb always honours it.
+        if flags.noreserve && (self.config.overcommit_memory != 2 || huge.is_some()) {
             vm_flags |= VmFlags::NORESERVE;
         }
         let pgoff = if file.is_none() && !flags.shared {
@@ -324,6 +379,10 @@ impl<H: Hardware> Kernel<H> {
         // Clear the old mappings (MAP_FIXED): they are "removed", the new VMA is not yet there.
         if !mm.overlapping(addr, end).is_empty() {
             self.do_munmap(mm, addr, len)?;
+        }
+        let huge = file.is_some_and(|f| self.files.get(f).huge.is_some());
+        if huge {
+            return self.mmap_region_hugetlb(mm, file.expect("file"), addr, len, vm_flags, pgoff);
         }
         let mut charged = 0;
         if vm_flags & (VmFlags::NORESERVE | VmFlags::SHARED | VmFlags::WRITE) == VmFlags::WRITE {
@@ -418,6 +477,7 @@ impl<H: Hardware> Kernel<H> {
                     file,
                     anon_vma: None,
                     anon_chain_forked: false,
+                    hugetlb: None,
                 },
             );
             mm.map_count += 1;
@@ -429,6 +489,48 @@ impl<H: Hardware> Kernel<H> {
         }
         mm.hiwater_vm = mm.hiwater_vm.max(mm.total_vm);
         Ok(start)
+    }
+
+    /// `mmap_region` for a hugetlbfs file: never charged (`accountable_mapping` is false for
+    /// hugetlbfs), never merged (`VM_DONTEXPAND`). If the file's `mmap` refuses the new VMA
+    /// (an unaligned offset, or reservations the pool can't give), the seed's error path
+    /// runs: the VMA loses its file and its range is unmapped (`unmap_region`), where
+    /// `unmap_single_vma` finds a hugetlb VMA without a file and skips it. What that did is
+    /// left in [`Kernel::mmap_cleanup`] for the report.
+    fn mmap_region_hugetlb(
+        &mut self,
+        mm: &mut Mm,
+        file: FileId,
+        addr: u64,
+        len: u64,
+        vm_flags: VmFlags,
+        pgoff: u64,
+    ) -> Result<u64, Errno> {
+        self.get_file(file);
+        let mut vma = Vma {
+            start: addr,
+            end: addr + len,
+            flags: vm_flags,
+            pgoff,
+            file: Some(file),
+            anon_vma: None,
+            anon_chain_forked: false,
+            hugetlb: None,
+        };
+        if let Err(e) = self.hugetlbfs_file_mmap(&mut vma) {
+            // unmap_and_free_vma: fput, vm_file = NULL, unmap_region; no close.
+            vma.file = None;
+            self.fput(file);
+            let stats = self.unmap_region(mm, core::slice::from_ref(&vma));
+            self.mmap_cleanup = stats.done;
+            return Err(e);
+        }
+        let flags = vma.flags;
+        mm.vmas.insert(addr, vma);
+        mm.map_count += 1;
+        Self::vm_stat_account(mm, flags, (len >> 12) as i64);
+        mm.hiwater_vm = mm.hiwater_vm.max(mm.total_vm);
+        Ok(addr)
     }
 
     /// `do_munmap` → `do_vmi_munmap`: remove `[start, start+len)`, splitting the VMAs at its
@@ -497,22 +599,27 @@ impl<H: Hardware> Kernel<H> {
         mm.tlb_flush_pending += 1;
         mm.update_hiwater_rss();
         let mut zap = ZapStats::default();
-        for v in self.unmap_vmas(&mut tlb, mm, removed, first, last) {
+        let done = self.unmap_vmas(&mut tlb, mm, removed, first, last);
+        for v in &done {
             zap.add(&v.zap);
         }
         self.free_pgtables(&mut tlb, mm, removed, prev_end.unwrap_or(0), next_start, 0);
         let nested = mm.tlb_flush_pending > 1;
-        let gather = tlb.finish(nested, &mut self.hw, &mut self.mem);
+        let gather = self.tlb_finish_mmu(tlb, nested);
         mm.tlb_flush_pending -= 1;
         UnmapStats {
             zap,
             gather,
             vmas: 0,
+            done: done.first().copied(),
         }
     }
 
     /// `remove_vma` (5.10/6.x): close, `fput`, free. (The anon_vma was unlinked by `free_pgtables`.)
     pub fn remove_vma(&mut self, vma: Vma) {
+        if vma.hugetlb.is_some() {
+            self.hugetlb_vm_op_close(&vma); // vma->vm_ops->close
+        }
         if let Some(f) = vma.file {
             self.fput(f);
         }
@@ -577,7 +684,10 @@ impl<H: Hardware> Kernel<H> {
                     }
                 }
                 self.gup_touch(mm, a, write);
-                a += PAGE_SIZE;
+                a = match vma.hugetlb {
+                    Some(h) => (a | (h.size.bytes() - 1)) + 1,
+                    None => a + PAGE_SIZE,
+                };
             }
             addr = vend;
         }

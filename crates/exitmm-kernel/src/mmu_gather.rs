@@ -104,6 +104,9 @@ pub struct MmuGather {
     active: usize,
     tables: Vec<Pfn>,
     table_frame: Option<Pfn>,
+    /// Hugetlb folios whose last reference a flush dropped: the kernel returns them to their
+    /// pool (their destructor is `free_huge_folio`, not the buddy allocator).
+    hugetlb_freed: Vec<Pfn>,
     inject: crate::Inject,
     /// Counters for the report.
     pub stats: GatherStats,
@@ -130,6 +133,7 @@ impl MmuGather {
             active: 0,
             tables: Vec::new(),
             table_frame: None,
+            hugetlb_freed: Vec::new(),
             inject,
             stats: GatherStats::default(),
         };
@@ -163,6 +167,29 @@ impl MmuGather {
         self.adjust_range(addr, 1 << PAGE_SHIFT);
         self.cleared_ptes = true;
         self.stats.entries += 1;
+    }
+
+    /// `tlb_remove_huge_tlb_entry`: a huge leaf of `1 << shift` bytes at `addr` was cleared.
+    pub fn remove_huge_tlb_entry(&mut self, addr: u64, shift: u32) {
+        self.adjust_range(addr, 1 << shift);
+        if shift == PUD_SHIFT {
+            self.cleared_puds = true;
+        } else {
+            self.cleared_pmds = true;
+        }
+    }
+
+    /// `tlb_unshare_pmd_ptdesc` (6.18.y): the PMD table of the 1 GiB at `base` is no longer
+    /// this mm's: flush its range, walk caches included, as for a freed table.
+    pub fn unshare_table(&mut self, base: u64) {
+        self.adjust_range(base, 1 << PUD_SHIFT);
+        self.cleared_pmds = true;
+        self.freed_tables = true;
+    }
+
+    /// The hugetlb folios released since the last call (see `hugetlb_freed`).
+    pub fn take_hugetlb_freed(&mut self) -> Vec<Pfn> {
+        core::mem::take(&mut self.hugetlb_freed)
     }
 
     /// `__tlb_remove_page` (5.10): queue a zapped page. Returns true when the gather is full and the
@@ -292,7 +319,14 @@ impl MmuGather {
         for b in &mut self.batches {
             for pfn in b.pages.drain(..) {
                 self.stats.pages_released += 1;
-                if put_page(pfn, mem, hw) {
+                let p = mem.page_mut(pfn);
+                if p.flags.contains(PageFlags::HUGETLB) {
+                    p.refcount -= 1;
+                    if p.refcount == 0 {
+                        self.hugetlb_freed.push(pfn);
+                        self.stats.pages_freed += 1;
+                    }
+                } else if put_page(pfn, mem, hw) {
                     self.stats.pages_freed += 1;
                 }
             }
@@ -321,14 +355,10 @@ impl MmuGather {
         self.tlb_flush_mmu(hw, mem);
     }
 
-    /// `tlb_finish_mmu` (5.10/6.x, with the nested-flush rule): the last flush and free, then the batch frames go. `nested` is
-    /// `mm_tlb_flush_nested`: another gather is in flight on this mm, so flush everything.
-    pub fn finish<H: Hardware>(
-        mut self,
-        nested: bool,
-        hw: &mut H,
-        mem: &mut PhysMem,
-    ) -> GatherStats {
+    /// `tlb_finish_mmu` (5.10/6.x, with the nested-flush rule): the last flush and free.
+    /// `nested` is `mm_tlb_flush_nested`: another gather is in flight on this mm, so flush
+    /// everything. Then [`MmuGather::release`] gives the batch frames back.
+    pub fn finish<H: Hardware>(&mut self, nested: bool, hw: &mut H, mem: &mut PhysMem) {
         hw.note_step("tlb_finish_mmu");
         if nested {
             self.fullmm = true;
@@ -336,6 +366,14 @@ impl MmuGather {
             self.freed_tables = true;
         }
         self.tlb_flush_mmu(hw, mem);
+    }
+
+    /// `tlb_batch_list_free`: the batch frames go; returns what the gather did.
+    pub fn release(mut self, mem: &mut PhysMem) -> GatherStats {
+        debug_assert!(
+            self.hugetlb_freed.is_empty(),
+            "hugetlb folios not given back"
+        );
         for b in self.batches.drain(..) {
             if let Some(f) = b.frame {
                 put_frame(f, mem);
@@ -396,7 +434,8 @@ mod tests {
         g.remove_tlb_entry(0x1000);
         assert!(!g.remove_page(ZappedPage::new(p), &mut mem));
         let free = mem.nr_free();
-        let stats = g.finish(false, &mut hw, &mut mem);
+        g.finish(false, &mut hw, &mut mem);
+        let stats = g.release(&mut mem);
         assert_eq!(
             hw.log,
             vec![HwCall::FlushRange {
@@ -418,18 +457,22 @@ mod tests {
         let mut g = MmuGather::new(1, false, crate::Inject::empty());
         g.remove_tlb_entry(0x5000);
         g.finish(true, &mut hw, &mut mem);
+        g.release(&mut mem);
         assert_eq!(hw.log, vec![HwCall::FlushMm(1)]);
         // Even with nothing cleared here.
         let mut hw = TestHw::default();
-        MmuGather::new(1, false, crate::Inject::empty()).finish(true, &mut hw, &mut mem);
+        let mut g = MmuGather::new(1, false, crate::Inject::empty());
+        g.finish(true, &mut hw, &mut mem);
+        g.release(&mut mem);
         assert_eq!(hw.log, vec![HwCall::FlushMm(1)]);
     }
 
     #[test]
     fn a_gather_that_cleared_nothing_does_not_flush() {
         let (mut hw, mut mem) = (TestHw::default(), mem());
-        let stats =
-            MmuGather::new(1, false, crate::Inject::empty()).finish(false, &mut hw, &mut mem);
+        let mut g = MmuGather::new(1, false, crate::Inject::empty());
+        g.finish(false, &mut hw, &mut mem);
+        let stats = g.release(&mut mem);
         assert!(hw.log.is_empty());
         assert_eq!(stats.flushes, 0);
     }
@@ -454,5 +497,6 @@ mod tests {
         assert_eq!(n, 9698);
         assert_eq!(g.stats.batches, 19);
         g.finish(false, &mut hw, &mut mem);
+        g.release(&mut mem);
     }
 }

@@ -104,7 +104,15 @@ impl<H: Hardware> Kernel<H> {
         }
         Self::vm_stat_account(mm, old, -nrpages);
         Self::vm_stat_account(mm, newflags, nrpages);
-        self.change_protection(mm, start, end, newflags);
+        if old.contains(VmFlags::HUGETLB) {
+            let vma = mm
+                .vma_at(start)
+                .cloned()
+                .expect("the VMA holding the range");
+            self.hugetlb_change_protection(mm, &vma, start, end, newflags);
+        } else {
+            self.change_protection(mm, start, end, newflags);
+        }
         // A private locked VMA that becomes writable is COWed now, not on first write.
         if old & (VmFlags::WRITE | VmFlags::SHARED | VmFlags::LOCKED) == VmFlags::LOCKED
             && newflags.contains(VmFlags::WRITE)

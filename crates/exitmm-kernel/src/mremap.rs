@@ -127,6 +127,19 @@ impl<H: Hardware> Kernel<H> {
     /// `check_prep_vma`: the VMA at `addr` must exist and hold what is resized or moved.
     fn check_prep_vma(&self, mm: &Mm, v: &mut Remap) -> Result<(), Errno> {
         let vma = mm.vma_at(v.addr).ok_or(Errno::EFAULT)?;
+        // align_hugetlb: lengths round up to the huge page, addresses must be aligned to it,
+        // and a hugetlb mapping never grows (its reservations can't be split).
+        if let Some(h) = vma.hugetlb {
+            let m = h.size.bytes() - 1;
+            v.old_len = v.old_len.checked_add(m).ok_or(Errno::EINVAL)? & !m;
+            v.new_len = v.new_len.checked_add(m).ok_or(Errno::EINVAL)? & !m;
+            if v.addr & m != 0 || (v.implies_new_addr() && v.new_addr & m != 0) {
+                return Err(Errno::EINVAL);
+            }
+            if v.new_len > v.old_len {
+                return Err(Errno::EINVAL);
+            }
+        }
         v.kind = match v.new_len.cmp(&v.old_len) {
             core::cmp::Ordering::Less => RemapType::Shrink,
             core::cmp::Ordering::Equal => RemapType::NoResize,
@@ -342,7 +355,19 @@ impl<H: Hardware> Kernel<H> {
         let _ = start;
         let new_vma = mm.vma_at(new_addr).map_or(new_addr, |v| v.start);
         let old_vma = mm.vma_at(old_addr).map_or(old_addr, |v| v.start);
-        self.move_page_tables(mm, (old_addr, old_vma), (new_addr, new_vma), old_len);
+        if vma.hugetlb.is_some() {
+            let (o, n) = (mm.vmas[&old_vma].clone(), mm.vmas[&new_vma].clone());
+            self.move_hugetlb_page_tables(mm, (&o, &n), old_addr, new_addr, old_len);
+            // fixup_hugetlb_reservations: the reservations went with the new VMA; the old one
+            // gives nothing back when it is closed.
+            if let Some(h) = mm.vmas.get_mut(&old_vma).and_then(|v| v.hugetlb.as_mut()) {
+                if let Some(id) = h.resv.take() {
+                    self.resv_map_put(id);
+                }
+            }
+        } else {
+            self.move_page_tables(mm, (old_addr, old_vma), (new_addr, new_vma), old_len);
+        }
         Self::vm_stat_account(mm, vma.flags, (new_len >> 12) as i64);
         if vma.flags.contains(VmFlags::LOCKED) {
             mm.locked_vm += (new_len >> 12) as i64;

@@ -38,6 +38,12 @@ bitflags::bitflags! {
         const PAGECACHE = 1 << 10;
         /// `PG_uptodate`.
         const UPTODATE = 1 << 11;
+        /// The head frame of a hugetlb folio (its tail frames carry no state of their own).
+        const HUGETLB = 1 << 12;
+        /// A hugetlb folio of 1 GiB (without it, 2 MiB).
+        const HUGE_1G = 1 << 13;
+        /// `hugetlb_restore_reserve`: freeing this hugetlb folio gives a reservation back.
+        const RESTORE_RESERVE = 1 << 14;
     }
 }
 

@@ -250,6 +250,64 @@ impl PhysMem {
         self.list_add(pfn, order);
     }
 
+    /// `alloc_contig_pages` (mm/page_alloc.c), as hugetlb takes a gigantic page: `2^order`
+    /// frames (`order` above [`MAX_ORDER`]), naturally aligned, from sections that are wholly
+    /// free. The head is returned with refcount 1; `None` if no such range is free.
+    pub fn alloc_contig_pages(&mut self, order: u32) -> Option<Pfn> {
+        debug_assert!(order > MAX_ORDER);
+        let per = (1usize << order) / SECTION_PAGES;
+        let block = 1usize << MAX_ORDER;
+        let free_section = |m: &Self, s: usize| match &m.sections[s] {
+            None => true,
+            Some(_) => (0..SECTION_PAGES).step_by(block).all(|b| {
+                let p = m.page((s * SECTION_PAGES + b) as Pfn);
+                p.flags.contains(PageFlags::BUDDY) && p.mapcount == MAX_ORDER as i32
+            }),
+        };
+        let first = (0..self.sections.len() / per)
+            .map(|g| g * per)
+            .find(|&s| (s..s + per).all(|i| free_section(self, i)))?;
+        for s in first..first + per {
+            if self.sections[s].is_none() {
+                self.untouched.retain(|&u| u as usize != s);
+                self.sections[s] =
+                    Some(alloc::vec![Page::default(); SECTION_PAGES].into_boxed_slice());
+            } else {
+                for b in (0..SECTION_PAGES).step_by(block) {
+                    self.list_del((s * SECTION_PAGES + b) as Pfn, MAX_ORDER);
+                }
+            }
+        }
+        self.nr_free -= 1 << order;
+        let pfn = (first * SECTION_PAGES) as Pfn;
+        let p = self.page_mut(pfn);
+        let gen = p.gen;
+        *p = Page {
+            refcount: 1,
+            gen,
+            ..Page::default()
+        };
+        Some(pfn)
+    }
+
+    /// `free_contig_range`: gives back a range [`alloc_contig_pages`] handed out, as blocks of
+    /// the largest buddy order. Bumps the head frame's generation.
+    pub fn free_contig_pages(&mut self, pfn: Pfn, order: u32) {
+        {
+            let p = self.page_mut(pfn);
+            debug_assert_eq!(p.refcount, 0, "freeing a referenced range");
+            let gen = p.gen.wrapping_add(1);
+            *p = Page {
+                gen,
+                ..Page::default()
+            };
+        }
+        self.nr_free += 1 << order;
+        for b in (0..1u32 << order).step_by(1 << MAX_ORDER) {
+            self.list_add(pfn + b, MAX_ORDER);
+        }
+    }
+
     /// Drains the order-0 cache into the buddy lists (`drain_all_pages`).
     pub fn drain_pcp(&mut self) {
         while let Some(p) = self.pcp.pop() {
@@ -321,6 +379,37 @@ mod tests {
         assert!(m.alloc_pages(0).is_ok());
         assert!(m.alloc_pages(0).is_ok());
         assert_eq!(m.alloc_pages(0), Err(AllocError::Injected));
+    }
+
+    #[test]
+    fn gigantic_ranges_come_from_whole_free_sections() {
+        let mut m = PhysMem::new(4 << 30);
+        let small = m.alloc_pages(0).unwrap();
+        let total = m.nr_free();
+        let g = m.alloc_contig_pages(18).unwrap();
+        assert_eq!(g % (1 << 18), 0, "naturally aligned");
+        assert!(g >= 1 << 18, "the first GiB holds an allocated frame");
+        assert_eq!(m.nr_free(), total - (1 << 18));
+        assert_eq!(m.count_free_walk(), m.nr_free());
+        let h = m.alloc_contig_pages(18).unwrap();
+        let i = m.alloc_contig_pages(18).unwrap();
+        assert!(
+            m.alloc_contig_pages(18).is_none(),
+            "the first GiB is not wholly free"
+        );
+        for p in [g, h, i] {
+            m.page_mut(p).refcount = 0;
+            m.free_contig_pages(p, 18);
+        }
+        assert_eq!(m.nr_free(), total);
+        assert_eq!(m.count_free_walk(), total);
+        m.page_mut(small).refcount = 0;
+        m.free_pages(small, 0);
+        m.drain_pcp();
+        assert!(
+            m.alloc_contig_pages(18).is_some(),
+            "freed ranges can be taken again"
+        );
     }
 
     #[test]

@@ -122,6 +122,20 @@ pub const fn mk_pte(pfn: Pfn, write: bool, dirty: bool, special: bool) -> u64 {
     e
 }
 
+/// `pmd_leaf` / `pud_leaf`: a present upper-level entry that maps a huge page itself instead
+/// of pointing to a table.
+#[inline]
+pub const fn leaf(entry: u64) -> bool {
+    entry & (PRESENT | PSE) == PRESENT | PSE
+}
+
+/// `mk_huge_pte` (arch/x86 `pfn_pmd`/`pfn_pud` with `_PAGE_PSE`): a huge leaf entry at PMD
+/// or PUD level mapping the folio whose head is `pfn`.
+#[inline]
+pub const fn mk_huge(pfn: Pfn, write: bool, dirty: bool) -> u64 {
+    mk_pte(pfn, write, dirty, false) | PSE
+}
+
 /// An upper-level entry pointing to a table frame.
 #[inline]
 pub const fn mk_table(pfn: Pfn) -> u64 {

@@ -23,6 +23,8 @@ pub enum FileKind {
     Tmpfs,
     /// The object behind a shared anonymous mapping.
     DevZero,
+    /// The hugetlbfs inode behind a `MAP_HUGETLB` mapping (`hugetlb_file_setup`).
+    HugetlbAnon,
 }
 
 /// One shmem inode.
@@ -45,6 +47,14 @@ pub struct ShmemFile {
     pub per_page_acct: bool,
     /// Pages charged at setup (non-NORESERVE objects).
     pub whole_charge: i64,
+    /// A hugetlbfs inode of this page size (then `pages` is keyed by huge page index and no
+    /// commit charge is ever taken), or `None` for shmem.
+    pub huge: Option<crate::hugetlb::HugeSize>,
+    /// hugetlbfs: the inode's reservation map (huge page indices that have or had a
+    /// reservation; entries stay after the page is instantiated).
+    pub resv: alloc::collections::BTreeSet<u64>,
+    /// `i_mmap_rwsem` held for write (by the hugetlb unmap, around the zap and its flush).
+    pub i_mmap_locked: bool,
 }
 
 impl ShmemFile {
@@ -54,6 +64,7 @@ impl ShmemFile {
             FileKind::Memfd => alloc::format!("/memfd:{} (deleted)", self.name),
             FileKind::Tmpfs => alloc::format!("/dev/shm/{} (deleted)", self.name),
             FileKind::DevZero => String::from("/dev/zero (deleted)"),
+            FileKind::HugetlbAnon => String::from("/anon_hugepage (deleted)"),
         }
     }
 
@@ -107,6 +118,9 @@ impl<H: Hardware> Kernel<H> {
             refs: 1,
             per_page_acct: noreserve,
             whole_charge: whole,
+            huge: None,
+            resv: Default::default(),
+            i_mmap_locked: false,
         };
         let id = self
             .files
@@ -133,6 +147,12 @@ impl<H: Hardware> Kernel<H> {
         let f = self.files.get_mut(id);
         f.refs -= 1;
         if f.refs > 0 {
+            return;
+        }
+        if self.files.get(id).huge.is_some() {
+            // hugetlbfs_evict_inode: remove_inode_hugepages and hugetlb_unreserve_pages.
+            self.remove_inode_hugepages(id, 0, u64::MAX);
+            self.files.table[id as usize] = None;
             return;
         }
         let f = self.files.table[id as usize].take().expect("file");

@@ -47,6 +47,8 @@ pub struct SmapsStats {
     pub lazyfree: u64,
     pub swap: u64,
     pub pss_locked: u64,
+    pub shared_hugetlb: u64,
+    pub private_hugetlb: u64,
 }
 
 /// One line of `/proc/PID/maps` with its smaps figures.
@@ -62,6 +64,8 @@ pub struct MapsEntry {
     pub name: Option<String>,
     /// smaps figures.
     pub stats: SmapsStats,
+    /// `KernelPageSize` (and `MMUPageSize`), in bytes: the huge page size of a hugetlb VMA.
+    pub page_size: u64,
 }
 
 impl<H: Hardware> Kernel<H> {
@@ -85,13 +89,18 @@ impl<H: Hardware> Kernel<H> {
             vm_exe: 0,
             vm_lib: kb(mm.exec_vm),
             vm_swap: kb(mm.rss[MM_SWAPENTS]),
-            hugetlb_pages: 0,
+            hugetlb_pages: kb(mm.hugetlb_usage),
         }
     }
 
     /// `smap_gather_stats` + `smaps_pte_entry` + `smaps_account` for one VMA.
     pub fn smaps_vma(&self, mm: &Mm, vma: &Vma) -> SmapsStats {
         let mut s = SmapsStats::default();
+        if vma.hugetlb.is_some() {
+            // Only smaps_hugetlb_range runs for a hugetlb VMA: nothing of it is in Rss.
+            (s.shared_hugetlb, s.private_hugetlb) = self.smaps_hugetlb(mm, vma);
+            return s;
+        }
         let locked = vma.flags.contains(VmFlags::LOCKED);
         let mut a = vma.start;
         while a < vma.end {
@@ -177,6 +186,7 @@ impl<H: Hardware> Kernel<H> {
                     offset,
                     name,
                     stats: self.smaps_vma(mm, v),
+                    page_size: v.hugetlb.map_or(PAGE_SIZE, |h| h.size.bytes()),
                 }
             })
             .collect()

@@ -38,6 +38,62 @@ pub struct Prot {
     pub exec: bool,
 }
 
+/// A huge page size of hugetlb (`2M` or `1G` in scripts).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum HugeSize {
+    /// 2 MiB pages (x86-64 PMD size; the default of `hugetlb` without a size).
+    M2,
+    /// 1 GiB pages (x86-64 PUD size).
+    G1,
+}
+
+impl HugeSize {
+    /// Both sizes, smaller first.
+    pub const ALL: [HugeSize; 2] = [HugeSize::M2, HugeSize::G1];
+
+    /// The page size in bytes.
+    pub fn bytes(self) -> u64 {
+        1 << self.shift()
+    }
+
+    /// The page size in kB, as sysfs names it (`hugepages-<kB>kB`) and smaps prints it.
+    pub fn kb(self) -> u64 {
+        self.bytes() >> 10
+    }
+
+    /// log2 of the page size: what `MAP_HUGE_*`/`MFD_HUGE_*` carry (`21`, `30`).
+    pub fn shift(self) -> u32 {
+        match self {
+            HugeSize::M2 => 21,
+            HugeSize::G1 => 30,
+        }
+    }
+
+    /// The script word (`2M`, `1G`).
+    pub fn word(self) -> &'static str {
+        match self {
+            HugeSize::M2 => "2M",
+            HugeSize::G1 => "1G",
+        }
+    }
+
+    /// `LEN` rounded up to this page size (`None` on overflow), as the kernel rounds a
+    /// hugetlb mapping's length.
+    pub fn round_up(self, len: u64) -> Option<u64> {
+        let m = self.bytes() - 1;
+        len.checked_add(m).map(|l| l & !m)
+    }
+
+    /// Parses `2M` or `1G` (exactly these words).
+    pub fn parse(s: &str) -> Result<HugeSize, String> {
+        match s {
+            "2M" => Ok(HugeSize::M2),
+            "1G" => Ok(HugeSize::G1),
+            _ => Err(format!("huge page SIZE must be 2M or 1G, got '{s}'")),
+        }
+    }
+}
+
 /// The `FLAGS` word of `mmap`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct MapFlags {
@@ -55,6 +111,9 @@ pub struct MapFlags {
     pub growsdown: bool,
     /// `MAP_FIXED` (otherwise `MAP_FIXED_NOREPLACE`).
     pub fixed: bool,
+    /// `MAP_HUGETLB` with `MAP_HUGE_2MB`/`MAP_HUGE_1GB` (`hugetlb`, `hugetlb=2M`,
+    /// `hugetlb=1G`); only with `anon`.
+    pub hugetlb: Option<HugeSize>,
 }
 
 /// The `ADVICE` word of `madvise`.
@@ -127,12 +186,15 @@ pub enum Op {
         file: Option<String>,
         foff: u64,
     },
-    /// `memfd NAME SIZE [fill]` (`tmpfs: false`) or `shmfile NAME SIZE [fill]` (`tmpfs: true`).
+    /// `memfd NAME SIZE [hugetlb[=2M|1G]] [fill]` (`tmpfs: false`) or `shmfile NAME SIZE
+    /// [fill]` (`tmpfs: true`). `hugetlb` is an `MFD_HUGETLB` memfd of that page size (SIZE a
+    /// multiple of it); its `fill` faults in every huge page.
     MakeFile {
         name: String,
         size: u64,
         fill: bool,
         tmpfs: bool,
+        hugetlb: Option<HugeSize>,
     },
     /// `touch OFF LEN r|w [STRIDE]`.
     Touch {
@@ -182,6 +244,10 @@ pub enum Op {
     Meminfo { key: String },
     /// `nop`.
     Nop,
+    /// `hugetlb_pool SIZE N`: the persistent pool of SIZE pages set to N (prints the pool line).
+    HugetlbPool { size: HugeSize, n: u64 },
+    /// `hugetlb_stat SIZE`: prints `K <role> hugetlb size=<kB> total=.. free=.. resv=.. surp=..`.
+    HugetlbStat { size: HugeSize },
     /// `exit` (model only).
     Exit,
     /// `oom_victim` (model only).
@@ -244,6 +310,8 @@ impl Op {
             Op::Commit => "commit",
             Op::Meminfo { .. } => "meminfo",
             Op::Nop => "nop",
+            Op::HugetlbPool { .. } => "hugetlb_pool",
+            Op::HugetlbStat { .. } => "hugetlb_stat",
             Op::Exit => "exit",
             Op::OomVictim => "oom_victim",
             Op::Census => "census",
@@ -386,6 +454,15 @@ fn parse_map_flags(s: &str) -> Result<MapFlags, String> {
             "noreserve" => f.noreserve = true,
             "growsdown" => f.growsdown = true,
             "fixed" => f.fixed = true,
+            h if h == "hugetlb" || h.starts_with("hugetlb=") => {
+                if f.hugetlb.is_some() {
+                    return Err("mmap: more than one hugetlb flag".into());
+                }
+                f.hugetlb = Some(match h.strip_prefix("hugetlb=") {
+                    None => HugeSize::M2,
+                    Some(size) => HugeSize::parse(size).map_err(|e| format!("mmap: {e}"))?,
+                });
+            }
             _ => return Err(format!("bad mmap flag '{w}'")),
         }
     }
@@ -428,6 +505,12 @@ fn parse_op(words: &[&str]) -> Result<Op, String> {
             want(args, 4, 6, usage)?;
             let flags = parse_map_flags(args[3])?;
             let file = args.get(4).map(|n| check_name(n)).transpose()?;
+            if flags.hugetlb.is_some() && !flags.anon {
+                return Err(
+                    "mmap: 'hugetlb' (MAP_HUGETLB) needs 'anon'; map a hugetlb memfd as a FILE"
+                        .into(),
+                );
+            }
             if flags.anon && file.is_some() {
                 return Err("mmap: 'anon' takes no FILE".into());
             }
@@ -448,17 +531,66 @@ fn parse_op(words: &[&str]) -> Result<Op, String> {
             }
         }
         w @ ("memfd" | "shmfile") => {
-            want(args, 2, 3, &format!("{w} NAME SIZE [fill]"))?;
-            let fill = match args.get(2) {
-                None => false,
-                Some(&"fill") => true,
-                Some(x) => return Err(format!("{w}: expected 'fill', got '{x}'")),
+            let usage = if w == "memfd" {
+                "memfd NAME SIZE [hugetlb[=2M|1G]] [fill]"
+            } else {
+                "shmfile NAME SIZE [fill]"
             };
+            want(args, 2, if w == "memfd" { 4 } else { 3 }, usage)?;
+            let mut rest = &args[2..];
+            let mut hugetlb = None;
+            if let Some(h) = rest
+                .first()
+                .filter(|h| **h == "hugetlb" || h.starts_with("hugetlb="))
+            {
+                if w != "memfd" {
+                    return Err(format!("{w}: no 'hugetlb' (only memfd takes it)"));
+                }
+                hugetlb = Some(match h.strip_prefix("hugetlb=") {
+                    None => HugeSize::M2,
+                    Some(size) => HugeSize::parse(size).map_err(|e| format!("{w}: {e}"))?,
+                });
+                rest = &rest[1..];
+            }
+            let fill = match rest {
+                [] => false,
+                [x] if *x == "fill" => true,
+                [x] if hugetlb.is_none() && w == "memfd" => {
+                    return Err(format!(
+                        "{w}: expected 'hugetlb[=2M|1G]' or 'fill', got '{x}'"
+                    ))
+                }
+                [x] => return Err(format!("{w}: expected 'fill', got '{x}'")),
+                _ => return Err(format!("usage: {usage}")),
+            };
+            let size = num(args[1], "SIZE")?;
+            if let Some(h) = hugetlb {
+                if size % h.bytes() != 0 {
+                    return Err(format!(
+                        "{w}: SIZE of a hugetlb memfd must be a multiple of {}",
+                        h.word()
+                    ));
+                }
+            }
             Op::MakeFile {
                 name: check_name(args[0])?,
-                size: num(args[1], "SIZE")?,
+                size,
                 fill,
                 tmpfs: w == "shmfile",
+                hugetlb,
+            }
+        }
+        "hugetlb_pool" => {
+            want(args, 2, 2, "hugetlb_pool SIZE N (SIZE 2M or 1G)")?;
+            Op::HugetlbPool {
+                size: HugeSize::parse(args[0]).map_err(|e| format!("hugetlb_pool: {e}"))?,
+                n: num(args[1], "N")?,
+            }
+        }
+        "hugetlb_stat" => {
+            want(args, 1, 1, "hugetlb_stat SIZE (SIZE 2M or 1G)")?;
+            Op::HugetlbStat {
+                size: HugeSize::parse(args[0]).map_err(|e| format!("hugetlb_stat: {e}"))?,
             }
         }
         "touch" => {
@@ -799,6 +931,186 @@ mod tests {
         assert!(parse("exit\ncensus").is_ok());
         assert!(parse("bogus 1 2").unwrap_err().msg.contains("unknown op"));
         assert!(parse("mremap 0 4K 8K fixed=zz").is_err());
+    }
+
+    #[test]
+    fn hugetlb_pool_and_stat() {
+        let s = parse("hugetlb_pool 2M 8\nhugetlb_pool 1G 0x1\nhugetlb_stat 2M\nhugetlb_stat 1G")
+            .unwrap();
+        let ops: Vec<&Op> = s.lines.iter().map(|l| &l.op).collect();
+        assert_eq!(
+            ops,
+            [
+                &Op::HugetlbPool {
+                    size: HugeSize::M2,
+                    n: 8
+                },
+                &Op::HugetlbPool {
+                    size: HugeSize::G1,
+                    n: 1
+                },
+                &Op::HugetlbStat { size: HugeSize::M2 },
+                &Op::HugetlbStat { size: HugeSize::G1 },
+            ]
+        );
+        assert_eq!(s.lines[0].op.name(), "hugetlb_pool");
+        assert_eq!(s.lines[2].op.name(), "hugetlb_stat");
+        // Neither is model-only: the kernel runner runs both.
+        assert!(!s.model_only());
+        assert_eq!(HugeSize::M2.kb(), 2048);
+        assert_eq!(HugeSize::G1.bytes(), 1 << 30);
+        assert_eq!(HugeSize::G1.round_up(1), Some(1 << 30));
+        assert_eq!(HugeSize::M2.round_up(u64::MAX), None);
+    }
+
+    #[test]
+    fn hugetlb_pool_and_stat_errors_name_the_line() {
+        for (src, want) in [
+            ("nop\nhugetlb_pool 4M 1", "SIZE must be 2M or 1G, got '4M'"),
+            (
+                "nop\nhugetlb_pool 2048K 1",
+                "SIZE must be 2M or 1G, got '2048K'",
+            ),
+            ("nop\nhugetlb_pool 2M", "usage: hugetlb_pool SIZE N"),
+            ("nop\nhugetlb_pool 2M 1 2", "usage: hugetlb_pool SIZE N"),
+            ("nop\nhugetlb_pool 2M x", "N: bad number 'x'"),
+            ("nop\nhugetlb_stat", "usage: hugetlb_stat SIZE"),
+            ("nop\nhugetlb_stat 1g", "SIZE must be 2M or 1G, got '1g'"),
+            ("nop\nhugetlb_stat 2M 2M", "usage: hugetlb_stat SIZE"),
+        ] {
+            let e = parse(src).unwrap_err();
+            assert_eq!(e.line, 2, "{src}");
+            assert!(e.msg.contains(want), "{src}: {}", e.msg);
+        }
+    }
+
+    #[test]
+    fn mmap_hugetlb_flags() {
+        let flags = |src: &str| match parse(src).unwrap().lines[0].op {
+            Op::Mmap { flags, .. } => flags,
+            ref op => panic!("{op:?}"),
+        };
+        let f = flags("mmap 0 2M rw private,anon,hugetlb");
+        assert_eq!(f.hugetlb, Some(HugeSize::M2));
+        assert!(f.anon && !f.shared);
+        assert_eq!(
+            flags("mmap 0 2M rw shared,anon,hugetlb=2M").hugetlb,
+            Some(HugeSize::M2)
+        );
+        let f = flags("mmap 1G 1G rw hugetlb=1G,anon,shared,populate");
+        assert_eq!(f.hugetlb, Some(HugeSize::G1));
+        assert!(f.shared && f.populate);
+        assert_eq!(flags("mmap 0 4K rw private,anon").hugetlb, None);
+        // An unaligned OFF or LEN is the kernel's to answer (EINVAL; LEN is rounded up).
+        assert_eq!(
+            flags("mmap 4K 4K rw private,anon,hugetlb").hugetlb,
+            Some(HugeSize::M2)
+        );
+    }
+
+    #[test]
+    fn mmap_hugetlb_errors_name_the_line() {
+        for (src, want) in [
+            ("memfd f 2M\nmmap 0 2M rw shared,hugetlb f", "needs 'anon'"),
+            ("nop\nmmap 0 2M rw shared,hugetlb", "needs 'anon'"),
+            (
+                "nop\nmmap 0 2M rw private,anon,hugetlb=4M",
+                "2M or 1G, got '4M'",
+            ),
+            (
+                "nop\nmmap 0 2M rw private,anon,hugetlb=",
+                "2M or 1G, got ''",
+            ),
+            (
+                "nop\nmmap 0 2M rw private,anon,hugetlb=2m",
+                "2M or 1G, got '2m'",
+            ),
+            (
+                "nop\nmmap 0 2M rw private,anon,hugetlb,hugetlb=1G",
+                "more than one hugetlb flag",
+            ),
+            (
+                "nop\nmmap 0 2M rw private,anon,hugetlbfs",
+                "bad mmap flag 'hugetlbfs'",
+            ),
+            (
+                "nop\nmmap 0 2M rw anon,hugetlb",
+                "exactly one of private, shared",
+            ),
+        ] {
+            let e = parse(src).unwrap_err();
+            assert_eq!(e.line, 2, "{src}");
+            assert!(e.msg.contains(want), "{src}: {}", e.msg);
+        }
+    }
+
+    #[test]
+    fn memfd_hugetlb() {
+        let file = |src: &str| match &parse(src).unwrap().lines[0].op {
+            Op::MakeFile {
+                size,
+                fill,
+                tmpfs,
+                hugetlb,
+                ..
+            } => (*size, *fill, *tmpfs, *hugetlb),
+            op => panic!("{op:?}"),
+        };
+        assert_eq!(
+            file("memfd f 4M hugetlb"),
+            (4 << 20, false, false, Some(HugeSize::M2))
+        );
+        assert_eq!(
+            file("memfd f 4M hugetlb=2M fill"),
+            (4 << 20, true, false, Some(HugeSize::M2))
+        );
+        assert_eq!(
+            file("memfd f 1G hugetlb=1G fill"),
+            (1 << 30, true, false, Some(HugeSize::G1))
+        );
+        assert_eq!(
+            file("memfd f 0 hugetlb"),
+            (0, false, false, Some(HugeSize::M2))
+        );
+        assert_eq!(file("memfd f 1M fill"), (1 << 20, true, false, None));
+        assert_eq!(file("shmfile f 1M"), (1 << 20, false, true, None));
+        let s = parse("memfd f 2M hugetlb").unwrap();
+        assert_eq!(s.lines[0].op.name(), "memfd");
+        assert!(!s.model_only());
+    }
+
+    #[test]
+    fn memfd_hugetlb_errors_name_the_line() {
+        for (src, want) in [
+            ("nop\nmemfd f 3M hugetlb", "must be a multiple of 2M"),
+            ("nop\nmemfd f 2M hugetlb=1G", "must be a multiple of 1G"),
+            ("nop\nmemfd f 2M hugetlb=4M", "2M or 1G, got '4M'"),
+            (
+                "nop\nmemfd f 2M fill hugetlb",
+                "usage: memfd NAME SIZE [hugetlb",
+            ),
+            (
+                "nop\nmemfd f 2M hugetlb hugetlb",
+                "expected 'fill', got 'hugetlb'",
+            ),
+            (
+                "nop\nmemfd f 2M hugetlb fill x",
+                "usage: memfd NAME SIZE [hugetlb",
+            ),
+            (
+                "nop\nmemfd f 2M huge",
+                "expected 'hugetlb[=2M|1G]' or 'fill'",
+            ),
+            ("nop\nshmfile f 2M hugetlb", "only memfd takes it"),
+            (
+                "nop\nshmfile f 2M fill hugetlb",
+                "usage: shmfile NAME SIZE [fill]",
+            ),
+        ] {
+            let e = parse(src).unwrap_err();
+            assert_eq!(e.line, 2, "{src}");
+            assert!(e.msg.contains(want), "{src}: {}", e.msg);
+        }
     }
 
     #[test]

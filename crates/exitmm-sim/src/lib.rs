@@ -251,6 +251,53 @@ impl Sim {
             c.current = p.cpu;
         }
         let rc: Result<(), Errno> = match &line.op {
+            Op::HugetlbPool { size, n } => {
+                let h = huge_size(*size);
+                self.kernel.set_max_huge_pages(h, *n);
+                let got = self.kernel.hstate(h).nr_huge_pages;
+                if got < *n {
+                    return Err(SimError::Invalid {
+                        line: line.line,
+                        what: format!(
+                            "hugetlb_pool {} {n}: the model's RAM holds only {got} (--ram)",
+                            size.word()
+                        ),
+                    });
+                }
+                out.push(self.hugetlb_stat(role, h));
+                Ok(())
+            }
+            Op::HugetlbStat { size } => {
+                out.push(self.hugetlb_stat(role, huge_size(*size)));
+                Ok(())
+            }
+            Op::MakeFile {
+                name,
+                size,
+                fill,
+                hugetlb: Some(huge),
+                ..
+            } => {
+                if self.proc(role).fds.contains_key(name) {
+                    Err(Errno::EEXIST)
+                } else {
+                    let h = huge_size(*huge);
+                    match self
+                        .kernel
+                        .hugetlb_file_setup(name, FileKind::Memfd, *size, h)
+                    {
+                        Ok(id) => {
+                            self.proc_mut(role).fds.insert(name.clone(), id);
+                            if *fill {
+                                self.kernel.hugetlbfs_fallocate(id)
+                            } else {
+                                Ok(())
+                            }
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+            }
             Op::Mmap {
                 off,
                 len,
@@ -281,17 +328,32 @@ impl Sim {
                     noreserve: flags.noreserve,
                     growsdown: flags.growsdown,
                     fixed: flags.fixed,
+                    hugetlb: flags.hugetlb.map(huge_size),
                 };
                 let (addr, len, foff) = (ARENA.wrapping_add(*off), *len, *foff);
-                self.with_mm(role, |k, mm| {
+                let r = self.with_mm(role, |k, mm| {
                     k.do_mmap(mm, addr, len, prot, mf, f, foff).map(|_| ())
-                })
+                });
+                // A mapping the file refused was cleaned up by unmap_region: report its VMA.
+                if let Some(done) = self.kernel.mmap_cleanup.take() {
+                    report = Some(TeardownReport {
+                        steps: vec![exitmm_kernel::exit::Step {
+                            func: "unmap_region",
+                            depth: 0,
+                            facts: vec![("vmas", 1)],
+                            messages: vec![],
+                            vmas: vec![done],
+                        }],
+                    });
+                }
+                r
             }
             Op::MakeFile {
                 name,
                 size,
                 fill,
                 tmpfs,
+                hugetlb: None,
             } => {
                 if self.proc(role).fds.contains_key(name) {
                     Err(Errno::EEXIST)
@@ -783,9 +845,11 @@ impl Sim {
         let maps = self.kernel.maps(mm, 0, u64::MAX);
         let kb = |b: u64| b >> 10;
         let (mut size, mut rss, mut pss, mut anon, mut locked_vm, mut locked) = (0, 0, 0, 0, 0, 0);
-        let (mut sc, mut sd, mut pc, mut pd, mut swap) = (0, 0, 0, 0, 0);
+        let (mut sc, mut sd, mut pc, mut pd, mut swap, mut hugetlb) = (0, 0, 0, 0, 0, 0);
         for m in &maps {
             let s = &m.stats;
+            let h = hugetlb_smaps(m);
+            hugetlb += h.shared_kb + h.private_kb;
             let vsize = kb(m.vma.end - m.vma.start);
             size += vsize;
             rss += kb(s.resident);
@@ -802,7 +866,7 @@ impl Sim {
             swap += kb(s.swap);
         }
         format!(
-            "T {} nvma={} size={size} rss={rss} pss={pss} anon={anon} file_shmem={} locked_vm={locked_vm} Locked={locked} Shared_Clean={sc} Shared_Dirty={sd} Private_Clean={pc} Private_Dirty={pd} Swap={swap} AnonHugePages=0",
+            "T {} nvma={} size={size} rss={rss} pss={pss} anon={anon} file_shmem={} locked_vm={locked_vm} Locked={locked} Shared_Clean={sc} Shared_Dirty={sd} Private_Clean={pc} Private_Dirty={pd} Swap={swap} AnonHugePages=0 hugetlb={hugetlb}",
             role.letter(),
             maps.len(),
             rss - anon
@@ -828,13 +892,14 @@ impl Sim {
         for m in &maps {
             let s = &m.stats;
             let kb = |b: u64| b >> 10;
+            let h = hugetlb_smaps(m);
             let flags: Vec<&str> = VmFlags::MNEMONICS
                 .iter()
                 .filter(|(f, _)| m.vma.flags.contains(*f))
                 .map(|(_, n)| *n)
                 .collect();
             out.push(format!(
-                "V {r} {}-{} {} Rss={} Pss={} Shared_Clean={} Shared_Dirty={} Private_Clean={} Private_Dirty={} Referenced={} Anonymous={} KSM=0 LazyFree={} AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Swap={} Locked={} THPeligible=0 VmFlags={}",
+                "V {r} {}-{} {} Rss={} Pss={} Shared_Clean={} Shared_Dirty={} Private_Clean={} Private_Dirty={} Referenced={} Anonymous={} KSM=0 LazyFree={} AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Swap={} Locked={} Shared_Hugetlb={} Private_Hugetlb={} KernelPageSize={} MMUPageSize={} THPeligible=0 VmFlags={}",
                 hex(m.vma.start - ARENA),
                 hex(m.vma.end - ARENA),
                 m.perms,
@@ -849,6 +914,10 @@ impl Sim {
                 kb(s.lazyfree),
                 kb(s.swap),
                 kb(s.pss_locked >> PSS_SHIFT),
+                h.shared_kb,
+                h.private_kb,
+                h.kernel_page_kb,
+                h.mmu_page_kb,
                 flags.join(".")
             ));
         }
@@ -861,7 +930,19 @@ impl Sim {
         let mut g = String::with_capacity(((e - s) >> 12) as usize);
         let mut a = s;
         while a < e {
-            let pte = self.kernel.pte_at(mm, ARENA.wrapping_add(a));
+            let va = ARENA.wrapping_add(a);
+            // A hugetlb VMA (`ht`): `H` if the subpage's huge page is mapped once, `h` if more
+            // than once, as the kernel's pagemap_hugetlb_range sets PM_MMAP_EXCLUSIVE.
+            if let Some(v) = mm.vma_at(va).filter(|v| v.flags.contains(VmFlags::HUGETLB)) {
+                g.push(match self.kernel.hugetlb_pagemap(mm, v, va) {
+                    None => '.',
+                    Some(true) => 'H',
+                    Some(false) => 'h',
+                });
+                a += pt::PAGE_SIZE;
+                continue;
+            }
+            let pte = self.kernel.pte_at(mm, va);
             g.push(if !pt::present(pte) {
                 '.'
             } else if pte & pt::SPECIAL != 0 {
@@ -881,12 +962,32 @@ impl Sim {
         out.push(format!("G {} {} {g}", role.letter(), hex(s)));
     }
 
+    /// `K <role> hugetlb size=<kB> total=.. free=.. resv=.. surp=..`: the pool's sysfs files.
+    fn hugetlb_stat(&self, role: Role, h: exitmm_kernel::hugetlb::HugeSize) -> String {
+        let p = self.kernel.hstate(h);
+        format!(
+            "K {} hugetlb size={} total={} free={} resv={} surp={}",
+            role.letter(),
+            h.bytes() >> 10,
+            p.nr_huge_pages,
+            p.free_huge_pages,
+            p.resv_huge_pages,
+            p.surplus_huge_pages
+        )
+    }
+
     /// The global frame census.
     pub fn census(&self, role: Role) -> String {
         use exitmm_kernel::page::PageFlags;
         let (mut anon, mut cache, mut tables) = (0, 0, 0);
+        let hugetlb: u64 = self
+            .kernel
+            .hstates
+            .iter()
+            .map(|h| h.nr_huge_pages * h.size.pages())
+            .sum();
         for (_, p) in self.kernel.mem.frames() {
-            if p.refcount == 0 || p.flags.contains(PageFlags::RESERVED) {
+            if p.refcount == 0 || p.flags.intersects(PageFlags::RESERVED | PageFlags::HUGETLB) {
                 continue;
             }
             if p.flags.contains(PageFlags::PGTABLE) {
@@ -898,11 +999,40 @@ impl Sim {
             }
         }
         format!(
-            "K {} census frames_anon={anon} frames_pagecache={cache} frames_pgtable={tables} frames_free={} Committed_AS={}",
+            "K {} census frames_anon={anon} frames_pagecache={cache} frames_pgtable={tables} frames_hugetlb={hugetlb} frames_free={} Committed_AS={}",
             role.letter(),
             self.kernel.mem.nr_free(),
             self.kernel.committed * 4
         )
+    }
+}
+
+/// The hugetlb figures of one smaps entry, in kB: `Shared_Hugetlb`, `Private_Hugetlb`,
+/// `KernelPageSize`, `MMUPageSize`.
+struct HugetlbSmaps {
+    shared_kb: u64,
+    private_kb: u64,
+    kernel_page_kb: u64,
+    mmu_page_kb: u64,
+}
+
+/// Where the V and T lines get their hugetlb figures: the kernel's smaps stats
+/// (`smaps_hugetlb_range`: a huge page mapped more than once is shared) and the VMA's page size
+/// (`vma_kernel_pagesize`; `MMUPageSize` is the same on x86-64), all in bytes there.
+fn hugetlb_smaps(m: &exitmm_kernel::task_mmu::MapsEntry) -> HugetlbSmaps {
+    HugetlbSmaps {
+        shared_kb: m.stats.shared_hugetlb >> 10,
+        private_kb: m.stats.private_hugetlb >> 10,
+        kernel_page_kb: m.page_size >> 10,
+        mmu_page_kb: m.page_size >> 10,
+    }
+}
+
+/// The kernel's huge page size for the script's.
+fn huge_size(h: exitmm_script::HugeSize) -> exitmm_kernel::hugetlb::HugeSize {
+    match h {
+        exitmm_script::HugeSize::M2 => exitmm_kernel::hugetlb::HugeSize::Huge2M,
+        exitmm_script::HugeSize::G1 => exitmm_kernel::hugetlb::HugeSize::Huge1G,
     }
 }
 

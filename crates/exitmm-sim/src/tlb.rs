@@ -542,14 +542,19 @@ impl Cpus {
                         let Some(&pgd) = self.pgd.get(&mm) else {
                             return false;
                         };
-                        let mut t = pgd;
-                        for l in [pt::Level::Pgd, pt::Level::Pud] {
-                            let e = tables.table(t)[l.index(va)];
-                            if !pt::present(e) {
-                                return false;
-                            }
-                            t = pt::pfn_of(e);
+                        let e = tables.table(pgd)[pt::Level::Pgd.index(va)];
+                        if !pt::present(e) {
+                            return false;
                         }
+                        let e = tables.table(pt::pfn_of(e))[pt::Level::Pud.index(va)];
+                        if pt::leaf(e) {
+                            // A 1 GiB leaf: no PMD table to cache.
+                            return self.fill_huge(cpu, mm, page, e, write);
+                        }
+                        if !pt::present(e) {
+                            return false;
+                        }
+                        let t = pt::pfn_of(e);
                         let gen = self.gen(t);
                         self.cpus[cpu].pdpte.insert(
                             mm,
@@ -565,6 +570,10 @@ impl Cpus {
                     }
                 };
                 let e = tables.table(pmd_table)[pt::Level::Pmd.index(va)];
+                if pt::leaf(e) {
+                    // A 2 MiB leaf: no PTE table to cache.
+                    return self.fill_huge(cpu, mm, page, e, write);
+                }
                 if !pt::present(e) {
                     return false;
                 }
@@ -585,6 +594,27 @@ impl Cpus {
         };
         let e = tables.table(pte_table)[pt::Level::Pte.index(va)];
         if !pt::present(e) || (write && e & pt::RW == 0) {
+            return false;
+        }
+        let pfn = pt::pfn_of(e);
+        let gen = self.gen(pfn);
+        self.cpus[cpu].tlb.insert(
+            mm,
+            page,
+            Entry {
+                pfn,
+                gen,
+                write: e & pt::RW != 0,
+            },
+            &mut self.rng,
+        );
+        true
+    }
+
+    /// The end of a walk that met a huge leaf `e`: the TLB caches the translation of `page`,
+    /// to the folio's head (whose generation the kernel bumps when the folio is freed).
+    fn fill_huge(&mut self, cpu: usize, mm: MmId, page: u64, e: u64, write: bool) -> bool {
+        if write && e & pt::RW == 0 {
             return false;
         }
         let pfn = pt::pfn_of(e);
