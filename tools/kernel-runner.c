@@ -59,6 +59,7 @@
 #define EXIT_REFUSED 6
 /* exit code when the host lacks what the script needs (root, huge pages of a size, a pool) */
 #define EXIT_UNAVAILABLE 7
+#define EXIT_POOL_SHORT 8 /* the kernel could not allocate the pool this time (fragmentation) */
 #define MAX_PAGES (1u << 18) /* 1 GiB of pages: a pagemap request at most, a touch's mincore chunk */
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
@@ -131,6 +132,14 @@ static void unavailable(const char *fmt, ...) {
 	va_list ap;
 	va_start(ap, fmt);
 	vstop(EXIT_UNAVAILABLE, fmt, ap);
+	va_end(ap);
+}
+
+/* the kernel gave fewer huge pages than asked: memory is too fragmented this time */
+static void pool_short(const char *fmt, ...) {
+	va_list ap;
+	va_start(ap, fmt);
+	vstop(EXIT_POOL_SHORT, fmt, ap);
 	va_end(ap);
 }
 
@@ -888,7 +897,7 @@ static void hugetlb_pool(char role, u64 kb, u64 n, const char *text) {
 			    kb, strerror(-e));
 	long long got = hp_read(kb, "nr_hugepages");
 	if (got < (long long)n)
-		unavailable("'%s': only %lld of %llu huge pages of %llu kB could be allocated (the pools "
+		pool_short("'%s': only %lld of %llu huge pages of %llu kB could be allocated (the pools "
 			    "are restored)", text, got, n, kb);
 	print_hugetlb(role, kb, text);
 }

@@ -62,7 +62,41 @@ dump
 commit
 # expect: K P Committed_AS=6400
 #
-# Phase 3 - a child that is an OOM victim. fork copies the page tables of VMAs that hold
+# Phase 3 - huge pages (hugetlb) and a page table shared by two processes. A pool of 2 MiB
+# huge pages, and a shared mapping of them holding a whole GiB: hugetlb pages are mapped by PMD
+# entries (no PTE tables) and are not in RSS (HugetlbPages counts them).
+hugetlb_pool 2M 4
+mmap 2G 1G rw shared,anon,hugetlb,noreserve
+touch 2G 4M w 2M
+# fork does not copy a shared hugetlb mapping; the child's first fault finds the parent's PMD
+# table for that GiB and shares it (huge_pmd_share): it maps both pages without faulting them.
+fork
+child touch 2G 4K r
+# A thread of the parent on CPU 1 reads the huge pages through its TLB and walk cache.
+thread hreader 1
+background hreader 2G 4M r
+nop
+# The parent unmaps the GiB: its PMD table is shared, so huge_pmd_unshare only drops the
+# parent's pointer to it, and the TLB is flushed before the file's i_mmap_rwsem is released
+# (CVE-2021-4002: `exitmm demo --inject skip-unshare-flush` leaves CPU 1 reading a table the
+# child is about to free).
+munmap 2G 1G
+thread_exit hreader
+child_exit
+# Read the child's teardown: its hugetlb VMA takes the hugetlb branch of unmap_single_vma,
+# under i_mmap_lock_write: the table is the child's alone now, so its 2 huge leaves are
+# cleared (hugetlb=2). free_pgtables frees the 3 PTE tables fork copied (the private VMAs at 0
+# and 16M), the PMD tables of the first GiB and of the hugetlb GiB, and the PUD table. The 2
+# huge pages are only released (pages_released counts them with the 1088 COW-shared anon
+# pages): they stay in the page cache of the mapping's file until its last reference goes
+# with this VMA.
+# expect: X C unmap_single_vma vma=0x80000000-0xc0000000 branch=hugetlb uprobe_munmap=1 ptes=0 hugetlb=2 unshared=0
+# expect: X C free_pgtables pte=3 pmd=2 pud=1
+# expect: X C tlb_finish_mmu pages_freed=0 pages_released=1090
+hugetlb_stat 2M
+# expect: K P hugetlb size=2048 total=4 free=4 resv=0 surp=0
+#
+# Phase 4 - a child that is an OOM victim. fork copies the page tables of VMAs that hold
 # anonymous pages; those pages are now shared, write-protected, by both processes. The child
 # writes 64 kB: 16 copy-on-write faults give it 16 pages of its own.
 fork
@@ -87,7 +121,7 @@ child_exit
 # expect: X C free_pgtables pte=3 pmd=1 pud=1
 # expect: X C vm_unacct_memory pages=1088
 #
-# Phase 4 - a child that unmaps everything, then exits with an empty mm: exit_mmap stops
+# Phase 5 - a child that unmaps everything, then exits with an empty mm: exit_mmap stops
 # right after arch_exit_mmap ("Can happen if dup_mmap() received an OOM", says the kernel).
 fork
 child munmap 0 2G
@@ -98,7 +132,7 @@ child_exit
 # the memfd's cache and the page tables are all there.
 census
 #
-# Phase 5 - the parent exits.
+# Phase 6 - the parent exits.
 exit
 # Read the parent's teardown. locked_vm is not 0, so 5.10 first runs the munlock pass over the
 # one VM_LOCKED VMA (64 pages). unmap_vmas then visits the five VMAs, one unmap_single_vma

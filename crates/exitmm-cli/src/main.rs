@@ -236,7 +236,17 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 let out = exitmm_host::run(&script, cap)
                     .map_err(|e| (format!("{}: {e}", file.display()), 2))?;
                 let golden = file.with_extension("kernel");
-                std::fs::write(&golden, format!("# kernel {release}\n{out}"))
+                // The pools the kernel had before it ran (a leaked reservation changes them).
+                let pools = if script
+                    .lines
+                    .iter()
+                    .any(|l| l.op.name().starts_with("hugetlb"))
+                {
+                    exitmm_sim::compare::baseline_lines(&exitmm_diff::hugetlb_baseline())
+                } else {
+                    String::new()
+                };
+                std::fs::write(&golden, format!("# kernel {release}\n{pools}{out}"))
                     .map_err(|e| (format!("{}: {e}", golden.display()), 2))?;
                 eprintln!("{}: recorded", golden.display());
             }
@@ -327,12 +337,16 @@ fn diff(
                 Verdict::Inconclusive(why) => {
                     Err((format!("{}: inconclusive: {why}", file.display()), 2))
                 }
+                Verdict::HostUnsafe(why) => Err((
+                    format!("{}: not run on the kernel: {why}", file.display()),
+                    2,
+                )),
             }
         }
         (None, Some(n)) => {
             let started = std::time::Instant::now();
-            let opts = exitmm_sim::gen::GenOptions::default();
-            let (mut equal, mut different, mut inconclusive) = (0u64, 0u64, 0u64);
+            let opts = probe.gen_options(cap);
+            let (mut equal, mut different, mut inconclusive, mut unsafe_) = (0u64, 0, 0, 0);
             for i in 0..n {
                 let s = seed.wrapping_mul(1 << 32).wrapping_add(i);
                 let text = exitmm_sim::gen::script(s, &opts);
@@ -343,6 +357,10 @@ fn diff(
                     Verdict::Inconclusive(why) => {
                         inconclusive += 1;
                         println!("inconclusive: script {s}: {why}");
+                    }
+                    Verdict::HostUnsafe(why) => {
+                        unsafe_ += 1;
+                        println!("not run: script {s}: {why}");
                     }
                     Verdict::Different {
                         mismatch,
@@ -369,7 +387,7 @@ fn diff(
                 }
             }
             println!(
-                "{n} random scripts (seed {seed}): {equal} equal, {different} different, {inconclusive} inconclusive, in {:.1} s",
+                "{n} random scripts (seed {seed}): {equal} equal, {different} different, {inconclusive} inconclusive, {unsafe_} not run (would leak in the host kernel), in {:.1} s",
                 started.elapsed().as_secs_f64()
             );
             if different > 0 {

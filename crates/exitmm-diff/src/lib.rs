@@ -7,7 +7,7 @@ use exitmm_host::HostError;
 use exitmm_kernel::Config;
 use exitmm_script::Script;
 use exitmm_sim::compare::{compare, Mismatch};
-use exitmm_sim::{records, Options};
+use exitmm_sim::{run_records, Options};
 
 /// What the probe read off the host, and the model configuration that matches it.
 #[derive(Clone, Debug)]
@@ -194,6 +194,21 @@ pub fn probe(cap: u64) -> Result<Probe, HostError> {
     // them (hugetlb_pool needs root and a writable nr_hugepages; the runner restores them).
     let hugetlb_sizes_kb = hugetlb_sizes(HUGEPAGES_DIR);
     let hugetlb_pool = hugetlb_pool_settable(HUGEPAGES_DIR, &hugetlb_sizes_kb, uid0);
+    // The pools as they are now: the model boots with them. Reservations while nothing runs
+    // are ones the kernel leaked (6.18's mremap of part of a private hugetlb mapping): they
+    // stay until reboot, holding a page each.
+    config.hugetlb_baseline = hugetlb_baseline();
+    for h in exitmm_kernel::hugetlb::HugeSize::ALL {
+        let b = config.hugetlb_baseline[h.index()];
+        if b.resv > 0 {
+            facts.push(format!(
+                "hugetlb {} kB: {} reservations the kernel leaked (until reboot); the model \
+                 starts with them",
+                h.bytes() >> 10,
+                b.resv
+            ));
+        }
+    }
     let pools: Vec<String> = hugetlb_sizes_kb
         .iter()
         .map(|kb| {
@@ -222,6 +237,47 @@ pub fn probe(cap: u64) -> Result<Probe, HostError> {
     })
 }
 
+impl Probe {
+    /// Settings for generated scripts on this host: hugetlb ops in the sizes it offers, if
+    /// scripts can set its pools; `cap` is the runner's footprint cap.
+    pub fn gen_options(&self, cap: u64) -> exitmm_sim::gen::GenOptions {
+        let hugetlb = if self.hugetlb_pool.is_ok() {
+            self.hugetlb_sizes_kb
+                .iter()
+                .filter_map(|&kb| {
+                    exitmm_script::HugeSize::ALL
+                        .into_iter()
+                        .find(|h| h.kb() == kb)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        exitmm_sim::gen::GenOptions {
+            hugetlb,
+            cap,
+            ..exitmm_sim::gen::GenOptions::default()
+        }
+    }
+}
+
+/// The host's huge page pools as they are now (sysfs), per size.
+pub fn hugetlb_baseline() -> [exitmm_kernel::HugetlbBaseline; 2] {
+    exitmm_kernel::hugetlb::HugeSize::ALL.map(|h| {
+        let kb = h.bytes() >> 10;
+        let read = |f: &str| {
+            read_sys(&format!("{HUGEPAGES_DIR}/hugepages-{kb}kB/{f}"))
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        exitmm_kernel::HugetlbBaseline {
+            nr: read("nr_hugepages"),
+            surplus: read("surplus_hugepages"),
+            resv: read("resv_hugepages"),
+        }
+    })
+}
+
 /// The outcome of one comparison.
 #[derive(Clone, Debug)]
 pub enum Verdict {
@@ -238,6 +294,9 @@ pub enum Verdict {
     },
     /// The kernel could not give a trustworthy answer (its runs disagreed, swap or huge pages).
     Inconclusive(String),
+    /// Not run on the kernel: the model says the script would leave the host changed for
+    /// good (reservations the kernel leaks, holding huge pages until reboot).
+    HostUnsafe(String),
 }
 
 /// Why a comparison could not be made at all.
@@ -277,8 +336,17 @@ fn unstable(records: &str) -> Option<&'static str> {
 fn kernel_twice(script: &Script, cap: u64) -> Result<Result<String, String>, DiffError> {
     let mut why = String::new();
     for _attempt in 0..3 {
-        let a = exitmm_host::run(script, cap).map_err(DiffError::Host)?;
-        let b = exitmm_host::run(script, cap).map_err(DiffError::Host)?;
+        let run = |s| match exitmm_host::run(s, cap) {
+            Err(HostError::PoolShort(w)) => Ok(Err(w)),
+            r => r.map(Ok).map_err(DiffError::Host),
+        };
+        let (a, b) = match (run(script)?, run(script)?) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(w), _) | (_, Err(w)) => {
+                why = w;
+                continue;
+            }
+        };
         if let Some(u) = unstable(&a).or(unstable(&b)) {
             why = format!("the kernel runs saw {u}");
             continue;
@@ -294,16 +362,32 @@ fn kernel_twice(script: &Script, cap: u64) -> Result<Result<String, String>, Dif
 /// Compares one script, model against kernel; `cap` is the kernel runner's footprint cap in
 /// bytes (see [`probe`]).
 pub fn diff(script: &Script, config: &Config, cap: u64) -> Result<Verdict, DiffError> {
-    let kernel = match kernel_twice(script, cap)? {
-        Ok(k) => k,
-        Err(why) => return Ok(Verdict::Inconclusive(why)),
-    };
     let opts = Options {
         config: config.clone(),
         check: true,
         ..Options::default()
     };
-    let model = match records(script, &opts) {
+    // The model first: a script it sees leaking reservations in the kernel is not run there.
+    let model = match run_records(script, &opts) {
+        Ok((m, sim)) => {
+            let booted = config.hugetlb_baseline.map(|b| b.resv);
+            let leaked = sim.kernel.hugetlb_resv_leaked;
+            if leaked != booted {
+                return Ok(Verdict::HostUnsafe(format!(
+                    "the kernel would leak {} hugetlb reservations (6.18's mremap of part of a \
+                     private hugetlb mapping), holding huge pages until reboot",
+                    leaked.iter().sum::<u64>() - booted.iter().sum::<u64>()
+                )));
+            }
+            Ok(m)
+        }
+        Err(e) => Err(e),
+    };
+    let kernel = match kernel_twice(script, cap)? {
+        Ok(k) => k,
+        Err(why) => return Ok(Verdict::Inconclusive(why)),
+    };
+    let model = match model {
         Ok(m) => m,
         Err(e) => {
             let line = e.line();

@@ -21,6 +21,8 @@ const EXIT_REFUSED: i32 = 6;
 /// The runner's exit code when the host lacks what the script needs (root, huge pages of a
 /// size, a pool of N of them); its one line names what.
 const EXIT_UNAVAILABLE: i32 = 7;
+/// The runner's exit code when the kernel gave fewer huge pages than `hugetlb_pool` asked.
+const EXIT_POOL_SHORT: i32 = 8;
 
 /// Why a script could not be run on the kernel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +39,9 @@ pub enum HostError {
     /// The runner refused the script: an op would pass the footprint cap, map outside the
     /// arena, or pass one of the runner's own limits. The runner's one line says which op.
     Refused(String),
+    /// The kernel could not allocate the huge page pool the script asked for this time
+    /// (memory too fragmented): not the script's fault, and not the model's.
+    PoolShort(String),
     /// The runner failed.
     Runner(String),
 }
@@ -52,6 +57,7 @@ impl fmt::Display for HostError {
                 )
             }
             HostError::Refused(w) => write!(f, "{w}"),
+            HostError::PoolShort(w) => write!(f, "{w}"),
             HostError::Runner(w) => write!(f, "kernel runner: {w}"),
         }
     }
@@ -256,6 +262,9 @@ pub fn run(script: &Script, footprint_cap: u64) -> Result<String, HostError> {
         if out.status.code() == Some(EXIT_REFUSED) {
             return Err(HostError::Refused(msg));
         }
+        if out.status.code() == Some(EXIT_POOL_SHORT) {
+            return Err(HostError::PoolShort(msg));
+        }
         if out.status.code() == Some(EXIT_UNAVAILABLE) {
             return Err(HostError::Unavailable(msg));
         }
@@ -356,23 +365,32 @@ mod tests {
     #[test]
     fn hugetlb_pools_are_set_and_restored() {
         let before = nr_hugepages_2m();
-        let src = "hugetlb_pool 2M 2\nmmap 0 3M rw private,anon,hugetlb\nhugetlb_stat 2M\n\
-                   touch 0 4K w\npagemap 2044K 8K\nhugetlb_stat 2M\ndump\n";
-        let Some(r) = on_kernel(src, DEFAULT_FOOTPRINT_CAP) else {
+        // Reservations the host kernel leaked before (they hold free pages until reboot).
+        let r0: u64 =
+            std::fs::read_to_string("/sys/kernel/mm/hugepages/hugepages-2048kB/resv_hugepages")
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+        let (n, r1, r2) = (2 + r0, 2 + r0, 1 + r0);
+        let src = format!(
+            "hugetlb_pool 2M {n}\nmmap 0 3M rw private,anon,hugetlb\nhugetlb_stat 2M\n\
+             touch 0 4K w\npagemap 2044K 8K\nhugetlb_stat 2M\ndump\n"
+        );
+        let Some(r) = on_kernel(&src, DEFAULT_FOOTPRINT_CAP) else {
             return;
         };
         let out = r.unwrap();
         for want in [
-            "# 1 hugetlb_pool 2M 2\nK P hugetlb size=2048 total=2 free=2 resv=0 surp=0\n",
+            format!("# 1 hugetlb_pool 2M {n}\nK P hugetlb size=2048 total={n} free={n} resv={r0} surp=0\n"),
             // LEN rounded up to 2M: two pages reserved
-            "# 3 hugetlb_stat 2M\nK P hugetlb size=2048 total=2 free=2 resv=2 surp=0\n",
-            "G P 0x1ff000 H.\n",
-            "K P hugetlb size=2048 total=2 free=1 resv=1 surp=0\n",
-            "M P 0-0x400000 rw-p off=0x0 ino=file name=/anon_hugepage (deleted)\n",
-            " Locked=0 Shared_Hugetlb=0 Private_Hugetlb=2048 KernelPageSize=2048 MMUPageSize=2048 THPeligible=0 ",
-            " AnonHugePages=0 hugetlb=2048\n",
+            format!("# 3 hugetlb_stat 2M\nK P hugetlb size=2048 total={n} free={n} resv={r1} surp=0\n"),
+            "G P 0x1ff000 H.\n".into(),
+            format!("K P hugetlb size=2048 total={n} free={} resv={r2} surp=0\n", n - 1),
+            "M P 0-0x400000 rw-p off=0x0 ino=file name=/anon_hugepage (deleted)\n".into(),
+            " Locked=0 Shared_Hugetlb=0 Private_Hugetlb=2048 KernelPageSize=2048 MMUPageSize=2048 THPeligible=0 ".into(),
+            " AnonHugePages=0 hugetlb=2048\n".into(),
         ] {
-            assert!(out.contains(want), "{want}\n{out}");
+            assert!(out.contains(&want), "{want}\n{out}");
         }
         assert_eq!(nr_hugepages_2m(), before, "the pool was not restored");
         // A pool past the footprint cap is refused before it is set.

@@ -415,7 +415,8 @@ impl<H: Hardware> Kernel<H> {
             }
             // A folio unmapped from its owner carries the reservation it will give back when
             // freed; its index already counts as unconsumed above.
-            let want = resv[h.size.index()] - restoring;
+            let want =
+                resv[h.size.index()] - restoring + self.hugetlb_resv_leaked[h.size.index()] as i64;
             if h.resv_huge_pages as i64 != want {
                 bad.push(format!(
                     "{:?} pool: resv_huge_pages {} but the maps say {want}",

@@ -84,6 +84,8 @@ impl<H: Hardware> Kernel<H> {
         let mut r = TeardownReport::default();
         r.step("do_exit", 0, &[]);
         self.exit_mm(id, &mut r);
+        // exit_task_work: the files whose last reference remove_vma dropped are released.
+        self.task_work_run();
         // finish_task_switch: the dead task's lazy active_mm reference goes.
         self.mmdrop(id, &mut r, 1);
         r
@@ -180,7 +182,7 @@ impl<H: Hardware> Kernel<H> {
         r.step("tlb_gather_mmu", d, &[("fullmm", 1)]);
         let vmas: Vec<_> = core::mem::take(&mut mm.vmas).into_values().collect();
         // Use -1 here to ensure all VMAs in the mm are unmapped.
-        let (rss, entries) = (mm.rss, tlb.stats.entries);
+        let (rss, entries, huge) = (mm.rss, tlb.stats.entries, tlb.stats.huge_entries);
         let done = self.unmap_vmas(&mut tlb, mm, &vmas, 0, u64::MAX);
         // The totals come from what the walk changed (the RSS counters, the gather's cleared
         // entries), not from the per-VMA figures, so that the two can be checked against
@@ -199,6 +201,7 @@ impl<H: Hardware> Kernel<H> {
                 ("shmem", shmem),
                 ("swap", gone(MM_SWAPENTS)),
                 ("zero", ptes - anon - file - shmem),
+                ("hugetlb", (tlb.stats.huge_entries - huge) as i64),
             ],
         );
         r.steps.last_mut().expect("unmap_vmas").vmas = done;
@@ -745,6 +748,7 @@ mod tests {
         let mut k = kernel();
         let (id, _) = process(&mut k, false);
         k.with_mm(id, |k, mm| k.do_munmap(mm, A, 2 << 30)).unwrap();
+        k.task_work_run(); // munmap returns to user space: its final fputs run
         let committed = k.committed;
         let start = k.hw.log.len();
         let r = k.do_exit(id);
@@ -873,6 +877,7 @@ mod tests {
             "the memfd is still open: its cache stays"
         );
         k.fput(memfd);
+        k.task_work_run();
         assert!(k.files.table.iter().all(|f| f.is_none()));
         assert_eq!(k.committed, 0);
         assert!(
@@ -894,6 +899,7 @@ mod tests {
         // The shared-anon object (256 pages charged whole) went with remove_vma.
         assert_eq!(before - k.committed, d.accounted + 256);
         k.fput(memfd);
+        k.task_work_run();
         assert_eq!(k.committed, 0);
     }
 

@@ -130,6 +130,22 @@ impl<H: Hardware> Kernel<H> {
         &mut self.hstates[size.index()]
     }
 
+    /// The pools as `Config::hugetlb_baseline` says the host has them: `nr` free folios, of
+    /// which `surplus` are surplus, and `resv` reservations nobody owns.
+    pub(crate) fn hugetlb_boot(&mut self) {
+        for size in HugeSize::ALL {
+            let b = self.config.hugetlb_baseline[size.index()];
+            if b.nr == 0 {
+                continue;
+            }
+            self.set_max_huge_pages(size, b.nr);
+            let h = self.hstate_mut(size);
+            h.surplus_huge_pages = b.surplus.min(h.nr_huge_pages);
+            h.resv_huge_pages = b.resv.min(h.free_huge_pages);
+            self.hugetlb_resv_leaked[size.index()] = self.hstate(size).resv_huge_pages;
+        }
+    }
+
     /// `alloc_fresh_hugetlb_folio`: a new folio from the buddy allocator (2 MiB) or from
     /// contiguous free memory (1 GiB, `alloc_gigantic_folio`), not yet in any pool.
     fn alloc_fresh_hugetlb_folio(&mut self, size: HugeSize) -> Option<Pfn> {
@@ -355,6 +371,22 @@ impl<H: Hardware> Kernel<H> {
         if let Some(id) = vma.hugetlb.and_then(|h| h.resv) {
             self.resv_map(id).refs += 1;
         }
+    }
+
+    /// Unconsumed reservations of map `id` in the part of `vma` outside `[moved.0, moved.1)`.
+    pub(crate) fn hugetlb_unconsumed(&mut self, vma: &Vma, id: ResvId, moved: (u64, u64)) -> u64 {
+        let (first, last) = (
+            vma_hugecache_offset(vma, vma.start),
+            vma_hugecache_offset(vma, vma.end),
+        );
+        let (m0, m1) = (
+            vma_hugecache_offset(vma, moved.0.max(vma.start)),
+            vma_hugecache_offset(vma, moved.1.min(vma.end)),
+        );
+        let map = self.resv_map(id);
+        (first..last)
+            .filter(|i| !(m0..m1).contains(i) && !map.consumed.contains(i))
+            .count() as u64
     }
 
     /// `hugetlb_vm_op_close` (from `remove_vma`): a private owner VMA gives back the
@@ -1018,12 +1050,13 @@ impl<H: Hardware> Kernel<H> {
         let cow = vma.flags & (VmFlags::SHARED | VmFlags::MAYWRITE) == VmFlags::MAYWRITE;
         let mut addr = vma.start;
         while addr < vma.end {
+            // Where the parent has the table, the child gets one, even for an empty entry.
             if let Some(sslot) = self.huge_pte_offset(src, addr, size) {
+                let dslot = self
+                    .huge_pte_alloc(dst, vma, addr)
+                    .map_err(|_| Errno::ENOMEM)?;
                 let e = self.hw.table(sslot.0)[sslot.1];
                 if pt::present(e) {
-                    let dslot = self
-                        .huge_pte_alloc(dst, vma, addr)
-                        .map_err(|_| Errno::ENOMEM)?;
                     let mut e = e;
                     if cow {
                         self.hw.table_mut(sslot.0)[sslot.1] &= !pt::RW;

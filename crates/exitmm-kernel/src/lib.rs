@@ -123,6 +123,21 @@ pub struct Config {
     pub memlock_limit: Option<u64>,
     /// Faults to inject (none by default).
     pub inject: Inject,
+    /// The huge page pools as the host kernel has them before a script runs, per size
+    /// (`HugeSize::index`): their pages, how many are surplus, and reservations nobody owns (a
+    /// kernel that leaked some, see `Kernel::hugetlb_resv_leaked`). Empty pools by default.
+    pub hugetlb_baseline: [HugetlbBaseline; 2],
+}
+
+/// One pool's state at boot (`Config::hugetlb_baseline`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HugetlbBaseline {
+    /// `nr_hugepages` (all free).
+    pub nr: u64,
+    /// `surplus_hugepages`.
+    pub surplus: u64,
+    /// `resv_hugepages`: reservations with no owner.
+    pub resv: u64,
 }
 
 impl Default for Config {
@@ -136,6 +151,7 @@ impl Default for Config {
             max_map_count: 65530,
             memlock_limit: None,
             inject: Inject::empty(),
+            hugetlb_baseline: Default::default(),
         }
     }
 }
@@ -163,9 +179,17 @@ pub struct Kernel<H: Hardware> {
     pub anon_vmas: Vec<u32>,
     /// The huge page pools, one per size (`hstates[]`), indexed by `HugeSize::index`.
     pub hstates: [hugetlb::Hstate; 2],
+    /// Files whose last reference `fput` dropped, to be released by `task_work_run` when the
+    /// task returns to user space.
+    pub delayed_fput: Vec<mm_types::FileId>,
     /// What the cleanup of the last mmap a file refused did (`unmap_region` of the VMA the
     /// file's `mmap` turned down), for the report; taken by whoever reports it.
     pub mmap_cleanup: Option<memory::VmaUnmap>,
+    /// Hugetlb reservations (`resv_huge_pages`, per size) no mapping will ever give back: 6.18's
+    /// mremap of part of a private hugetlb VMA drops the whole old VMA's reservation map
+    /// (`clear_vma_resv_huge_pages`), so the part left behind keeps its reservations, unowned;
+    /// and whatever the host kernel had leaked before the model started (`Config`).
+    pub hugetlb_resv_leaked: [u64; 2],
     /// Private hugetlb reservation maps (`struct resv_map`), by id; a freed slot is `None`.
     pub resv_maps: Vec<Option<hugetlb::ResvMap>>,
     /// Settings.
@@ -192,7 +216,7 @@ impl<H: Hardware> Kernel<H> {
             .alloc_pages(0)
             .expect("boot: no memory for the zero page");
         mem.page_mut(zero_pfn).flags = PageFlags::RESERVED | PageFlags::ZERO | PageFlags::UPTODATE;
-        Kernel {
+        let mut k = Kernel {
             hw,
             mem,
             zero_pfn,
@@ -201,12 +225,16 @@ impl<H: Hardware> Kernel<H> {
             committed: 0,
             committed_leaked: 0,
             hstates: hugetlb::HugeSize::ALL.map(hugetlb::Hstate::new),
+            hugetlb_resv_leaked: [0; 2],
             resv_maps: Vec::new(),
             mmap_cleanup: None,
+            delayed_fput: Vec::new(),
             anon_vmas: Vec::new(),
             config,
             next_content: 1,
-        }
+        };
+        k.hugetlb_boot();
+        k
     }
 
     /// `mm_alloc` + `mm_init`: a new, empty address space with its PGD; `mm_users = 1`.

@@ -180,7 +180,8 @@ impl<H: Hardware> Kernel<H> {
             Advice::KeepOnFork => f - VmFlags::WIPEONFORK,
             Advice::DontDump => f | VmFlags::DONTDUMP,
             Advice::DoDump => {
-                if f.intersects(VmFlags::SPECIAL) {
+                // VM_SPECIAL VMAs must stay out of core dumps, hugetlb ones excepted.
+                if f.intersects(VmFlags::SPECIAL) && !f.contains(VmFlags::HUGETLB) {
                     return Err(Errno::EINVAL);
                 }
                 f - VmFlags::DONTDUMP

@@ -354,11 +354,10 @@ impl<H: Hardware> Kernel<H> {
         } else {
             pgoff
         };
-        let start = self.mmap_region(mm, file, addr, len, vm_flags, pgoff)?;
-        let vf = mm.vma_at(start).map(|v| v.flags).unwrap_or_default();
-        if (flags.populate && !vf.contains(VmFlags::LOCKONFAULT))
-            || (vf.contains(VmFlags::LOCKED) && !vf.contains(VmFlags::LOCKONFAULT))
-        {
+        self.mmap_region(mm, file, addr, len, vm_flags, pgoff)?;
+        // The requested flags decide (a hugetlb VMA drops VM_LOCKED, yet is populated);
+        // mm_populate passes over VM_LOCKONFAULT VMAs.
+        if flags.populate || vm_flags.contains(VmFlags::LOCKED) {
             let _ = self.mm_populate(mm, addr, len, true);
         }
         Ok(addr)
@@ -510,7 +509,8 @@ impl<H: Hardware> Kernel<H> {
         let mut vma = Vma {
             start: addr,
             end: addr + len,
-            flags: vm_flags,
+            // __mmap_complete: a hugetlb VMA can't be mlocked: no VM_LOCKED, no locked_vm.
+            flags: vm_flags - VmFlags::LOCKED_MASK,
             pgoff,
             file: Some(file),
             anon_vma: None,

@@ -75,6 +75,8 @@ struct Batch {
 pub struct GatherStats {
     /// Leaf TLB entries removed (`tlb_remove_tlb_entry`: PTEs cleared).
     pub entries: u64,
+    /// Huge leaf entries removed (`tlb_remove_huge_tlb_entry`: hugetlb PMDs and PUDs cleared).
+    pub huge_entries: u64,
     /// TLB flushes issued.
     pub flushes: u64,
     /// Pages whose last reference the gather dropped (they went back to the allocator).
@@ -172,6 +174,7 @@ impl MmuGather {
     /// `tlb_remove_huge_tlb_entry`: a huge leaf of `1 << shift` bytes at `addr` was cleared.
     pub fn remove_huge_tlb_entry(&mut self, addr: u64, shift: u32) {
         self.adjust_range(addr, 1 << shift);
+        self.stats.huge_entries += 1;
         if shift == PUD_SHIFT {
             self.cleared_puds = true;
         } else {

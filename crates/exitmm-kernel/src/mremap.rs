@@ -359,10 +359,16 @@ impl<H: Hardware> Kernel<H> {
             let (o, n) = (mm.vmas[&old_vma].clone(), mm.vmas[&new_vma].clone());
             self.move_hugetlb_page_tables(mm, (&o, &n), old_addr, new_addr, old_len);
             // fixup_hugetlb_reservations: the reservations went with the new VMA; the old one
-            // gives nothing back when it is closed.
-            if let Some(h) = mm.vmas.get_mut(&old_vma).and_then(|v| v.hugetlb.as_mut()) {
-                if let Some(id) = h.resv.take() {
-                    self.resv_map_put(id);
+            // gives nothing back when it is closed. 6.18 drops the map of the whole old VMA,
+            // so what stays of it keeps its unconsumed reservations with no owner: leaked.
+            let old = mm.vmas[&old_vma].clone();
+            if let Some(id) = old.hugetlb.and_then(|h| h.resv) {
+                let kept = self.hugetlb_unconsumed(&old, id, (old_addr, old_addr + old_len));
+                let size = old.hugetlb.expect("hugetlb").size;
+                self.hugetlb_resv_leaked[size.index()] += kept;
+                self.resv_map_put(id);
+                if let Some(h) = mm.vmas.get_mut(&old_vma).and_then(|v| v.hugetlb.as_mut()) {
+                    h.resv = None;
                 }
             }
         } else {

@@ -141,14 +141,29 @@ impl<H: Hardware> Kernel<H> {
         self.files.get_mut(id).refs += 1;
     }
 
-    /// `fput`: on the last reference the inode is evicted (`shmem_evict_inode`): its pages
-    /// leave the cache and what it charged is returned.
+    /// `fput`: drop a reference. The last one's release (`__fput`, evicting the inode) is
+    /// task work: it runs when the task returns to user space (the end of the syscall, or its
+    /// exit), not here, so the file and its pages (and a hugetlbfs inode's reservations) last
+    /// until then. See [`Kernel::task_work_run`].
     pub fn fput(&mut self, id: FileId) {
         let f = self.files.get_mut(id);
         f.refs -= 1;
-        if f.refs > 0 {
-            return;
+        if f.refs == 0 {
+            self.delayed_fput.push(id);
         }
+    }
+
+    /// `task_work_run`: the releases `fput` deferred: each inode is evicted
+    /// (`shmem_evict_inode` / `hugetlbfs_evict_inode`).
+    pub fn task_work_run(&mut self) {
+        for id in core::mem::take(&mut self.delayed_fput) {
+            self.evict_inode(id);
+        }
+    }
+
+    /// Evicts the inode `id` whose last reference is gone: its pages leave the cache and what it
+    /// charged is returned.
+    fn evict_inode(&mut self, id: FileId) {
         if self.files.get(id).huge.is_some() {
             // hugetlbfs_evict_inode: remove_inode_hugepages and hugetlb_unreserve_pages.
             self.remove_inode_hugepages(id, 0, u64::MAX);

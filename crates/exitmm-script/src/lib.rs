@@ -803,7 +803,8 @@ fn parse_op(words: &[&str]) -> Result<Op, String> {
 }
 
 /// Parses a whole script. Checks the sequencing rules too: one child at a time, `child` ops only
-/// while a child exists, and nothing but `child ...`, `child_exit` and `census` after `exit`.
+/// while a child exists, and nothing but `child ...`, `child_exit`, `census` and `hugetlb_stat`
+/// after `exit`.
 pub fn parse(src: &str) -> Result<Script, ParseError> {
     let mut lines = Vec::new();
     let mut comments = Vec::new();
@@ -857,7 +858,10 @@ pub fn parse(src: &str) -> Result<Script, ParseError> {
             }
             _ => {}
         }
-        if parent_exited && role == Role::P && !matches!(op, Op::ChildExit | Op::Census) {
+        if parent_exited
+            && role == Role::P
+            && !matches!(op, Op::ChildExit | Op::Census | Op::HugetlbStat { .. })
+        {
             return Err(err(format!(
                 "'{}' after 'exit': the parent is gone",
                 op.name()
@@ -929,6 +933,10 @@ mod tests {
         assert_eq!(parse("fork\nfork").unwrap_err().line, 2);
         assert_eq!(parse("exit\nnop").unwrap_err().line, 2);
         assert!(parse("exit\ncensus").is_ok());
+        assert!(
+            parse("exit\nhugetlb_stat 2M").is_ok(),
+            "the pools are global"
+        );
         assert!(parse("bogus 1 2").unwrap_err().msg.contains("unknown op"));
         assert!(parse("mremap 0 4K 8K fixed=zz").is_err());
     }

@@ -91,7 +91,7 @@ fn normalise(line: &str, gigantic: &Gigantic) -> Option<String> {
 fn blocks(records: &str) -> Vec<(String, Vec<String>)> {
     let mut v: Vec<(String, Vec<String>)> = Vec::new();
     for l in records.lines() {
-        if l.starts_with("# kernel ") {
+        if l.starts_with("# kernel ") || l.starts_with(BASELINE) {
             continue;
         }
         if let Some(h) = l.strip_prefix("# ") {
@@ -116,6 +116,59 @@ fn commits(records: &str) -> Vec<(String, i64)> {
         }
     }
     v
+}
+
+/// How a golden file records a huge page pool the host had before the script ran (the kernel
+/// may hold reservations it leaked), so that the model boots with the same pools:
+/// `# hugetlb-baseline <kB>kB nr=.. surplus=.. resv=..`.
+pub const BASELINE: &str = "# hugetlb-baseline ";
+
+/// The header lines of the pools in `b` that are not empty.
+pub fn baseline_lines(b: &[exitmm_kernel::HugetlbBaseline; 2]) -> String {
+    exitmm_kernel::hugetlb::HugeSize::ALL
+        .iter()
+        .filter(|h| b[h.index()] != Default::default())
+        .map(|h| {
+            let p = b[h.index()];
+            format!(
+                "{BASELINE}{}kB nr={} surplus={} resv={}\n",
+                h.bytes() >> 10,
+                p.nr,
+                p.surplus,
+                p.resv
+            )
+        })
+        .collect()
+}
+
+/// The pools a golden file's header records (empty ones where it has none).
+pub fn golden_baseline(golden: &str) -> [exitmm_kernel::HugetlbBaseline; 2] {
+    let mut b: [exitmm_kernel::HugetlbBaseline; 2] = Default::default();
+    for l in golden.lines().filter_map(|l| l.strip_prefix(BASELINE)) {
+        let mut words = l.split(' ');
+        let kb: u64 = words
+            .next()
+            .and_then(|w| w.strip_suffix("kB"))
+            .and_then(|w| w.parse().ok())
+            .unwrap_or(0);
+        let Some(h) = exitmm_kernel::hugetlb::HugeSize::ALL
+            .into_iter()
+            .find(|h| h.bytes() >> 10 == kb)
+        else {
+            continue;
+        };
+        for w in words {
+            let (k, v) = w.split_once('=').unwrap_or((w, ""));
+            let v = v.parse().unwrap_or(0);
+            match k {
+                "nr" => b[h.index()].nr = v,
+                "surplus" => b[h.index()].surplus = v,
+                "resv" => b[h.index()].resv = v,
+                _ => {}
+            }
+        }
+    }
+    b
 }
 
 /// Compares the model's records with the kernel's; `Ok` when equal on every compared field.
@@ -418,6 +471,22 @@ impl Gigantic {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_golden_header_gives_the_pools_back() {
+        let mut b: [exitmm_kernel::HugetlbBaseline; 2] = Default::default();
+        assert_eq!(baseline_lines(&b), "");
+        b[0] = exitmm_kernel::HugetlbBaseline {
+            nr: 1,
+            surplus: 0,
+            resv: 1,
+        };
+        let head = baseline_lines(&b);
+        assert_eq!(head, "# hugetlb-baseline 2048kB nr=1 surplus=0 resv=1\n");
+        let golden = format!("# kernel x\n{head}# 1 nop\nR P rc=0 err=0\n");
+        assert_eq!(golden_baseline(&golden), b);
+        assert_eq!(blocks(&golden).len(), 1, "the header is not an op");
+    }
 
     #[test]
     fn ignores_what_is_not_compared_and_catches_what_is() {

@@ -11,6 +11,7 @@
 //! `onfault` forms), and locked or populated mappings stay small. So every script stays within
 //! the kernel runner's footprint cap.
 
+use exitmm_script::HugeSize;
 use std::fmt::Write;
 
 /// SplitMix64: small, fast, and the same everywhere.
@@ -68,6 +69,10 @@ pub struct GenOptions {
     pub max_ops: usize,
     /// Bytes that may be mlocked in total (RLIMIT_MEMLOCK; scripts stay below it).
     pub memlock_limit: u64,
+    /// The huge page sizes scripts may use (the host's pools can be set); none: no hugetlb ops.
+    pub hugetlb: Vec<HugeSize>,
+    /// The kernel runner's footprint cap: huge pages held stay within it.
+    pub cap: u64,
 }
 
 impl Default for GenOptions {
@@ -75,9 +80,58 @@ impl Default for GenOptions {
         GenOptions {
             max_ops: 40,
             memlock_limit: 8 << 20,
+            hugetlb: Vec::new(),
+            cap: 1 << 30,
         }
     }
 }
+
+impl GenOptions {
+    /// The defaults with hugetlb ops of `sizes`.
+    pub fn with_hugetlb(sizes: &[HugeSize]) -> Self {
+        GenOptions {
+            hugetlb: sizes.to_vec(),
+            ..GenOptions::default()
+        }
+    }
+}
+
+/// The hugetlb kinds of op, drawn instead of a [`WEIGHTS`] kind one time in
+/// [`HUGETLB_ONE_IN`] when the script has a pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HugeKind {
+    /// `mmap ... hugetlb[=SIZE]`, mostly aligned, with random flags.
+    Mmap,
+    /// A shared GiB of 2 MiB pages, touched, then forked and read by the child (PMD sharing).
+    SharedGib,
+    /// `memfd NAME SIZE hugetlb[=SIZE] [fill]`.
+    Memfd,
+    /// A touch of an earlier hugetlb mapping.
+    Touch,
+    /// `munmap`, `mprotect`, `madvise` or `mremap` of an earlier hugetlb mapping, aligned or not.
+    Modify,
+    /// `hugetlb_stat`.
+    Stat,
+    /// `hugetlb_pool` again (growing, or shrinking below what is in use: surplus).
+    Resize,
+}
+
+/// How often each hugetlb kind is drawn (out of the sum, 20).
+pub const HUGETLB_WEIGHTS: [(HugeKind, u32); 7] = [
+    (HugeKind::Mmap, 5),
+    (HugeKind::SharedGib, 1),
+    (HugeKind::Memfd, 2),
+    (HugeKind::Touch, 4),
+    (HugeKind::Modify, 4),
+    (HugeKind::Stat, 3),
+    (HugeKind::Resize, 1),
+];
+
+/// One op in this many is a hugetlb one, in a script with a pool.
+pub const HUGETLB_ONE_IN: u64 = 3;
+
+/// One script in this many with 1 GiB pages available uses them (and no 2 MiB pool).
+pub const HUGE_1G_ONE_IN: u64 = 6;
 
 /// The kinds of op a script is made of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -198,8 +252,15 @@ struct State {
     edges: Vec<u64>,
     /// Shared mappings made so far (start, len), for OLDLEN 0 duplicates.
     shared: Vec<(u64, u64)>,
-    /// Files by name, with their sizes.
-    files: Vec<(String, u64)>,
+    /// Files by name, with their sizes and, for hugetlb memfds, their page size.
+    files: Vec<(String, u64, Option<HugeSize>)>,
+    /// The script's huge page size and pool, if it has one.
+    huge: Option<(HugeSize, u64)>,
+    /// Hugetlb mappings made so far.
+    huge_regions: Vec<(u64, u64)>,
+    /// An upper bound of the huge page bytes the script may hold (every hugetlb mmap and fill,
+    /// never less), kept within the runner's cap.
+    huge_bound: u64,
     child: bool,
     locked: u64,
     /// A reservation was made: nothing may populate everything any more.
@@ -284,9 +345,18 @@ fn mmap_anon(r: &mut Rng, st: &mut State) -> String {
 fn mmap_file(r: &mut Rng, st: &mut State) -> String {
     let (o, l) = (offset(r, st), length(r));
     let (flags, shared) = map_flags(r, false);
-    let (name, size) = st.files[r.below(st.files.len() as u64) as usize].clone();
-    // Mostly inside the file, sometimes past its end (SIGBUS on touch).
-    let foff = r.below(size / K4 + 4) * K4;
+    let (name, size, huge) = st.files[r.below(st.files.len() as u64) as usize].clone();
+    // Mostly inside the file, sometimes past its end (SIGBUS on touch); a hugetlb file mostly at
+    // a huge page boundary (anything else is EINVAL).
+    let foff = match huge {
+        Some(h) if !r.chance(1, 5) => r.below(size / h.bytes() + 1) * h.bytes(),
+        _ => r.below(size / K4 + 4) * K4,
+    };
+    if let (Some(h), false) = (huge, flags.contains("growsdown")) {
+        if o.is_multiple_of(h.bytes()) {
+            st.huge_bound += h.round_up(l).unwrap_or(l);
+        }
+    }
     st.edges.push(o);
     st.edges.push(o + l);
     if shared {
@@ -408,7 +478,7 @@ fn op(r: &mut Rng, st: &mut State, opts: &GenOptions, out: &mut Vec<String>) {
         Kind::MakeFile => {
             let name = format!("h{}", st.files.len());
             let size = (1 + r.below(64)) * K4;
-            st.files.push((name.clone(), size));
+            st.files.push((name.clone(), size, None));
             let (op, fill) = (
                 *r.pick(&["memfd", "shmfile"]),
                 if r.chance(1, 2) { " fill" } else { "" },
@@ -434,7 +504,7 @@ fn op(r: &mut Rng, st: &mut State, opts: &GenOptions, out: &mut Vec<String>) {
             let map = if r.chance(1, 2) || st.files.is_empty() {
                 format!("mmap {} {} rw shared,anon,fixed", num(o), num(l))
             } else {
-                let (name, _) = st.files[r.below(st.files.len() as u64) as usize].clone();
+                let (name, _, _) = st.files[r.below(2) as usize].clone();
                 format!("mmap {} {} rw shared,fixed {name}", num(o), num(l))
             };
             st.edges.push(o);
@@ -462,6 +532,154 @@ fn op(r: &mut Rng, st: &mut State, opts: &GenOptions, out: &mut Vec<String>) {
     }
 }
 
+/// A hugetlb op (the script has a pool).
+fn huge_op(r: &mut Rng, st: &mut State, opts: &GenOptions, out: &mut Vec<String>) {
+    let (size, pool) = st.huge.expect("a pool");
+    let hb = size.bytes();
+    let word = size.word();
+    let region = |r: &mut Rng, st: &State| -> (u64, u64) {
+        match st.huge_regions.is_empty() {
+            true => (r.below(8) * hb, hb),
+            false => *r.pick(&st.huge_regions),
+        }
+    };
+    let line = match r.weighted(&HUGETLB_WEIGHTS) {
+        HugeKind::Mmap | HugeKind::SharedGib if st.huge_bound + hb > opts.cap / 2 => {
+            format!("hugetlb_stat {word}")
+        }
+        HugeKind::Mmap => {
+            let pages = 1 + r.below(3);
+            let mut o = match r.below(3) {
+                0 if !st.huge_regions.is_empty() => region(r, st).0,
+                _ => (8 + r.below(24)) * hb.max(M2 * 4),
+            };
+            if r.chance(1, 6) {
+                o += (1 + r.below(15)) * K4; // unaligned: EINVAL
+            }
+            let len = pages * hb - if r.chance(1, 3) { r.below(16) * K4 } else { 0 };
+            let kind = if r.chance(1, 2) { "shared" } else { "private" };
+            let mut flags = format!("{kind},anon,hugetlb={word}");
+            for (f, one_in) in [
+                ("noreserve", 3),
+                ("fixed", 4),
+                ("populate", 8),
+                ("locked", 10),
+            ] {
+                if r.chance(1, one_in) {
+                    flags.push(',');
+                    flags.push_str(f);
+                }
+            }
+            st.huge_regions.push((o, pages * hb));
+            st.edges.push(o);
+            st.edges.push(o + pages * hb);
+            st.huge_bound += pages * hb;
+            format!(
+                "mmap {} {} {} {flags}",
+                num(o),
+                num(len),
+                r.weighted(&PROTS)
+            )
+        }
+        HugeKind::SharedGib => {
+            if size != HugeSize::M2 || st.child || st.huge_bound > 0 {
+                format!("hugetlb_stat {word}")
+            } else {
+                // The whole GiB, so that a forked child shares the PMD table. Like any large
+                // reservation, nothing may populate everything afterwards.
+                st.huge_bound = opts.cap;
+                st.reserved = true;
+                let o = (1 + r.below(3)) * G1;
+                st.huge_regions.push((o, G1));
+                out.push(format!(
+                    "mmap {} 1G rw shared,anon,hugetlb,noreserve",
+                    num(o)
+                ));
+                out.push(format!(
+                    "touch {} {} w 2M",
+                    num(o),
+                    num(M2 * (1 + r.below(pool)))
+                ));
+                out.push("fork".into());
+                st.child = true;
+                let w = if r.chance(1, 2) { "w" } else { "r" };
+                out.push(format!("child touch {} {} {w} 2M", num(o), num(M2 * 2)));
+                out.push(format!("child pagemap {} {}", num(o), num(M2 * 2)));
+                return;
+            }
+        }
+        HugeKind::Memfd => {
+            let pages = 1 + r.below(pool.min(3));
+            if st.huge_bound + pages * hb > opts.cap / 2 {
+                format!("hugetlb_stat {word}")
+            } else {
+                let name = format!("h{}", st.files.len());
+                st.files.push((name.clone(), pages * hb, Some(size)));
+                let fill = r.chance(1, 2);
+                if fill {
+                    st.huge_bound += pages * hb;
+                }
+                format!(
+                    "memfd {name} {} hugetlb={word}{}",
+                    num(pages * hb),
+                    if fill { " fill" } else { "" }
+                )
+            }
+        }
+        HugeKind::Touch => {
+            let (o, l) = region(r, st);
+            let stride = *r.pick(&[hb, K4 * 64, hb]);
+            let w = if r.chance(1, 2) { "w" } else { "r" };
+            format!(
+                "touch {} {} {w} {}",
+                num(o),
+                num(l.min(4 * hb)),
+                num(stride)
+            )
+        }
+        HugeKind::Modify => {
+            let (o, l) = region(r, st);
+            let (a, n) = if r.chance(1, 3) {
+                (o + r.below((l / K4).max(1)) * K4, (1 + r.below(512)) * K4)
+            } else {
+                let pages = (l / hb).max(1);
+                (o + r.below(pages) * hb, (1 + r.below(pages)) * hb)
+            };
+            match r.below(5) {
+                0 => format!("munmap {} {}", num(a), num(n)),
+                1 => format!("mprotect {} {} {}", num(a), num(n), r.weighted(&PROTS)),
+                2 => format!("madvise {} {} {}", num(a), num(n), r.weighted(&ADVICES)),
+                3 => format!("mlock {} {}", num(a), num(n)),
+                _ => {
+                    let to = (32 + r.below(16)) * hb.max(M2 * 4);
+                    st.huge_regions.push((to, n));
+                    format!(
+                        "mremap {} {} {} maymove fixed={}",
+                        num(a),
+                        num(n),
+                        num(n),
+                        num(to)
+                    )
+                }
+            }
+        }
+        HugeKind::Stat => format!("hugetlb_stat {word}"),
+        HugeKind::Resize => {
+            let n = if size == HugeSize::G1 {
+                r.below(2)
+            } else {
+                r.below(9)
+            };
+            format!("hugetlb_pool {word} {}", n.min(pool))
+        }
+    };
+    if st.child && r.chance(1, 2) && !line.starts_with("hugetlb_") {
+        out.push(format!("child {line}"));
+    } else {
+        out.push(line);
+    }
+}
+
 /// A random script from `seed`: two files, then ops in the parent and (after a `fork`) the
 /// child, with at most one child at a time.
 pub fn script(seed: u64, opts: &GenOptions) -> String {
@@ -470,6 +688,9 @@ pub fn script(seed: u64, opts: &GenOptions) -> String {
         edges: Vec::new(),
         shared: Vec::new(),
         files: Vec::new(),
+        huge: None,
+        huge_regions: Vec::new(),
+        huge_bound: 0,
         child: false,
         locked: 0,
         reserved: false,
@@ -479,8 +700,22 @@ pub fn script(seed: u64, opts: &GenOptions) -> String {
     let (f, g) = ((1 + r.below(64)) * K4, (1 + r.below(64)) * K4);
     out.push(format!("memfd f {} fill", num(f)));
     out.push(format!("shmfile g {}", num(g)));
-    st.files.push(("f".into(), f));
-    st.files.push(("g".into(), g));
+    st.files.push(("f".into(), f, None));
+    st.files.push(("g".into(), g, None));
+    if !opts.hugetlb.is_empty() && r.chance(1, 2) {
+        let size = if opts.hugetlb.contains(&HugeSize::G1) && r.below(HUGE_1G_ONE_IN) == 0 {
+            HugeSize::G1
+        } else {
+            opts.hugetlb[0]
+        };
+        let pool = if size == HugeSize::G1 {
+            1
+        } else {
+            1 + r.below(8)
+        };
+        out.push(format!("hugetlb_pool {} {pool}", size.word()));
+        st.huge = Some((size, pool));
+    }
     let n = 1 + r.below(opts.max_ops as u64) as usize;
     for _ in 0..n {
         if !st.child && r.below(FORK_ONE_IN) == 0 {
@@ -493,7 +728,11 @@ pub fn script(seed: u64, opts: &GenOptions) -> String {
             st.child = false;
             continue;
         }
-        op(&mut r, &mut st, opts, &mut out);
+        if st.huge.is_some() && r.below(HUGETLB_ONE_IN) == 0 {
+            huge_op(&mut r, &mut st, opts, &mut out);
+        } else {
+            op(&mut r, &mut st, opts, &mut out);
+        }
     }
     if st.child {
         out.push("child dump".into());

@@ -122,12 +122,13 @@ impl Default for Options {
 }
 
 /// The faults that can be injected, by name (`Options::inject`).
-pub const INJECTIONS: [&str; 5] = [
+pub const INJECTIONS: [&str; 6] = [
     "free-before-flush",
     "skip-ipi",
     "skip-lazy-flush",
     "free-table-before-flush",
     "drop-dirty-force-flush",
+    "skip-unshare-flush",
 ];
 
 impl Options {
@@ -138,6 +139,7 @@ impl Options {
             "free-before-flush" => self.config.inject |= Inject::FREE_BEFORE_FLUSH,
             "free-table-before-flush" => self.config.inject |= Inject::FREE_TABLE_BEFORE_FLUSH,
             "drop-dirty-force-flush" => self.config.inject |= Inject::DROP_DIRTY_FORCE_FLUSH,
+            "skip-unshare-flush" => self.config.inject |= Inject::SKIP_UNSHARE_FLUSH,
             "skip-ipi" => self.arch_inject.skip_ipi = true,
             "skip-lazy-flush" => self.arch_inject.skip_lazy_flush = true,
             x => {
@@ -622,6 +624,8 @@ impl Sim {
                 self.access(role, *off, *len, *write, &mut out)
             }
         };
+        // The syscall returns: its deferred task work (final fputs) runs.
+        self.kernel.task_work_run();
         // Between ops, the other CPUs' tasks run too.
         self.kernel.hw.others_run();
         if let Some(r) = &report {
@@ -1075,6 +1079,11 @@ pub const DEMO: &str = include_str!("../../../tests/scenarios/demo.mm");
 
 /// Runs `script` on the model and returns records format v1 (with `#` headers).
 pub fn records(script: &Script, opts: &Options) -> Result<String, SimError> {
+    run_records(script, opts).map(|(s, _)| s)
+}
+
+/// [`records`], and the simulator as the script left it.
+pub fn run_records(script: &Script, opts: &Options) -> Result<(String, Sim), SimError> {
     let mut sim = Sim::new(opts);
     let mut s = String::new();
     for l in &script.lines {
@@ -1085,5 +1094,5 @@ pub fn records(script: &Script, opts: &Options) -> Result<String, SimError> {
             s.push('\n');
         }
     }
-    Ok(s)
+    Ok((s, sim))
 }

@@ -4,7 +4,7 @@
 
 use crate::{hex, ARENA};
 use exitmm_kernel::exit::TeardownReport;
-use exitmm_kernel::memory::{VmaUnmap, ZapStats};
+use exitmm_kernel::memory::{UnmapBranch, VmaUnmap, ZapStats};
 use std::fmt::Write;
 
 /// How many VMAs a transcript shows at each end of a folded run.
@@ -47,6 +47,7 @@ pub fn vma_record(v: &VmaUnmap) -> String {
     for (k, n) in kinds(&v.zap) {
         let _ = write!(l, " {k}={n}");
     }
+    let _ = write!(l, " unshared={}", v.zap.unshared);
     l
 }
 
@@ -95,8 +96,22 @@ fn vma_tree(s: &mut String, pad: usize, v: &VmaUnmap) {
     }
     let _ = write!(head, " {}", zap_facts(&v.zap));
     tree_line(s, pad, "unmap_single_vma", &head);
-    if v.branch != exitmm_kernel::memory::UnmapBranch::PageRange {
-        return;
+    match v.branch {
+        UnmapBranch::PageRange => {}
+        UnmapBranch::Hugetlb => {
+            // The file's i_mmap_rwsem is held across the unmap and the flush of any PMD table
+            // it unshared.
+            tree_line(s, pad + 2, "i_mmap_lock_write", "");
+            tree_line(
+                s,
+                pad + 2,
+                "__unmap_hugepage_range_final",
+                &format!("hugetlb={} unshared={}", v.zap.hugetlb, v.zap.unshared),
+            );
+            tree_line(s, pad + 2, "i_mmap_unlock_write", "");
+            return;
+        }
+        UnmapBranch::Skip => return,
     }
     let w = &v.zap.walk;
     let z = &v.zap;
@@ -177,7 +192,6 @@ pub fn tree(r: &TeardownReport, indent: usize, all_vmas: bool) -> String {
 mod tests {
     use super::*;
     use exitmm_kernel::exit::Step;
-    use exitmm_kernel::memory::UnmapBranch;
 
     fn report(n: u64) -> TeardownReport {
         let vmas = (0..n)
@@ -212,7 +226,8 @@ mod tests {
         assert_eq!(
             lines[3],
             "X C unmap_single_vma vma=0x4000-0x5000 branch=page_range uprobe_munmap=0 \
-             untrack_pfn=0 ptes=2 anon=2 file=0 shmem=0 swap=0 zero=0 pfn=0 huge_pmd=0 hugetlb=0"
+             untrack_pfn=0 ptes=2 anon=2 file=0 shmem=0 swap=0 zero=0 pfn=0 huge_pmd=0 hugetlb=0 \
+             unshared=0"
         );
         assert_eq!(x_lines('P', &report(100_000)).len(), 100_001);
     }

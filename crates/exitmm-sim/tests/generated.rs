@@ -1,10 +1,10 @@
 //! Every script the random generator makes (the ones `exitmm diff --random` compares with the
 //! kernel) runs on the model: nothing unsupported, every invariant holds after every op, and
-//! each exit's per-VMA lines add up (checked in `prop.rs` too). `EXITMM_GEN_SCRIPTS` sets how
+//! once every process has exited, the huge page pools are whole again. `EXITMM_GEN_SCRIPTS` sets how
 //! many (default 2,000).
 
 use exitmm_sim::gen::{script, GenOptions};
-use exitmm_sim::{records, Options};
+use exitmm_sim::{run_records, Options};
 
 #[test]
 fn generated_scripts_run_on_the_model_with_every_invariant() {
@@ -14,14 +14,33 @@ fn generated_scripts_run_on_the_model_with_every_invariant() {
         .unwrap_or(2_000);
     let opts = Options::default();
     let mut failures = Vec::new();
+    let hugetlb =
+        GenOptions::with_hugetlb(&[exitmm_script::HugeSize::M2, exitmm_script::HugeSize::G1]);
     for seed in 0..n {
-        let text = script(0x6E_0000_0000 + seed, &GenOptions::default());
+        // Half the scripts may use huge pages of both sizes.
+        let gen = if seed % 2 == 0 {
+            &hugetlb
+        } else {
+            &GenOptions::default()
+        };
+        // Then the parent exits too (generated scripts end without a child).
+        let text = script(0x6E_0000_0000 + seed, gen) + "exit\n";
         let s = exitmm_script::parse(&text).expect("generated scripts parse");
-        if let Err(e) = records(&s, &opts) {
-            failures.push(format!("{e}\n{text}"));
-            if failures.len() >= 3 {
-                break;
+        match run_records(&s, &opts) {
+            Err(e) => failures.push(format!("{e}\n{text}")),
+            Ok((_, sim)) => {
+                // Once every process has exited, the pools are whole: every folio free, and
+                // no reservation left but those the kernel leaks.
+                for h in &sim.kernel.hstates {
+                    let leaked = sim.kernel.hugetlb_resv_leaked[h.size.index()];
+                    if h.free_huge_pages != h.nr_huge_pages || h.resv_huge_pages != leaked {
+                        failures.push(format!("{:?} pool not whole: {h:?}\n{text}", h.size));
+                    }
+                }
             }
+        }
+        if failures.len() >= 3 {
+            break;
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n---\n"));

@@ -31,7 +31,10 @@ fn model_matches_kernel_goldens() {
         let src = std::fs::read_to_string(path).unwrap();
         let script = exitmm_script::parse(&src).unwrap_or_else(|e| panic!("{name}: {e}"));
         let golden = std::fs::read_to_string(path.with_extension("kernel")).unwrap();
-        let run = std::panic::catch_unwind(|| records(&script, &Options::default()));
+        // The model boots with the pools the kernel had when the golden was recorded.
+        let mut opts = Options::default();
+        opts.config.hugetlb_baseline = exitmm_sim::compare::golden_baseline(&golden);
+        let run = std::panic::catch_unwind(|| records(&script, &opts));
         let Ok(run) = run else {
             failures.push(format!("{name}: the model panicked"));
             continue;

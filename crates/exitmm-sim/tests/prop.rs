@@ -148,7 +148,7 @@ fn per_vma_lines_add_up(records: &[String]) -> Result<(), String> {
     if vmas.len() as i64 != want["vmas"] {
         return Err(format!("{} VMA lines for `{total}`", vmas.len()));
     }
-    for key in ["ptes", "anon", "file", "shmem", "swap", "zero"] {
+    for key in ["ptes", "anon", "file", "shmem", "swap", "zero", "hugetlb"] {
         let sum: i64 = vmas.iter().map(|l| facts(l)[key]).sum();
         if sum != want[key] {
             return Err(format!("{key}: the VMA lines sum to {sum}; `{total}`"));

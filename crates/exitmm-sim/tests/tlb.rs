@@ -23,12 +23,13 @@ fn run(script: &exitmm_script::Script, inject: Option<&str>, seed: u64) -> Resul
 }
 
 /// Which scenario proves which injection.
-const PROOFS: [(&str, &str); 5] = [
+const PROOFS: [(&str, &str); 6] = [
     ("free-before-flush", "tlb_reader_during_munmap"),
     ("skip-ipi", "tlb_reader_during_munmap"),
     ("skip-lazy-flush", "tlb_lazy_cpu_at_exit"),
     ("free-table-before-flush", "tlb_lazy_cpu_at_exit"),
     ("drop-dirty-force-flush", "tlb_dirty_shared_writer"),
+    ("skip-unshare-flush", "tlb_unshared_pmd_table"),
 ];
 
 #[test]
@@ -69,6 +70,7 @@ fn without_injection_nothing_is_reported() {
         "tlb_reader_during_munmap",
         "tlb_lazy_cpu_at_exit",
         "tlb_dirty_shared_writer",
+        "tlb_unshared_pmd_table",
     ] {
         let s = scenario(name);
         for seed in 1..=20 {
