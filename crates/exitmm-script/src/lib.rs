@@ -270,6 +270,49 @@ pub enum Op {
     },
     /// `thread_exit NAME` (model only): the thread exits; its CPU goes lazy with the mm.
     ThreadExit { name: String },
+    /// `perf_ring NAME PAGES`: a perf event (software `dummy`, disabled) whose ring buffer,
+    /// once mapped, has 1 + PAGES pages (PAGES 0 or a power of two).
+    PerfRing { name: String, pages: u64 },
+    /// `close NAME`: close the role's descriptor NAME (a mapping keeps the object alive).
+    Close { name: String },
+    /// `iomap NAME SIZE uc|wc|wb` (model only): a simulated device region above RAM.
+    Iomap {
+        name: String,
+        size: u64,
+        mtype: MemType,
+    },
+    /// `pat` (model only): the x86 PAT memtype list.
+    Pat,
+    /// `codefile NAME SIZE`: a tmpfs file of SIZE bytes, each the x86 `ret` instruction.
+    Codefile { name: String, size: u64 },
+    /// `uprobe NAME FOFF`: register a uprobe at file offset FOFF of NAME.
+    Uprobe { name: String, foff: u64 },
+    /// `uprobe_remove NAME FOFF`: unregister it.
+    UprobeRemove { name: String, foff: u64 },
+    /// `call OFF`: call the code at arena offset OFF.
+    Call { off: u64 },
+}
+
+/// The memory type of an `iomap` device region (x86 PAT cache modes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MemType {
+    /// Uncached (`_PAGE_CACHE_MODE_UC_MINUS`, as `ioremap` and `pgprot_noncached` give).
+    Uc,
+    /// Write-combining.
+    Wc,
+    /// Write-back.
+    Wb,
+}
+
+impl MemType {
+    /// The script word.
+    pub fn word(self) -> &'static str {
+        match self {
+            MemType::Uc => "uc",
+            MemType::Wc => "wc",
+            MemType::Wb => "wb",
+        }
+    }
 }
 
 impl Op {
@@ -285,6 +328,8 @@ impl Op {
                 | Op::Access { .. }
                 | Op::Background { .. }
                 | Op::ThreadExit { .. }
+                | Op::Iomap { .. }
+                | Op::Pat
         )
     }
 
@@ -320,6 +365,14 @@ impl Op {
             Op::Access { .. } => "access",
             Op::Background { .. } => "background",
             Op::ThreadExit { .. } => "thread_exit",
+            Op::PerfRing { .. } => "perf_ring",
+            Op::Close { .. } => "close",
+            Op::Iomap { .. } => "iomap",
+            Op::Pat => "pat",
+            Op::Codefile { .. } => "codefile",
+            Op::Uprobe { .. } => "uprobe",
+            Op::UprobeRemove { .. } => "uprobe_remove",
+            Op::Call { .. } => "call",
         }
     }
 }
@@ -771,6 +824,70 @@ fn parse_op(words: &[&str]) -> Result<Op, String> {
                 name: check_name(args[0])?,
             }
         }
+        "perf_ring" => {
+            want(args, 2, 2, "perf_ring NAME PAGES")?;
+            let pages = num(args[1], "PAGES")?;
+            if pages != 0 && !pages.is_power_of_two() {
+                return Err("perf_ring: PAGES must be 0 or a power of two".into());
+            }
+            if pages > 1 << 18 {
+                return Err("perf_ring: PAGES is at most 262144 (1 GiB)".into());
+            }
+            Op::PerfRing {
+                name: check_name(args[0])?,
+                pages,
+            }
+        }
+        "close" => {
+            want(args, 1, 1, "close NAME")?;
+            Op::Close {
+                name: check_name(args[0])?,
+            }
+        }
+        "iomap" => {
+            want(args, 3, 3, "iomap NAME SIZE uc|wc|wb")?;
+            let mtype = match args[2] {
+                "uc" => MemType::Uc,
+                "wc" => MemType::Wc,
+                "wb" => MemType::Wb,
+                x => return Err(format!("iomap: memory type must be uc, wc or wb, got '{x}'")),
+            };
+            let size = num(args[1], "SIZE")?;
+            if size == 0 || size % 4096 != 0 || size > 1 << 40 {
+                return Err("iomap: SIZE must be a positive multiple of 4K, at most 1T".into());
+            }
+            Op::Iomap {
+                name: check_name(args[0])?,
+                size,
+                mtype,
+            }
+        }
+        "codefile" => {
+            want(args, 2, 2, "codefile NAME SIZE")?;
+            let size = num(args[1], "SIZE")?;
+            if size > MAX_SPAN {
+                return Err("codefile: SIZE is at most 1G".into());
+            }
+            Op::Codefile {
+                name: check_name(args[0])?,
+                size,
+            }
+        }
+        w @ ("uprobe" | "uprobe_remove") => {
+            want(args, 2, 2, &format!("{w} NAME FOFF"))?;
+            let (name, foff) = (check_name(args[0])?, num(args[1], "FOFF")?);
+            if w == "uprobe" {
+                Op::Uprobe { name, foff }
+            } else {
+                Op::UprobeRemove { name, foff }
+            }
+        }
+        "call" => {
+            want(args, 1, 1, "call OFF")?;
+            Op::Call {
+                off: num(args[0], "OFF")?,
+            }
+        }
         "meminfo" => {
             want(args, 1, 1, "meminfo KEY")?;
             if !args[0]
@@ -793,6 +910,7 @@ fn parse_op(words: &[&str]) -> Result<Op, String> {
                 "exit" => Op::Exit,
                 "oom_victim" => Op::OomVictim,
                 "census" => Op::Census,
+                "pat" => Op::Pat,
                 _ => return Err(format!("unknown op '{w}'")),
             };
             want(args, 0, 0, w)?;
@@ -803,8 +921,8 @@ fn parse_op(words: &[&str]) -> Result<Op, String> {
 }
 
 /// Parses a whole script. Checks the sequencing rules too: one child at a time, `child` ops only
-/// while a child exists, and nothing but `child ...`, `child_exit`, `census` and `hugetlb_stat`
-/// after `exit`.
+/// while a child exists, and nothing but `child ...`, `child_exit`, `census`, `hugetlb_stat` and
+/// `pat` after `exit`.
 pub fn parse(src: &str) -> Result<Script, ParseError> {
     let mut lines = Vec::new();
     let mut comments = Vec::new();
@@ -860,7 +978,10 @@ pub fn parse(src: &str) -> Result<Script, ParseError> {
         }
         if parent_exited
             && role == Role::P
-            && !matches!(op, Op::ChildExit | Op::Census | Op::HugetlbStat { .. })
+            && !matches!(
+                op,
+                Op::ChildExit | Op::Census | Op::HugetlbStat { .. } | Op::Pat
+            )
         {
             return Err(err(format!(
                 "'{}' after 'exit': the parent is gone",
@@ -969,6 +1090,62 @@ mod tests {
         assert_eq!(HugeSize::G1.bytes(), 1 << 30);
         assert_eq!(HugeSize::G1.round_up(1), Some(1 << 30));
         assert_eq!(HugeSize::M2.round_up(u64::MAX), None);
+    }
+
+    #[test]
+    fn pfn_map_and_uprobe_ops() {
+        let s = parse(
+            "perf_ring ev 8\nclose ev\niomap bar 64K wc\npat\ncodefile code 16K\n\
+             uprobe code 0x1000\nuprobe_remove code 4K\ncall 0x2000\nexit\npat",
+        )
+        .unwrap();
+        let ops: Vec<&Op> = s.lines.iter().map(|l| &l.op).collect();
+        assert_eq!(
+            ops,
+            [
+                &Op::PerfRing {
+                    name: "ev".into(),
+                    pages: 8
+                },
+                &Op::Close { name: "ev".into() },
+                &Op::Iomap {
+                    name: "bar".into(),
+                    size: 64 << 10,
+                    mtype: MemType::Wc
+                },
+                &Op::Pat,
+                &Op::Codefile {
+                    name: "code".into(),
+                    size: 16 << 10
+                },
+                &Op::Uprobe {
+                    name: "code".into(),
+                    foff: 0x1000
+                },
+                &Op::UprobeRemove {
+                    name: "code".into(),
+                    foff: 4096
+                },
+                &Op::Call { off: 0x2000 },
+                &Op::Exit,
+                &Op::Pat,
+            ]
+        );
+        assert!(s.lines[2].op.model_only() && s.lines[3].op.model_only());
+        assert!(!s.lines[0].op.model_only() && !s.lines[5].op.model_only());
+        for (src, want) in [
+            ("nop\nperf_ring ev 3", "PAGES must be 0 or a power of two"),
+            ("nop\niomap d 4K wt", "memory type must be uc, wc or wb"),
+            ("nop\niomap d 100 uc", "positive multiple of 4K"),
+            ("nop\nuprobe code", "usage: uprobe NAME FOFF"),
+            ("nop\ncall", "usage: call OFF"),
+            ("nop\nclose a b", "usage: close NAME"),
+        ] {
+            let e = parse(src).unwrap_err();
+            assert_eq!(e.line, 2, "{src}");
+            assert!(e.msg.contains(want), "{src}: {}", e.msg);
+        }
+        assert!(parse("perf_ring ev 0").is_ok(), "a ring of the user page alone");
     }
 
     #[test]

@@ -463,7 +463,15 @@ impl Gigantic {
             | Op::Thread { .. }
             | Op::Access { .. }
             | Op::Background { .. }
-            | Op::ThreadExit { .. } => {}
+            | Op::ThreadExit { .. }
+            | Op::PerfRing { .. }
+            | Op::Close { .. }
+            | Op::Iomap { .. }
+            | Op::Pat
+            | Op::Codefile { .. }
+            | Op::Uprobe { .. }
+            | Op::UprobeRemove { .. }
+            | Op::Call { .. } => {}
         }
     }
 }

@@ -614,6 +614,19 @@ impl Sim {
                 });
                 Ok(())
             }
+            Op::PerfRing { .. }
+            | Op::Close { .. }
+            | Op::Iomap { .. }
+            | Op::Pat
+            | Op::Codefile { .. }
+            | Op::Uprobe { .. }
+            | Op::UprobeRemove { .. }
+            | Op::Call { .. } => {
+                return Err(Self::unsupported(
+                    line,
+                    format!("'{}' is not implemented yet", line.op.name()),
+                ))
+            }
             Op::Access { off, len, write } => {
                 if self.kernel.hw.cpus.is_none() {
                     return Err(SimError::Invalid {
