@@ -28,6 +28,22 @@
  * memory and files go first, then it closes the pipe and waits for the janitor); if the runner
  * dies any other way (a crash, SIGKILL) the kernel closes the pipe and the janitor, reading EOF,
  * restores them alone. Either way nothing of the pools is left.
+ * The same janitor (started with -U) undoes what uprobes and codefiles leave on the host: every
+ * exitmm uprobe event the runner adds (told before it is added) is disabled and removed, the
+ * tracing instance the events are enabled in is removed, codefiles are unlinked.
+ * Namespaces: at start the runner enters its own mount and IPC namespaces (unshare, / made
+ * rprivate) and mounts a fresh tmpfs on /dev/shm (exec allowed) and, for uprobes, tracefs on
+ * /sys/kernel/tracing: files of the run vanish with the namespace however it ends, and nothing
+ * is mounted on the host. Where that is not permitted, files go to the host's /dev/shm under
+ * unique names (exitmm-<pid>-NAME, shown as /dev/shm/NAME in M lines) and are unlinked at the end.
+ * PFN maps (perf rings): pagemap reads VM_PFNMAP VMAs as not present, so G lines tell a present
+ * entry by reading one byte of the page in the role's own process and seeing that its minor fault
+ * count did not move ('p'); PROT_NONE ones print '?'.
+ * Uprobes go through tracefs: a probe line in uprobe_events (group exitmm, one event per
+ * registration), enabled in a tracing instance of the run's own (so that the host's top-level
+ * ring buffer is not expanded), which makes the kernel call uprobe_register.
+ * `call OFF` jumps only to a `ret` of a codefile mapping (or a uprobe's int3 on one): anything
+ * else executable is refused.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -39,10 +55,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/perf_event.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -77,6 +99,8 @@
 #define MFD_CLOEXEC_ 1
 #define MFD_HUGETLB_ 4
 #define HP_DIR "/sys/kernel/mm/hugepages/hugepages-%llukB"
+#define TRACEFS "/sys/kernel/tracing"
+#define TRACEFS_MAGIC_ 0x74726163
 
 typedef unsigned long long u64;
 
@@ -101,13 +125,13 @@ static void out(const char *fmt, ...) {
 	if (n > 0) outlen += (size_t)n;
 }
 static int child_pid = -1;
-static void pools_restore(void);
+static void janitor_end(void);
 static void vstop(int code, const char *fmt, va_list ap) {
 	char b[1024];
 	flush_out();
 	/* a live child holds our stdout and stderr: it must not outlive us */
 	if (child_pid > 0) { kill(child_pid, SIGKILL); waitpid(child_pid, NULL, 0); child_pid = -1; }
-	pools_restore();
+	janitor_end();
 	int n = vsnprintf(b, sizeof b, fmt, ap);
 	if (n > (int)sizeof b - 1) n = (int)sizeof b - 1;
 	if (n > 0) { if (write(2, "kernel-runner: ", 15)) {} if (write(2, b, (size_t)n)) {} if (write(2, "\n", 1)) {} }
@@ -320,27 +344,65 @@ struct cmd {
 };
 struct result {
 	long long rc;
-	int extra; /* 0 none, 1 sigsegv_at, 2 sigbus_at, 3 mremap_result, 4 moved out of the arena */
+	/* 0 none, 1 sigsegv_at, 2 sigbus_at, 3 mremap_result, 4 moved out of the arena, 5 a call
+	 * took SIGTRAP, 6 perf_event_open failed */
+	int extra;
 	u64 extra_val;
+	int tab; /* the op added (1) or removed (-1) a name of the process's file table */
 };
 
+/* ops after OP_NOP are the runner's own (never in the input) */
 enum { OP_MMAP, OP_FILE, OP_TOUCH, OP_MUNMAP, OP_MPROTECT, OP_MLOCK, OP_MUNLOCK, OP_MLOCKALL,
        OP_MUNLOCKALL, OP_MADVISE, OP_MREMAP, OP_FORK, OP_CHILD_EXIT, OP_DUMP, OP_PAGEMAP,
-       OP_COMMIT, OP_MEMINFO, OP_HUGETLB_POOL, OP_HUGETLB_STAT, OP_NOP, OP_QUIT };
+       OP_COMMIT, OP_MEMINFO, OP_HUGETLB_POOL, OP_HUGETLB_STAT, OP_PERF_RING, OP_CLOSE,
+       OP_CODEFILE, OP_UPROBE, OP_UPROBE_REMOVE, OP_CALL, OP_NOP, OP_QUIT, OP_PFN_PROBE };
 static const char *op_names[] = {"mmap", "file", "touch", "munmap", "mprotect", "mlock", "munlock",
 	"mlockall", "munlockall", "madvise", "mremap", "fork", "child_exit", "dump", "pagemap",
-	"commit", "meminfo", "hugetlb_pool", "hugetlb_stat", "nop", "quit"};
+	"commit", "meminfo", "hugetlb_pool", "hugetlb_stat", "perf_ring", "close", "codefile",
+	"uprobe", "uprobe_remove", "call", "nop", "quit", "pfn_probe"};
 
-/* files, per process (a child inherits the parent's table at fork) */
+/* Files, per process: each process runs its ops on its own table (a child inherits the
+ * parent's at fork); the parent keeps a mirror of the child's names and kinds (`ctab`), for the
+ * checks it makes itself (uprobe, call, the footprint of a perf ring). */
 #define MAX_FILES 64
-static struct { char name[64]; int fd; } files[MAX_FILES];
-static int nfiles;
+enum { FK_MEMFD, FK_SHMFILE, FK_CODEFILE, FK_PERF };
+struct fent { char name[64]; int fd; int kind; };
+struct ftab { struct fent f[MAX_FILES]; int n; };
+static struct ftab files, ctab;
 
-static int file_fd(const char *name) {
-	for (int i = 0; i < nfiles; i++)
-		if (!strcmp(files[i].name, name)) return files[i].fd;
-	return -1;
+static struct fent *tab_find(struct ftab *t, const char *name) {
+	for (int i = 0; i < t->n; i++)
+		if (!strcmp(t->f[i].name, name)) return &t->f[i];
+	return NULL;
 }
+static void tab_add(struct ftab *t, const char *name, int fd, int kind) {
+	if (t->n >= MAX_FILES) die("too many files (at most %d)", MAX_FILES);
+	struct fent *e = &t->f[t->n++];
+	snprintf(e->name, sizeof e->name, "%s", name);
+	e->fd = fd;
+	e->kind = kind;
+}
+static void tab_del(struct ftab *t, const char *name) {
+	struct fent *e = tab_find(t, name);
+	if (!e) return;
+	*e = t->f[--t->n];
+}
+static int file_fd(const char *name) {
+	struct fent *e = tab_find(&files, name);
+	return e ? e->fd : -1;
+}
+/* the table of ROLE as the parent knows it */
+static struct ftab *role_tab(char role) { return role == 'C' ? &ctab : &files; }
+
+/* tmpfs files (shmfile, codefile) live at /dev/shm/<shm_prefix>NAME: the prefix is empty in the
+ * run's own tmpfs, "exitmm-<pid>-" on the host's */
+static int ns_private;
+static char shm_prefix[32];
+static void shm_path(char *b, size_t n, const char *name) {
+	if (snprintf(b, n, "/dev/shm/%s%s", shm_prefix, name) >= (int)n) die("file name too long: %s", name);
+}
+/* a static buffer of x86 `ret` instructions (filled before the baseline) */
+static unsigned char ret_buf[1 << 16];
 
 static sigjmp_buf touch_jmp;
 static volatile int touch_sig;
@@ -351,6 +413,30 @@ static void on_fault(int sig) {
 
 static unsigned char mincore_vec[MAX_PAGES];
 
+/* PFN-map G characters: for each of N pages from START (absolute), 'p' if reading one byte of
+ * it took no page fault (its entry is present), '.' if the read faulted (and may have mapped
+ * it) or was refused with SIGSEGV/SIGBUS. Runs in the role's own process. */
+static char pfn_chars[MAX_PAGES];
+static void pfn_probe(u64 start, u64 n) {
+	struct sigaction sa, old_segv, old_bus;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_fault;
+	sa.sa_flags = SA_NODEFER;
+	sigaction(SIGSEGV, &sa, &old_segv);
+	sigaction(SIGBUS, &sa, &old_bus);
+	static volatile u64 i;
+	static struct rusage before, after;
+	for (i = 0; i < n; i++) {
+		if (sigsetjmp(touch_jmp, 1)) { pfn_chars[i] = '.'; continue; }
+		getrusage(RUSAGE_SELF, &before);
+		(void)*(volatile char *)(uintptr_t)(start + i * PAGE);
+		getrusage(RUSAGE_SELF, &after);
+		pfn_chars[i] = after.ru_minflt == before.ru_minflt && after.ru_majflt == before.ru_majflt ? 'p' : '.';
+	}
+	sigaction(SIGSEGV, &old_segv, NULL);
+	sigaction(SIGBUS, &old_bus, NULL);
+}
+
 static long long sys_rc(long r) { return r < 0 ? -(long long)errno : 0; }
 
 static int prot_bits(u64 p) {
@@ -358,7 +444,7 @@ static int prot_bits(u64 p) {
 }
 
 static struct result mremap_result(u64 at, u64 new_len) {
-	struct result r = {0, 3, at - ARENA};
+	struct result r = {0, 3, at - ARENA, 0};
 	/* the kernel chose an address outside the arena: the parent refuses the script (it has the
 	 * op's text) */
 	if (at < ARENA || at >= ARENA_END || new_len > ARENA_END - at) { r.extra = 4; r.extra_val = at; }
@@ -367,7 +453,7 @@ static struct result mremap_result(u64 at, u64 new_len) {
 
 /* Runs one op in this process. */
 static struct result run_op(const struct cmd *c) {
-	struct result r = {0, 0, 0};
+	struct result r = {0, 0, 0, 0};
 	void *addr = (void *)(uintptr_t)(ARENA + c->a[0]);
 	switch (c->op) {
 	case OP_MMAP: {
@@ -389,11 +475,11 @@ static struct result run_op(const struct cmd *c) {
 	}
 	case OP_FILE: {
 		int fd;
-		if (nfiles >= MAX_FILES) die("too many files");
+		if (files.n >= MAX_FILES) die("too many files");
 		if (file_fd(c->name) >= 0) { r.rc = -EEXIST; break; }
 		if (c->a[2]) {
 			char path[128];
-			snprintf(path, sizeof path, "/dev/shm/%s", c->name);
+			shm_path(path, sizeof path, c->name);
 			fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 			if (fd >= 0) unlink(path);
 		} else {
@@ -412,10 +498,76 @@ static struct result run_op(const struct cmd *c) {
 			for (u64 o = 0; o < c->a[0]; o += PAGE)
 				if (pwrite(fd, &one, 1, (off_t)o) != 1) { r.rc = -errno; break; }
 		}
-		strcpy(files[nfiles].name, c->name);
-		files[nfiles++].fd = fd;
+		tab_add(&files, c->name, fd, c->a[2] ? FK_SHMFILE : FK_MEMFD);
+		r.tab = 1;
 		break;
 	}
+	case OP_CODEFILE: {
+		/* a[0] SIZE. Linked until the run ends (tracefs names it by path) */
+		if (file_fd(c->name) >= 0) { r.rc = -EEXIST; break; }
+		char path[128];
+		shm_path(path, sizeof path, c->name);
+		int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0700);
+		if (fd < 0) { r.rc = -errno; break; }
+		for (u64 o = 0; o < c->a[0];) {
+			size_t n = c->a[0] - o < sizeof ret_buf ? (size_t)(c->a[0] - o) : sizeof ret_buf;
+			ssize_t w = pwrite(fd, ret_buf, n, (off_t)o);
+			if (w <= 0) { r.rc = w < 0 ? -errno : -EIO; break; }
+			o += (u64)w;
+		}
+		tab_add(&files, c->name, fd, FK_CODEFILE);
+		r.tab = 1;
+		break;
+	}
+	case OP_PERF_RING: {
+		if (file_fd(c->name) >= 0) { r.rc = -EEXIST; break; }
+		struct perf_event_attr at;
+		memset(&at, 0, sizeof at);
+		at.type = PERF_TYPE_SOFTWARE;
+		at.size = sizeof at;
+		at.config = PERF_COUNT_SW_DUMMY;
+		at.disabled = 1;
+		int fd = (int)syscall(SYS_perf_event_open, &at, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+		/* the parent stops the run saying perf is unavailable (it has the op's text) */
+		if (fd < 0) { r.rc = -errno; r.extra = 6; break; }
+		tab_add(&files, c->name, fd, FK_PERF);
+		r.tab = 1;
+		break;
+	}
+	case OP_CLOSE: {
+		int fd = file_fd(c->name);
+		if (fd < 0) { r.rc = -EBADF; break; }
+		r.rc = sys_rc(close(fd));
+		tab_del(&files, c->name);
+		r.tab = -1;
+		break;
+	}
+	case OP_CALL: {
+		/* the parent checked that ARENA + OFF, if executable, holds a codefile's ret (or a
+		 * uprobe's breakpoint on one); past the arena lies only the runner's own memory,
+		 * unmapped for the script */
+		if (c->a[0] >= ARENA_END - ARENA) { r.rc = -EFAULT; r.extra = 1; r.extra_val = c->a[0]; break; }
+		struct sigaction sa, old_segv, old_bus, old_trap;
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = on_fault;
+		sa.sa_flags = SA_NODEFER;
+		sigaction(SIGSEGV, &sa, &old_segv);
+		sigaction(SIGBUS, &sa, &old_bus);
+		sigaction(SIGTRAP, &sa, &old_trap);
+		if (sigsetjmp(touch_jmp, 1)) {
+			r.rc = touch_sig == SIGBUS ? -EIO : -EFAULT;
+			r.extra = touch_sig == SIGBUS ? 2 : touch_sig == SIGTRAP ? 5 : 1;
+			r.extra_val = c->a[0];
+		} else {
+			void (*volatile fn)(void) = (void (*)(void))(uintptr_t)(ARENA + c->a[0]);
+			fn();
+		}
+		sigaction(SIGSEGV, &old_segv, NULL);
+		sigaction(SIGBUS, &old_bus, NULL);
+		sigaction(SIGTRAP, &old_trap, NULL);
+		break;
+	}
+	case OP_PFN_PROBE: pfn_probe(c->a[0], c->a[1]); break;
 	case OP_TOUCH: {
 		u64 off = c->a[0], len = c->a[1], stride = c->a[3];
 		int write_ = (int)c->a[2];
@@ -513,7 +665,13 @@ static void xread(int fd, void *b, size_t n) {
 	}
 }
 static void xwrite(int fd, const void *b, size_t n) {
-	if (write(fd, b, n) != (ssize_t)n) _exit(5);
+	size_t off = 0;
+	while (off < n) {
+		ssize_t k = write(fd, (const char *)b + off, n - off);
+		if (k < 0 && errno == EINTR) continue;
+		if (k <= 0) _exit(5);
+		off += (size_t)k;
+	}
 }
 
 static int janitor_fd = -1, janitor_pid = -1;
@@ -525,7 +683,7 @@ static void child_loop(void) {
 	if (janitor_fd >= 0) { close(janitor_fd); janitor_fd = -1; }
 	janitor_pid = -1;
 	prefault_own();
-	struct result ready = {0, 0, 0};
+	struct result ready = {0, 0, 0, 0};
 	xwrite(from_child[1], &ready, sizeof ready);
 	for (;;) {
 		struct cmd c;
@@ -533,15 +691,16 @@ static void child_loop(void) {
 		if (c.op == OP_QUIT) _exit(0);
 		struct result r = run_op(&c);
 		xwrite(from_child[1], &r, sizeof r);
+		if (c.op == OP_PFN_PROBE) xwrite(from_child[1], pfn_chars, (size_t)c.a[1]);
 	}
 }
 
 /* the parent's read of the child's answer: a child that died (its own message, if any, is
  * already on stderr) stops the run */
-static void child_read(struct result *r) {
+static void child_read_bytes(void *b, size_t n) {
 	size_t off = 0;
-	while (off < sizeof *r) {
-		ssize_t k = read(from_child[0], (char *)r + off, sizeof *r - off);
+	while (off < n) {
+		ssize_t k = read(from_child[0], (char *)b + off, n - off);
 		if (k < 0 && errno == EINTR) continue;
 		if (k <= 0) {
 			int st = 0;
@@ -552,6 +711,7 @@ static void child_read(struct result *r) {
 		off += (size_t)k;
 	}
 }
+static void child_read(struct result *r) { child_read_bytes(r, sizeof *r); }
 
 static void start_child(void) {
 	if (pipe2(to_child, O_CLOEXEC) || pipe2(from_child, O_CLOEXEC)) die("pipe: %s", strerror(errno));
@@ -580,6 +740,7 @@ static struct result child_run(const struct cmd *c) {
 		return r;
 	}
 	child_read(&r);
+	if (c->op == OP_PFN_PROBE) child_read_bytes(pfn_chars, (size_t)c->a[1]);
 	return r;
 }
 
@@ -612,13 +773,24 @@ static void print_vmflags(const char *flags) {
 	}
 }
 
+/* a VMA's name as the script knows it: on the host's /dev/shm, without the run's prefix */
+static const char *shown_name(const char *name) {
+	static char b[sizeof vmas[0].name];
+	size_t pl = strlen(shm_prefix);
+	if (pl && !strncmp(name, "/dev/shm/", 9) && !strncmp(name + 9, shm_prefix, pl)) {
+		snprintf(b, sizeof b, "/dev/shm/%s", name + 9 + pl);
+		return b;
+	}
+	return name[0] ? name : "-";
+}
+
 static void print_dump(char role, int pid) {
 	read_smaps(pid);
 	for (int i = 0; i < nvmas; i++) {
 		struct vma *v = &vmas[i];
 		out("M %c ", role); print_off(v->start - ARENA); out("-"); print_off(v->end - ARENA);
 		out(" %s off=0x%llx ino=%s name=%s\n", v->perms, v->off, v->ino ? "file" : "0",
-		    v->name[0] ? v->name : "-");
+		    shown_name(v->name));
 	}
 	out("M %c nvma=%d\n", role, nvmas);
 	for (int i = 0; i < nvmas; i++) {
@@ -697,6 +869,23 @@ static void print_pagemap(char role, int pid, u64 off, u64 len) {
 		gline[i] = ch;
 	}
 	gline[n] = 0;
+	/* PFN maps: pagemap reads them as not present; the role itself tells (pfn_probe). smaps is
+	 * read again first: the role's reads must not see a stale list */
+	read_smaps(pid);
+	for (int k = 0; k < nvmas; k++) {
+		u64 a = vmas[k].start > ARENA + s ? vmas[k].start : ARENA + s;
+		u64 b = vmas[k].end < ARENA + e ? vmas[k].end : ARENA + e;
+		if (a >= b || !has_vmflag(vmas[k].flags, "pf")) continue;
+		u64 first = (a - ARENA - s) / PAGE, np = (b - a) / PAGE;
+		if (!memcmp(vmas[k].perms, "---", 3)) { memset(gline + first, '?', (size_t)np); continue; }
+		if (role == 'C') {
+			struct cmd c;
+			memset(&c, 0, sizeof c);
+			c.op = OP_PFN_PROBE; c.a[0] = a; c.a[1] = np;
+			child_run(&c);
+		} else pfn_probe(a, np);
+		memcpy(gline + first, pfn_chars, (size_t)np);
+	}
 	out("G %c ", role); print_off(s); out(" %s\n", gline);
 }
 
@@ -761,6 +950,8 @@ static long long pool_old[2], pool_set[2];
 /* per size: pages in use or reserved before the script ran (kB), for the footprint */
 static long long base_hp_held_kb[2];
 static int pools_wanted; /* -P: the script sets pools; the janitor runs */
+static int uprobes_wanted; /* -U: codefiles or uprobes; the janitor runs */
+static int events_wanted; /* -E: list the host's exitmm uprobe events */
 
 /* a number from FILE of the sysfs directory of size KB; -1 (errno set) if it cannot be read */
 static long long hp_read(u64 kb, const char *file) {
@@ -798,9 +989,40 @@ static long long hp_held_kb(int i) {
 }
 
 /* The janitor: its own session (no signal meant for the runner's group reaches it), no file but
- * the pipe's read end. Each message is a size and the pool's value before the run; EOF (the
- * runner closed the pipe, or is gone) restores every one of them. */
-struct pool_msg { u64 kb; long long old; };
+ * the pipe's read end, the runner's namespaces. Each message names one thing to undo: a pool's
+ * value before the run, an uprobe event to disable and remove, the run's tracing instance, a file
+ * to unlink, tracefs to unmount (mounted on the host's namespace by the runner). EOF (the runner
+ * closed the pipe, or is gone) undoes every one of them: events first, then the instance, files,
+ * the mount, and the pools last. */
+enum { JM_POOL = 1, JM_EVENT, JM_INSTANCE, JM_FILE, JM_UMOUNT };
+struct jmsg { int kind; u64 kb; long long old; char s[200]; }; /* < PIPE_BUF: whole messages */
+#define MAX_JMSG 512
+static struct jmsg jsaved[MAX_JMSG];
+static char instance_dir[128]; /* the run's tracing instance, once made */
+
+/* writes S to PATH (never O_TRUNC: truncating uprobe_events removes every probe): 0 or -errno */
+static int write_str(const char *path, const char *str) {
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0) return -errno;
+	size_t n = strlen(str);
+	ssize_t w = write(fd, str, n);
+	int e = w < 0 ? errno : EIO;
+	close(fd);
+	return w == (ssize_t)n ? 0 : -e;
+}
+
+/* disables EV in the run's instance and removes it from uprobe_events: 0 or the -errno of the
+ * removal */
+static int event_remove(const char *inst, const char *ev) {
+	char path[256], line[128];
+	if (inst[0]) {
+		snprintf(path, sizeof path, "%s/events/exitmm/%s/enable", inst, ev);
+		write_str(path, "0\n");
+	}
+	snprintf(line, sizeof line, "-:exitmm/%s\n", ev);
+	return write_str(TRACEFS "/uprobe_events", line);
+}
+
 static void janitor_main(int rfd) {
 	setsid();
 	for (int fd = 0; fd < 4096; fd++)
@@ -809,15 +1031,26 @@ static void janitor_main(int rfd) {
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
-	struct pool_msg saved[8], m;
+	struct jmsg m;
 	int n = 0;
 	for (;;) {
-		ssize_t k = read(rfd, &m, sizeof m); /* sizeof m < PIPE_BUF: whole messages */
-		if (k == (ssize_t)sizeof m) { if (n < 8) saved[n++] = m; continue; }
+		ssize_t k = read(rfd, &m, sizeof m);
+		if (k == (ssize_t)sizeof m) { if (n < MAX_JMSG) jsaved[n++] = m; continue; }
 		if (k < 0 && errno == EINTR) continue;
 		break;
 	}
-	for (int i = 0; i < n; i++) hp_write(saved[i].kb, saved[i].old);
+	const char *inst = "";
+	for (int i = 0; i < n; i++)
+		if (jsaved[i].kind == JM_INSTANCE) inst = jsaved[i].s;
+	for (int i = 0; i < n; i++)
+		if (jsaved[i].kind == JM_EVENT) event_remove(inst, jsaved[i].s);
+	if (inst[0]) rmdir(inst);
+	for (int i = 0; i < n; i++)
+		if (jsaved[i].kind == JM_FILE) unlink(jsaved[i].s);
+	for (int i = 0; i < n; i++)
+		if (jsaved[i].kind == JM_UMOUNT) umount2(jsaved[i].s, MNT_DETACH);
+	for (int i = 0; i < n; i++)
+		if (jsaved[i].kind == JM_POOL) hp_write(jsaved[i].kb, jsaved[i].old);
 	_exit(0);
 }
 
@@ -833,23 +1066,41 @@ static void janitor_start(void) {
 	janitor_pid = pid;
 }
 
-/* Ends the run's use of huge pages and has the janitor restore the pools; returns when it has.
- * The script's memory and files go first, so that the pools shrink at once. */
-static void pools_restore(void) {
+/* tells the janitor one thing to undo; TEXT names the op that needs it */
+static void janitor_tell(int kind, u64 kb, long long old, const char *str, const char *text) {
+	if (janitor_pid <= 0) die("'%s': no janitor to undo it (run the runner with %s)", text,
+				  kind == JM_POOL ? "-P" : "-U");
+	struct jmsg m;
+	memset(&m, 0, sizeof m);
+	m.kind = kind; m.kb = kb; m.old = old;
+	if (str) snprintf(m.s, sizeof m.s, "%s", str);
+	if (write(janitor_fd, &m, sizeof m) != (ssize_t)sizeof m) die("janitor: %s", strerror(errno));
+}
+
+/* Ends the run's use of what the janitor undoes, has it undo everything, and returns when it
+ * has. The script's memory and files go first, so that the pools shrink at once. */
+static void janitor_end(void) {
 	if (janitor_pid <= 0) return;
 	if (child_pid > 0) { kill(child_pid, SIGKILL); waitpid(child_pid, NULL, 0); child_pid = -1; }
 	munmap((void *)(uintptr_t)ARENA, ARENA_END - ARENA);
-	for (int i = 0; i < nfiles; i++) close(files[i].fd);
-	nfiles = 0;
+	for (int i = 0; i < files.n; i++) close(files.f[i].fd);
+	files.n = 0;
 	close(janitor_fd);
 	janitor_fd = -1;
 	while (waitpid(janitor_pid, NULL, 0) < 0 && errno == EINTR) {}
 	janitor_pid = -1;
 }
 
-/* the normal end: restore, then check that every pool is as it was */
-static void pools_end(void) {
-	pools_restore();
+static const struct vma *vma_at(int pid, u64 off);
+static void uprobes_end(void);
+static void uprobes_check(void);
+static void codefiles_end(void);
+/* the normal end: the runner removes its uprobes and codefiles itself, the janitor undoes the
+ * rest; then check that every pool is as it was and that no uprobe of the run is left */
+static void run_end(void) {
+	uprobes_end();
+	codefiles_end();
+	janitor_end();
 	for (int i = 0; i < 2; i++) {
 		if (!pool_saved[i]) continue;
 		long long now = hp_read(hp_kb[i], "nr_hugepages");
@@ -857,6 +1108,201 @@ static void pools_end(void) {
 			die("the pool of %llu kB huge pages is %lld after the run, not %lld as before: "
 			    "restore it by hand (" HP_DIR "/nr_hugepages)", hp_kb[i], now, pool_old[i], hp_kb[i]);
 	}
+	uprobes_check();
+}
+
+/* ---------- uprobes and codefiles ---------- */
+/* the codefiles made in the run (either role), by name: their paths stay linked until it ends */
+static char codes[MAX_FILES][64];
+static int ncodes;
+/* the uprobe events the run registered (most recent last); `active` until removed */
+#define MAX_UPROBES 256
+static struct { char ev[32]; char name[64]; u64 foff; int active; } ups[MAX_UPROBES];
+static int nups, nevents, trace_ready;
+
+/* Tracefs and the run's tracing instance, once: tracefs is mounted if it is not (inside the
+ * run's namespace; on the host's, the janitor unmounts it), the instance is made (the janitor
+ * removes it). The host lacking root, tracefs or uprobe events stops the run (unavailable). */
+static void trace_setup(const char *text) {
+	if (trace_ready) return;
+	if (geteuid() != 0) unavailable("'%s' needs root (tracefs " TRACEFS "/uprobe_events)", text);
+	struct statfs sf;
+	if (statfs(TRACEFS, &sf) < 0 || sf.f_type != TRACEFS_MAGIC_) {
+		if (!ns_private) janitor_tell(JM_UMOUNT, 0, 0, TRACEFS, text);
+		if (mount("nodev", TRACEFS, "tracefs", 0, NULL) < 0)
+			unavailable("'%s' needs tracefs: cannot mount it on " TRACEFS ": %s", text, strerror(errno));
+	}
+	if (access(TRACEFS "/uprobe_events", W_OK) < 0)
+		unavailable("'%s' needs uprobe events (CONFIG_UPROBE_EVENTS): " TRACEFS "/uprobe_events: %s",
+			    text, strerror(errno));
+	char dir[128];
+	snprintf(dir, sizeof dir, TRACEFS "/instances/exitmm_%d", getpid());
+	janitor_tell(JM_INSTANCE, 0, 0, dir, text);
+	if (mkdir(dir, 0700) < 0)
+		unavailable("'%s' needs a tracing instance: mkdir %s: %s", text, dir, strerror(errno));
+	snprintf(instance_dir, sizeof instance_dir, "%s", dir);
+	trace_ready = 1;
+}
+
+/* `uprobe NAME FOFF`: NAME resolved in ROLE's table; 0 or -errno */
+static long long uprobe_add(char role, const char *name, u64 foff, const char *text) {
+	struct fent *e = tab_find(role_tab(role), name);
+	if (!e) return -EBADF;
+	if (e->kind != FK_CODEFILE) return -EINVAL;
+	if (nups >= MAX_UPROBES) refuse("'%s': more than %d uprobes in one run", text, MAX_UPROBES);
+	trace_setup(text);
+	char ev[32], path[128], line[256], en[256];
+	snprintf(ev, sizeof ev, "e%d_%d", getpid(), nevents++);
+	shm_path(path, sizeof path, name);
+	/* the janitor knows the event before it exists */
+	janitor_tell(JM_EVENT, 0, 0, ev, text);
+	snprintf(line, sizeof line, "p:exitmm/%s %s:0x%llx\n", ev, path, foff);
+	int rc = write_str(TRACEFS "/uprobe_events", line);
+	if (rc) return rc;
+	/* enabling the event is what makes the kernel call uprobe_register */
+	snprintf(en, sizeof en, "%s/events/exitmm/%s/enable", instance_dir, ev);
+	rc = write_str(en, "1\n");
+	if (rc) { event_remove(instance_dir, ev); return rc; }
+	snprintf(ups[nups].ev, sizeof ups[nups].ev, "%s", ev);
+	snprintf(ups[nups].name, sizeof ups[nups].name, "%s", name);
+	ups[nups].foff = foff;
+	ups[nups++].active = 1;
+	return 0;
+}
+
+/* `uprobe_remove NAME FOFF`: the most recent event of NAME at FOFF still registered */
+static long long uprobe_del(char role, const char *name, u64 foff) {
+	struct fent *e = tab_find(role_tab(role), name);
+	if (!e) return -EBADF;
+	if (e->kind != FK_CODEFILE) return -EINVAL;
+	for (int i = nups - 1; i >= 0; i--)
+		if (ups[i].active && ups[i].foff == foff && !strcmp(ups[i].name, name)) {
+			ups[i].active = 0;
+			return event_remove(instance_dir, ups[i].ev);
+		}
+	return -ENOENT;
+}
+
+static int uprobe_active(const char *name, u64 foff) {
+	for (int i = 0; i < nups; i++)
+		if (ups[i].active && ups[i].foff == foff && !strcmp(ups[i].name, name)) return 1;
+	return 0;
+}
+
+/* the normal end: the runner removes its events and instance (the janitor tries again) */
+static void uprobes_end(void) {
+	for (int i = 0; i < nups; i++)
+		if (ups[i].active) {
+			int rc = event_remove(instance_dir, ups[i].ev);
+			if (rc) die("cannot remove uprobe event exitmm/%s: %s", ups[i].ev, strerror(-rc));
+			ups[i].active = 0;
+		}
+	if (instance_dir[0] && rmdir(instance_dir) < 0 && errno != ENOENT)
+		die("cannot remove the tracing instance %s: %s", instance_dir, strerror(errno));
+}
+
+/* after the janitor: no event of this run may be left */
+static void uprobes_check(void) {
+	if (!trace_ready) return;
+	char key[48];
+	snprintf(key, sizeof key, "exitmm/e%d_", getpid());
+	read_file(TRACEFS "/uprobe_events");
+	if (strstr(procbuf, key))
+		die("uprobe events of this run are left in " TRACEFS "/uprobe_events (%s*): remove them "
+		    "by hand (echo '-:exitmm/EVENT' >> " TRACEFS "/uprobe_events)", key);
+}
+
+static void codefiles_end(void) {
+	for (int i = 0; i < ncodes; i++) {
+		char path[128];
+		shm_path(path, sizeof path, codes[i]);
+		unlink(path);
+	}
+	ncodes = 0;
+}
+
+/* `call OFF`, before it runs: an executable ARENA + OFF must lie in a mapping of one of the run's
+ * codefiles and hold its `ret` (or, in a private mapping, the int3 of a uprobe registered there);
+ * anything else executable is refused, so the runner never jumps into unknown code. Not
+ * executable, unmapped, or past the file's last page: the call faults, which run_op catches. */
+static void call_check(int pid, u64 off, const char *text) {
+	if (off >= ARENA_END - ARENA) return;
+	const struct vma *v = vma_at(pid, off);
+	if (!v || v->perms[2] != 'x') return;
+	int code = -1;
+	char path[128];
+	for (int i = 0; i < ncodes && code < 0; i++) {
+		shm_path(path, sizeof path, codes[i]);
+		if (!strcmp(v->name, path)) code = i;
+	}
+	if (code < 0)
+		refuse("'%s': the target is executable but not in a codefile mapping (%s): the runner "
+		       "calls only codefiles", text, shown_name(v->name));
+	u64 addr = ARENA + off, foff = v->off + (addr - v->start);
+	unsigned char byte = 0;
+	read_pagemap(pid, addr & ~(PAGE - 1), 1);
+	if (pm_buf[0] & (1ULL << 63)) {
+		/* mapped: what the CPU would fetch, through /proc/PID/mem (no fault: it is present) */
+		char mp[64];
+		snprintf(mp, sizeof mp, "/proc/%d/mem", pid);
+		int fd = open(mp, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || pread(fd, &byte, 1, (off_t)addr) != 1) die("read %s: %s", mp, strerror(errno));
+		close(fd);
+	} else {
+		/* not mapped yet: a fault would map the file's page (no COW copy exists without a
+		 * present PTE) */
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		struct stat st;
+		if (fd < 0 || fstat(fd, &st) < 0) die("open %s: %s", path, strerror(errno));
+		u64 size = (u64)st.st_size;
+		if (foff >= size) {
+			close(fd);
+			if ((foff & ~(PAGE - 1)) >= ((size + PAGE - 1) & ~(PAGE - 1))) return; /* SIGBUS */
+			refuse("'%s': the target is past the end of codefile %s (zeros, not code)", text, codes[code]);
+		}
+		if (pread(fd, &byte, 1, (off_t)foff) != 1) die("read %s: %s", path, strerror(errno));
+		close(fd);
+	}
+	if (byte == 0xc3) return;
+	if (byte == 0xcc && v->perms[3] == 'p' && uprobe_active(codes[code], foff)) return;
+	refuse("'%s': the byte there is 0x%02x, not a ret of codefile %s: the runner does not jump "
+	       "into unknown code", text, byte, codes[code]);
+}
+
+/* ---------- namespaces ---------- */
+/* The run's own mount and IPC namespaces, with a fresh tmpfs on /dev/shm; or, where that is not
+ * permitted, the host's /dev/shm with names unique to the run. */
+static void namespaces_setup(void) {
+	if (unshare(CLONE_NEWNS | CLONE_NEWIPC) == 0 || unshare(CLONE_NEWNS) == 0) {
+		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
+		    mount("tmpfs", "/dev/shm", "tmpfs", 0, "mode=1777") == 0)
+			ns_private = 1;
+	}
+	if (!ns_private) snprintf(shm_prefix, sizeof shm_prefix, "exitmm-%d-", getpid());
+}
+
+/* -E: print the exitmm uprobe events registered on the host (any run's), one per line */
+static void list_events(void) {
+	if (geteuid() != 0) unavailable("listing uprobe events needs root");
+	struct statfs sf;
+	int mounted = 0;
+	if (statfs(TRACEFS, &sf) < 0 || sf.f_type != TRACEFS_MAGIC_) {
+		if (mount("nodev", TRACEFS, "tracefs", 0, NULL) < 0)
+			unavailable("cannot mount tracefs on " TRACEFS ": %s", strerror(errno));
+		mounted = 1;
+	}
+	if (access(TRACEFS "/uprobe_events", R_OK) < 0)
+		unavailable(TRACEFS "/uprobe_events: %s (no CONFIG_UPROBE_EVENTS?)", strerror(errno));
+	read_file(TRACEFS "/uprobe_events");
+	for (char *p = procbuf; *p;) {
+		char *eol = strchr(p, '\n');
+		if (eol) *eol = 0;
+		if (strstr(p, ":exitmm/")) out("%s\n", p);
+		if (!eol) break;
+		p = eol + 1;
+	}
+	flush_out();
+	if (mounted && !ns_private) umount2(TRACEFS, MNT_DETACH);
 }
 
 /* hugetlb_stat: the K line of size KB */
@@ -885,8 +1331,7 @@ static void hugetlb_pool(char role, u64 kb, u64 n, const char *text) {
 	if (janitor_pid <= 0) die("'%s': no janitor to restore the pool (run the runner with -P)", text);
 	if (!pool_saved[i]) {
 		/* the janitor knows the old value before the pool changes */
-		struct pool_msg m = {kb, old};
-		if (write(janitor_fd, &m, sizeof m) != (ssize_t)sizeof m) die("janitor: %s", strerror(errno));
+		janitor_tell(JM_POOL, kb, old, NULL, text);
 		pool_saved[i] = 1;
 		pool_old[i] = old;
 	}
@@ -994,6 +1439,9 @@ static long long hugetlb_held_kb(void) {
 }
 static u64 kb_to_bytes(long long kb) { return kb > 0 ? (u64)kb << 10 : 0; }
 
+/* bytes of perf rings the script's mmaps may have allocated (never less: an upper bound) */
+static u64 perf_held;
+
 /* per role (P, C): mlockall(MCL_FUTURE) without MCL_ONFAULT is in force, so mmaps populate */
 static int future_populates[2];
 
@@ -1045,6 +1493,12 @@ static void footprint_check(const struct cmd *c, char role, int pid, const char 
 		if (kernel_refuses(off, len, align)) break;
 		u64 l = (len + align - 1) & ~(align - 1);
 		if (f & 128) { hugetlb_check(text, l); break; } /* not charged to Committed_AS */
+		if (!(f & 2)) {
+			/* a perf ring: its pages are the perf subsystem's, allocated at the first mmap,
+			 * neither RSS nor Committed_AS: counted on their own (perf_held) */
+			const struct fent *fe = tab_find(role_tab(role), c->name);
+			if (fe && fe->kind == FK_PERF) { add = l; break; }
+		}
 		int noreserve = (f & 16) && !overcommit_never;
 		int charged = !noreserve && (f & 1 ? (f & 2) != 0 : (c->a[2] & 2) != 0);
 		int populates = (f & (4 | 8)) || future_populates[r];
@@ -1055,6 +1509,7 @@ static void footprint_check(const struct cmd *c, char role, int pid, const char 
 		if (c->a[3]) { if (c->a[1]) hugetlb_check(text, c->a[0]); break; }
 		add = c->a[1] ? c->a[0] : 0;
 		break;
+	case OP_CODEFILE: add = c->a[0]; break; /* written: every page in the page cache */
 	case OP_TOUCH: {
 		u64 off = c->a[0], len = c->a[1], stride = c->a[3] ? c->a[3] : 1;
 		if (!len || off >= ARENA_END - ARENA || len > ARENA_END - ARENA - off) break;
@@ -1117,7 +1572,7 @@ static void footprint_check(const struct cmd *c, char role, int pid, const char 
 	if (!add) return;
 	if (!measured) measure(&fp);
 	long long held_kb = fp.rss_kb + fp.committed_kb;
-	u64 held = kb_to_bytes(held_kb);
+	u64 held = sat_add(kb_to_bytes(held_kb), perf_held);
 	if (add > footprint_cap || held > footprint_cap - add)
 		refuse("'%s' would pass the footprint cap of %llu bytes (memory the script makes "
 		       "resident or charges: %llu bytes now, up to %llu more by this op; raise it with "
@@ -1158,6 +1613,9 @@ static void prefault_self(void) {
 	memset(inbuf, 0, sizeof inbuf);
 	memset(outbuf, 0, sizeof outbuf);
 	memset(vmas, 0, sizeof vmas);
+	memset(pfn_chars, 0, sizeof pfn_chars);
+	memset(jsaved, 0, sizeof jsaved);
+	memset(ret_buf, 0xc3, sizeof ret_buf);
 	if (mlockall(MCL_CURRENT) < 0) die("mlockall: %s", strerror(errno));
 	munlockall();
 }
@@ -1240,11 +1698,14 @@ int main(int argc, char **argv) {
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-c") && i + 1 < argc) footprint_cap = strtoull(argv[++i], NULL, 0);
 		else if (!strcmp(argv[i], "-P")) pools_wanted = 1;
+		else if (!strcmp(argv[i], "-U")) uprobes_wanted = 1;
+		else if (!strcmp(argv[i], "-E")) events_wanted = 1;
 		else if (!strcmp(argv[i], "-t") && i + 2 < argc) {
 			if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) < 0) die("PR_SET_THP_DISABLE: %s", strerror(errno));
 			time_exits(strtoull(argv[i + 1], NULL, 0), atoi(argv[i + 2]));
 			return 0;
-		} else die("usage: kernel-runner [-c CAP_BYTES] [-P] < digested-script | kernel-runner -t PAGES REPEATS");
+		} else die("usage: kernel-runner [-c CAP_BYTES] [-P] [-U] < digested-script | kernel-runner -t PAGES "
+			       "REPEATS | kernel-runner -E");
 	}
 	if (sysconf(_SC_PAGESIZE) != 4096) die("needs 4 KiB pages");
 	int pers = personality(0xffffffff);
@@ -1256,10 +1717,13 @@ int main(int argc, char **argv) {
 	if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) < 0) die("PR_SET_THP_DISABLE: %s", strerror(errno));
 	/* A live child writes to pipes whose reader may be gone: see EPIPE, not SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);
-	/* -P: the script sets huge page pools. The janitor is forked first, while the runner holds
-	 * almost nothing: it shares no memory of the script, and what its fork charged is in the
-	 * baseline. */
-	if (pools_wanted) janitor_start();
+	/* Own namespaces first: the janitor and every child live in them. */
+	namespaces_setup();
+	if (events_wanted) { list_events(); return 0; }
+	/* -P: the script sets huge page pools; -U: it makes codefiles or uprobes. The janitor is
+	 * forked first, while the runner holds almost nothing: it shares no memory of the script,
+	 * and what its fork charged is in the baseline. */
+	if (pools_wanted || uprobes_wanted) janitor_start();
 	/* No RLIMIT_AS: it bounds reservations (VmSize), which the cap deliberately does not (a
 	 * 4 GiB noreserve mapping must run), and it would give ENOMEM where the model, which has no
 	 * such limit, succeeds. footprint_check bounds what the script makes resident or charges. */
@@ -1321,15 +1785,27 @@ int main(int argc, char **argv) {
 			refuse("'%s' spans more than 1 GiB (the runner's pagemap buffer)", f[4]);
 		int pid = role == 'C' ? child_pid : getpid();
 		if (role == 'C' && child_pid < 0) die("line %s: no child", f[0]);
+		if (c.op == OP_CALL) call_check(pid, c.a[0], f[4]);
 		footprint_check(&c, role, pid, f[4]);
-		struct result r = {0, 0, 0};
+		if (c.op == OP_CODEFILE) {
+			/* the janitor knows the path before it exists */
+			char path[128];
+			shm_path(path, sizeof path, c.name);
+			janitor_tell(JM_FILE, 0, 0, path, f[4]);
+		}
+		struct result r = {0, 0, 0, 0};
 		switch (c.op) {
 		case OP_FORK:
 			start_child();
+			ctab = files;
 			break;
 		case OP_CHILD_EXIT:
 			child_run(&quit);
+			ctab.n = 0;
 			break;
+		/* registration is global (per inode): the parent does it whatever the role */
+		case OP_UPROBE: r.rc = uprobe_add(role, c.name, c.a[0], f[4]); break;
+		case OP_UPROBE_REMOVE: r.rc = uprobe_del(role, c.name, c.a[0]); break;
 		case OP_DUMP: print_dump(role, pid); break;
 		case OP_PAGEMAP: print_pagemap(role, pid, c.a[0], c.a[1]); break;
 		case OP_COMMIT: out("K %c Committed_AS=%lld\n", role, committed_as()); break;
@@ -1346,6 +1822,21 @@ int main(int argc, char **argv) {
 		if (r.extra == 4)
 			refuse("'%s' moved the mapping outside the arena " ARENA_NAME " (to 0x%llx): give "
 			       "it fixed=NEWOFF", f[4], r.extra_val);
+		if (r.extra == 5) die("'%s' took SIGTRAP: a breakpoint no uprobe handled", f[4]);
+		if (r.extra == 6)
+			unavailable("'%s' needs perf events: perf_event_open of a software dummy event: %s",
+				    f[4], strerror((int)-r.rc));
+		/* the parent's mirror of the child's table, the run's codefiles, its perf rings */
+		if (role == 'C' && r.tab > 0)
+			tab_add(&ctab, c.name, -1, c.op == OP_PERF_RING ? FK_PERF : c.op == OP_CODEFILE ? FK_CODEFILE
+						   : c.a[2] ? FK_SHMFILE : FK_MEMFD);
+		if (role == 'C' && r.tab < 0) tab_del(&ctab, c.name);
+		if (c.op == OP_CODEFILE && r.tab > 0 && ncodes < MAX_FILES)
+			snprintf(codes[ncodes++], sizeof codes[0], "%s", c.name);
+		if (c.op == OP_MMAP && r.rc == 0 && !(c.a[3] & 2)) {
+			const struct fent *fe = tab_find(role_tab(role), c.name);
+			if (fe && fe->kind == FK_PERF) perf_held = sat_add(perf_held, (c.a[1] + PAGE - 1) & ~(PAGE - 1));
+		}
 		track_future(&c, role, &r);
 		if (r.extra == 3) { out("R %c mremap_result=", role); print_off(r.extra_val); out("\n"); }
 		out("R %c rc=%lld err=%s\n", role, r.rc, r.rc ? errname(r.rc) : "0");
@@ -1354,6 +1845,6 @@ int main(int argc, char **argv) {
 	}
 	if (child_pid >= 0) child_run(&quit);
 	flush_out();
-	pools_end();
+	run_end();
 	return 0;
 }

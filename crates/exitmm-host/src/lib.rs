@@ -187,6 +187,12 @@ fn digest_line(l: &Line) -> Result<String, HostError> {
         Op::Nop => ("nop", String::new()),
         Op::HugetlbPool { size, n } => ("hugetlb_pool", format!("{} {n}", size.kb())),
         Op::HugetlbStat { size } => ("hugetlb_stat", format!("{}", size.kb())),
+        Op::PerfRing { name, pages } => ("perf_ring", format!("{pages} ={name}")),
+        Op::Close { name } => ("close", format!("={name}")),
+        Op::Codefile { name, size } => ("codefile", format!("{size} ={name}")),
+        Op::Uprobe { name, foff } => ("uprobe", format!("{foff} ={name}")),
+        Op::UprobeRemove { name, foff } => ("uprobe_remove", format!("{foff} ={name}")),
+        Op::Call { off } => ("call", format!("{off}")),
         _ => {
             return Err(HostError::ModelOnly {
                 line: l.line,
@@ -238,6 +244,15 @@ pub fn run(script: &Script, footprint_cap: u64) -> Result<String, HostError> {
     {
         // The runner starts its janitor, which restores the pools however the run ends.
         cmd.arg("-P");
+    }
+    if script.lines.iter().any(|l| {
+        matches!(
+            l.op,
+            Op::Codefile { .. } | Op::Uprobe { .. } | Op::UprobeRemove { .. }
+        )
+    }) {
+        // The janitor also removes the run's uprobe events and codefiles however it ends.
+        cmd.arg("-U");
     }
     let mut child = cmd
         .stdin(Stdio::piped())
