@@ -1095,11 +1095,13 @@ static const struct vma *vma_at(int pid, u64 off);
 static void uprobes_end(void);
 static void uprobes_check(void);
 static void codefiles_end(void);
-/* the normal end: the runner removes its uprobes and codefiles itself, the janitor undoes the
- * rest; then check that every pool is as it was and that no uprobe of the run is left */
+/* the normal end: the runner removes its uprobes and codefiles itself and checks that no uprobe
+ * event of the run is left (before the janitor, which may unmount tracefs, tries again), the
+ * janitor undoes the rest; then check that every pool is as it was */
 static void run_end(void) {
 	uprobes_end();
 	codefiles_end();
+	uprobes_check();
 	janitor_end();
 	for (int i = 0; i < 2; i++) {
 		if (!pool_saved[i]) continue;
@@ -1108,7 +1110,6 @@ static void run_end(void) {
 			die("the pool of %llu kB huge pages is %lld after the run, not %lld as before: "
 			    "restore it by hand (" HP_DIR "/nr_hugepages)", hp_kb[i], now, pool_old[i], hp_kb[i]);
 	}
-	uprobes_check();
 }
 
 /* ---------- uprobes and codefiles ---------- */
@@ -1272,8 +1273,9 @@ static void call_check(int pid, u64 off, const char *text) {
 /* ---------- namespaces ---------- */
 /* The run's own mount and IPC namespaces, with a fresh tmpfs on /dev/shm; or, where that is not
  * permitted, the host's /dev/shm with names unique to the run. */
+static int host_ns; /* -H: stay in the host's namespaces (what happens where unshare is denied) */
 static void namespaces_setup(void) {
-	if (unshare(CLONE_NEWNS | CLONE_NEWIPC) == 0 || unshare(CLONE_NEWNS) == 0) {
+	if (!host_ns && (unshare(CLONE_NEWNS | CLONE_NEWIPC) == 0 || unshare(CLONE_NEWNS) == 0)) {
 		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
 		    mount("tmpfs", "/dev/shm", "tmpfs", 0, "mode=1777") == 0)
 			ns_private = 1;
@@ -1700,11 +1702,12 @@ int main(int argc, char **argv) {
 		else if (!strcmp(argv[i], "-P")) pools_wanted = 1;
 		else if (!strcmp(argv[i], "-U")) uprobes_wanted = 1;
 		else if (!strcmp(argv[i], "-E")) events_wanted = 1;
+		else if (!strcmp(argv[i], "-H")) host_ns = 1;
 		else if (!strcmp(argv[i], "-t") && i + 2 < argc) {
 			if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) < 0) die("PR_SET_THP_DISABLE: %s", strerror(errno));
 			time_exits(strtoull(argv[i + 1], NULL, 0), atoi(argv[i + 2]));
 			return 0;
-		} else die("usage: kernel-runner [-c CAP_BYTES] [-P] [-U] < digested-script | kernel-runner -t PAGES "
+		} else die("usage: kernel-runner [-c CAP_BYTES] [-P] [-U] [-H] < digested-script | kernel-runner -t PAGES "
 			       "REPEATS | kernel-runner -E");
 	}
 	if (sysconf(_SC_PAGESIZE) != 4096) die("needs 4 KiB pages");

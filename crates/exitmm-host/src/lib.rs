@@ -233,10 +233,16 @@ pub fn kernel_release() -> String {
 /// bounds, in bytes, what the script may make resident or charge (see [`DEFAULT_FOOTPRINT_CAP`]);
 /// an op that would pass it, or map outside the arena, is [`HostError::Refused`].
 pub fn run(script: &Script, footprint_cap: u64) -> Result<String, HostError> {
+    run_with(script, footprint_cap, &[])
+}
+
+/// [`run`] with more runner arguments (`-H`: stay in the host's namespaces, as where unshare is
+/// not permitted).
+fn run_with(script: &Script, footprint_cap: u64, extra: &[&str]) -> Result<String, HostError> {
     let runner = available()?;
     let input = digest(script)?;
     let mut cmd = Command::new(runner);
-    cmd.arg("-c").arg(footprint_cap.to_string());
+    cmd.arg("-c").arg(footprint_cap.to_string()).args(extra);
     if script
         .lines
         .iter()
@@ -289,6 +295,32 @@ pub fn run(script: &Script, footprint_cap: u64) -> Result<String, HostError> {
         return Err(HostError::Runner(msg));
     }
     String::from_utf8(out.stdout).map_err(|e| HostError::Runner(e.to_string()))
+}
+
+/// The exitmm uprobe events registered on this machine now (lines of tracefs `uprobe_events`
+/// in group `exitmm`, any run's): none is left once every run has ended, however it ended.
+/// The runner reads them in a mount namespace of its own, mounting tracefs there if needed.
+pub fn uprobe_events() -> Result<Vec<String>, HostError> {
+    let runner = available()?;
+    let out = Command::new(runner)
+        .arg("-E")
+        .output()
+        .map_err(|e| HostError::Unavailable(format!("cannot start {runner}: {e}")))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let msg = stderr
+        .lines()
+        .next()
+        .unwrap_or("failed")
+        .trim_start_matches("kernel-runner: ")
+        .to_string();
+    match out.status.code() {
+        Some(0) => Ok(String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(String::from)
+            .collect()),
+        Some(EXIT_UNAVAILABLE) => Err(HostError::Unavailable(msg)),
+        _ => Err(HostError::Runner(msg)),
+    }
 }
 
 /// Times, on this machine's kernel, the exit of a process that wrote `pages` anonymous pages:
@@ -565,6 +597,272 @@ mod tests {
             }
             Err(HostError::Unavailable(w)) => eprintln!("skipped: {w}"),
             Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn digest_pfn_map_and_uprobe_ops() {
+        let s = exitmm_script::parse(
+            "perf_ring ev 8\nmmap 0 36K rw shared ev\nclose ev\ncodefile code 16K\n\
+             uprobe code 0x1000\nuprobe_remove code 4K\nfork\nchild call 0x2000",
+        )
+        .unwrap();
+        let d = digest(&s).unwrap();
+        let lines: Vec<&str> = d.lines().collect();
+        assert_eq!(lines[0], "1\tP\tperf_ring\t8 =ev\tperf_ring ev 8");
+        assert_eq!(
+            lines[1],
+            "2\tP\tmmap\t0 36864 3 1 0 =ev\tmmap 0 36K rw shared ev"
+        );
+        assert_eq!(lines[2], "3\tP\tclose\t=ev\tclose ev");
+        assert_eq!(lines[3], "4\tP\tcodefile\t16384 =code\tcodefile code 16K");
+        assert_eq!(lines[4], "5\tP\tuprobe\t4096 =code\tuprobe code 0x1000");
+        assert_eq!(
+            lines[5],
+            "6\tP\tuprobe_remove\t4096 =code\tuprobe_remove code 4K"
+        );
+        assert_eq!(lines[7], "8\tC\tcall\t8192\tchild call 0x2000");
+        // iomap and pat stay the model's.
+        for (src, op) in [("nop\niomap bar 64K wc", "iomap"), ("nop\npat", "pat")] {
+            let s = exitmm_script::parse(src).unwrap();
+            assert_eq!(
+                digest(&s).unwrap_err(),
+                HostError::ModelOnly { line: 2, op }
+            );
+        }
+    }
+
+    /// The record lines (D or T) of `role` after op `n` of `out`.
+    fn after_op<'a>(out: &'a str, n: usize, kind: &str) -> &'a str {
+        let head = format!("# {n} ");
+        let rest = &out[out
+            .find(&head)
+            .unwrap_or_else(|| panic!("no op {n}\n{out}"))..];
+        rest.lines()
+            .find(|l| l.starts_with(kind))
+            .unwrap_or_else(|| panic!("no {kind} after op {n}\n{out}"))
+    }
+
+    #[test]
+    fn perf_ring_is_a_pfn_map_read_by_the_role() {
+        let src = "perf_ring ev 8\nmmap 0 36K rw shared ev\ndump\npagemap 0 36K\n\
+                   mprotect 0 36K none\npagemap 0 36K\nmprotect 0 36K r\nfork\n\
+                   child mmap 1M 36K r shared ev\nchild pagemap 1M 36K\nclose ev\ntouch 0 36K r\n";
+        let Some(r) = on_kernel(src, DEFAULT_FOOTPRINT_CAP) else {
+            return;
+        };
+        let out = r.unwrap();
+        // Mapped at mmap as raw PFNs: page tables, no RSS.
+        assert!(
+            after_op(&out, 2, "D P")
+                .starts_with("D P VmSize=36 VmRSS=0 RssAnon=0 RssFile=0 RssShmem=0 VmPTE=12 "),
+            "{out}"
+        );
+        assert!(
+            out.contains("M P 0-0x9000 rw-s off=0x0 ino=file name=anon_inode:[perf_event]\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains(" VmFlags=rd.wr.sh.mr.mw.ms.pf.io.dc.de.dd\n"),
+            "{out}"
+        );
+        assert!(out.contains("G P 0 ppppppppp\n"), "{out}");
+        // The reads that tell 'p' move nothing.
+        for kind in ["D P", "T P"] {
+            assert_eq!(after_op(&out, 3, kind), after_op(&out, 4, kind), "{out}");
+        }
+        assert!(out.contains("G P 0 ?????????\n"), "PROT_NONE: {out}");
+        // The child's own mapping, read by the child (the parent's is VM_DONTCOPY).
+        assert!(out.contains("G C 0x100000 ppppppppp\n"), "{out}");
+        for kind in ["D C", "T C"] {
+            assert_eq!(after_op(&out, 9, kind), after_op(&out, 10, kind), "{out}");
+        }
+        // A mapping keeps the ring once its descriptor is closed.
+        assert!(
+            out.contains("# 12 touch 0 36K r\nR P rc=0 err=0\n"),
+            "{out}"
+        );
+    }
+
+    /// Uprobe tests run one at a time: each checks that no exitmm event is left on the host.
+    static UPROBES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    /// The host's exitmm uprobe events; `None` (saying why) where they cannot be read.
+    fn events_or_skip() -> Option<Vec<String>> {
+        match uprobe_events() {
+            Ok(v) => Some(v),
+            Err(HostError::Unavailable(w)) => {
+                eprintln!("skipped: {w}");
+                None
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn a_uprobe_hit_maps_the_xol_area_and_nothing_is_left() {
+        let _one = UPROBES.lock().unwrap_or_else(|e| e.into_inner());
+        if events_or_skip().is_none() {
+            return;
+        }
+        let src = "codefile code 16K\nmmap 0 16K rx private code\nuprobe code 0x1000\n\
+                   pagemap 0 16K\ncall 0x1000\ndump\nuprobe_remove code 0x1000\ncall 0x1000\n\
+                   uprobe_remove code 0x1000\nuprobe nope 0\ncall 0x8000\n";
+        let Some(r) = on_kernel(src, DEFAULT_FOOTPRINT_CAP) else {
+            return;
+        };
+        let out = r.unwrap();
+        // The registration breaks the page into an anonymous copy at once.
+        assert!(
+            after_op(&out, 3, "D P")
+                .starts_with("D P VmSize=16 VmRSS=4 RssAnon=4 RssFile=0 RssShmem=0 VmPTE=12 "),
+            "{out}"
+        );
+        assert!(out.contains("G P 0 .A..\n"), "{out}");
+        // The first hit maps the XOL area: outside the arena, in D lines only.
+        let d = after_op(&out, 5, "D P");
+        assert!(
+            d.starts_with("D P VmSize=20 VmRSS=8 RssAnon=4 RssFile=4 RssShmem=0 VmPTE=12 "),
+            "{out}"
+        );
+        assert!(
+            d.contains(" VmLib=20 ") && d.ends_with(" maps_lines=2"),
+            "{out}"
+        );
+        assert!(
+            out.contains("M P 0-0x4000 r-xp off=0x0 ino=file name=/dev/shm/code\nM P nvma=1\n"),
+            "{out}"
+        );
+        // Removal leaves the copy; a second removal finds nothing.
+        assert!(
+            after_op(&out, 7, "D P").starts_with("D P VmSize=20 VmRSS=8 RssAnon=4 "),
+            "{out}"
+        );
+        assert!(
+            out.contains("# 9 uprobe_remove code 0x1000\nR P rc=-2 err=ENOENT\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("# 10 uprobe nope 0\nR P rc=-9 err=EBADF\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("# 11 call 0x8000\nR P sigsegv_at=0x8000\nR P rc=-14 err=EFAULT\n"),
+            "{out}"
+        );
+        assert_eq!(events_or_skip(), Some(vec![]), "uprobe events left behind");
+        // Never a jump into code that is not a codefile's.
+        let Some(Err(HostError::Refused(why))) = on_kernel(
+            "mmap 0 4K rwx private,anon\ncall 0\n",
+            DEFAULT_FOOTPRINT_CAP,
+        ) else {
+            panic!("not refused");
+        };
+        assert!(why.contains("not in a codefile mapping"), "{why}");
+        let Some(Err(HostError::Refused(why))) = on_kernel(
+            "codefile code 8K\nmmap 0 8K rwx private code\ntouch 4K 4K w\ncall 4K\n",
+            DEFAULT_FOOTPRINT_CAP,
+        ) else {
+            panic!("not refused");
+        };
+        assert!(why.contains("the byte there is 0x01"), "{why}");
+    }
+
+    #[test]
+    fn the_janitor_removes_the_uprobes_of_a_killed_runner() {
+        use std::io::BufRead;
+        let _one = UPROBES.lock().unwrap_or_else(|e| e.into_inner());
+        let Ok(runner) = available() else {
+            return eprintln!("skipped: {}", available().unwrap_err());
+        };
+        if events_or_skip().is_none() {
+            return;
+        }
+        let s = exitmm_script::parse(
+            "codefile code 16K\nmmap 0 16K rx private code\nuprobe code 0x1000\n",
+        )
+        .unwrap();
+        let mut child = Command::new(runner)
+            .arg("-U")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The script, but stdin stays open: the runner waits for more after the uprobe.
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(digest(&s).unwrap().as_bytes()).unwrap();
+        stdin.flush().unwrap();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut seen = String::new();
+        while !seen.contains("# 3 uprobe") || !seen.ends_with("hugetlb=0\n") {
+            match lines.next() {
+                Some(Ok(l)) => seen += &(l + "\n"),
+                _ => {
+                    let out = child.wait_with_output().unwrap();
+                    let why = String::from_utf8_lossy(&out.stderr).to_string();
+                    assert_eq!(out.status.code(), Some(EXIT_UNAVAILABLE), "{why}\n{seen}");
+                    return eprintln!("skipped: {why}");
+                }
+            }
+        }
+        assert!(
+            seen.contains("# 3 uprobe code 0x1000\nR P rc=0 err=0\n"),
+            "{seen}"
+        );
+        let ours = format!("exitmm/e{}_", child.id());
+        let mine = |v: &[String]| v.iter().filter(|l| l.contains(&ours)).count();
+        assert_eq!(mine(&events_or_skip().unwrap()), 1, "registered");
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        drop(stdin);
+        let t0 = std::time::Instant::now();
+        while mine(&events_or_skip().unwrap()) > 0 {
+            assert!(
+                t0.elapsed() < std::time::Duration::from_secs(10),
+                "the janitor left {ours}*"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    #[test]
+    fn codefiles_and_shmfiles_on_the_hosts_dev_shm_keep_their_names() {
+        let _one = UPROBES.lock().unwrap_or_else(|e| e.into_inner());
+        if let Err(e) = available() {
+            return eprintln!("skipped: {e}");
+        }
+        if events_or_skip().is_none() {
+            return;
+        }
+        let src = "codefile code 8K\nshmfile s 8K fill\nmmap 0 8K rx private code\n\
+                   mmap 1M 8K rw shared s\nuprobe code 0\ncall 0\ndump\n";
+        let s = exitmm_script::parse(src).unwrap();
+        // In the run's own tmpfs and, as where unshare is denied, on the host's /dev/shm
+        // under unique names shown as the script's.
+        for extra in [&[][..], &["-H"][..]] {
+            let out = match run_with(&s, DEFAULT_FOOTPRINT_CAP, extra) {
+                Ok(o) => o,
+                Err(HostError::Unavailable(w)) => return eprintln!("skipped: {w}"),
+                Err(e) => panic!("{extra:?}: {e}"),
+            };
+            assert!(
+                out.contains(
+                    "M P 0-0x2000 r-xp off=0x0 ino=file name=/dev/shm/code\n\
+                     M P 0x100000-0x102000 rw-s off=0x0 ino=file name=/dev/shm/s (deleted)\n"
+                ),
+                "{extra:?}\n{out}"
+            );
+            assert!(out.contains("# 6 call 0\nR P rc=0 err=0\n"), "{out}");
+            let left: Vec<String> = std::fs::read_dir("/dev/shm")
+                .map(|d| {
+                    d.filter_map(|e| e.ok()?.file_name().into_string().ok())
+                        .filter(|n| n.starts_with("exitmm-"))
+                        .collect()
+                })
+                .unwrap_or_default();
+            assert!(left.is_empty(), "{extra:?}: left in /dev/shm: {left:?}");
+            assert_eq!(events_or_skip(), Some(vec![]), "{extra:?}: events left");
         }
     }
 }
