@@ -366,7 +366,7 @@ static const char *op_names[] = {"mmap", "file", "touch", "munmap", "mprotect", 
  * checks it makes itself (uprobe, call, the footprint of a perf ring). */
 #define MAX_FILES 64
 enum { FK_MEMFD, FK_SHMFILE, FK_CODEFILE, FK_PERF };
-struct fent { char name[64]; int fd; int kind; };
+struct fent { char name[64]; int fd; int kind; int id; };
 struct ftab { struct fent f[MAX_FILES]; int n; };
 static struct ftab files, ctab;
 
@@ -375,12 +375,16 @@ static struct fent *tab_find(struct ftab *t, const char *name) {
 		if (!strcmp(t->f[i].name, name)) return &t->f[i];
 	return NULL;
 }
+/* ids tell objects apart in the parent (a name inherited at fork is the same object in both
+ * roles; a child's own object gets its id from the parent's mirror) */
+static int next_file_id;
 static void tab_add(struct ftab *t, const char *name, int fd, int kind) {
 	if (t->n >= MAX_FILES) die("too many files (at most %d)", MAX_FILES);
 	struct fent *e = &t->f[t->n++];
 	snprintf(e->name, sizeof e->name, "%s", name);
 	e->fd = fd;
 	e->kind = kind;
+	e->id = ++next_file_id;
 }
 static void tab_del(struct ftab *t, const char *name) {
 	struct fent *e = tab_find(t, name);
@@ -1270,6 +1274,32 @@ static void call_check(int pid, u64 off, const char *text) {
 	       "into unknown code", text, byte, codes[code]);
 }
 
+/* ---------- perf rings ---------- */
+/* Perf events (by id) the run has mapped. On 6.18 a second mmap of a ring that is still mapped
+ * (in the same mm or another) adds the ring's pages to the user's locked_vm for good: nothing
+ * gives them back until reboot, and once the user's locked_vm passes perf_event_mlock_kb x CPUs
+ * every later ring of that user (any run, any process) is charged to pinned_vm (VmPin). So such
+ * an mmap is refused: an event mapped before while any perf ring mapping is left in the run's
+ * processes (they cannot be told apart by name: all are anon_inode:[perf_event]). */
+static int perf_mapped[MAX_FILES * 2], nperf_mapped;
+static int perf_vmas(int pid) {
+	read_smaps(pid);
+	int n = 0;
+	for (int i = 0; i < nvmas; i++) n += !strcmp(vmas[i].name, "anon_inode:[perf_event]");
+	return n;
+}
+static void perf_remap_check(char role, const char *name, const char *text) {
+	const struct fent *fe = tab_find(role_tab(role), name);
+	if (!fe || fe->kind != FK_PERF) return;
+	int before = 0;
+	for (int i = 0; i < nperf_mapped; i++) before |= perf_mapped[i] == fe->id;
+	if (!before) return;
+	if (perf_vmas(getpid()) + (child_pid > 0 ? perf_vmas(child_pid) : 0) == 0) return;
+	refuse("'%s' maps perf ring %s again while it may still be mapped: this kernel would add the "
+	       "ring's pages to the user's locked_vm until reboot (perf_event_mlock_kb accounting "
+	       "leak), so the runner does not", text, name);
+}
+
 /* ---------- namespaces ---------- */
 /* The run's own mount and IPC namespaces, with a fresh tmpfs on /dev/shm; or, where that is not
  * permitted, the host's /dev/shm with names unique to the run. */
@@ -1789,6 +1819,7 @@ int main(int argc, char **argv) {
 		int pid = role == 'C' ? child_pid : getpid();
 		if (role == 'C' && child_pid < 0) die("line %s: no child", f[0]);
 		if (c.op == OP_CALL) call_check(pid, c.a[0], f[4]);
+		if (c.op == OP_MMAP && !(c.a[3] & 2)) perf_remap_check(role, c.name, f[4]);
 		footprint_check(&c, role, pid, f[4]);
 		if (c.op == OP_CODEFILE) {
 			/* the janitor knows the path before it exists */
@@ -1838,7 +1869,10 @@ int main(int argc, char **argv) {
 			snprintf(codes[ncodes++], sizeof codes[0], "%s", c.name);
 		if (c.op == OP_MMAP && r.rc == 0 && !(c.a[3] & 2)) {
 			const struct fent *fe = tab_find(role_tab(role), c.name);
-			if (fe && fe->kind == FK_PERF) perf_held = sat_add(perf_held, (c.a[1] + PAGE - 1) & ~(PAGE - 1));
+			if (fe && fe->kind == FK_PERF) {
+				perf_held = sat_add(perf_held, (c.a[1] + PAGE - 1) & ~(PAGE - 1));
+				if (nperf_mapped < MAX_FILES * 2) perf_mapped[nperf_mapped++] = fe->id;
+			}
 		}
 		track_future(&c, role, &r);
 		if (r.extra == 3) { out("R %c mremap_result=", role); print_off(r.extra_val); out("\n"); }

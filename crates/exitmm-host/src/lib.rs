@@ -647,7 +647,8 @@ mod tests {
     fn perf_ring_is_a_pfn_map_read_by_the_role() {
         let src = "perf_ring ev 8\nmmap 0 36K rw shared ev\ndump\npagemap 0 36K\n\
                    mprotect 0 36K none\npagemap 0 36K\nmprotect 0 36K r\nfork\n\
-                   child mmap 1M 36K r shared ev\nchild pagemap 1M 36K\nclose ev\ntouch 0 36K r\n";
+                   child perf_ring ev2 8\nchild mmap 1M 36K r shared ev2\nchild pagemap 1M 36K\n\
+                   close ev\ntouch 0 36K r\n";
         let Some(r) = on_kernel(src, DEFAULT_FOOTPRINT_CAP) else {
             return;
         };
@@ -672,16 +673,46 @@ mod tests {
             assert_eq!(after_op(&out, 3, kind), after_op(&out, 4, kind), "{out}");
         }
         assert!(out.contains("G P 0 ?????????\n"), "PROT_NONE: {out}");
-        // The child's own mapping, read by the child (the parent's is VM_DONTCOPY).
+        // The child's own ring, read by the child (the parent's mapping is VM_DONTCOPY).
         assert!(out.contains("G C 0x100000 ppppppppp\n"), "{out}");
         for kind in ["D C", "T C"] {
-            assert_eq!(after_op(&out, 9, kind), after_op(&out, 10, kind), "{out}");
+            assert_eq!(after_op(&out, 10, kind), after_op(&out, 11, kind), "{out}");
         }
         // A mapping keeps the ring once its descriptor is closed.
         assert!(
-            out.contains("# 12 touch 0 36K r\nR P rc=0 err=0\n"),
+            out.contains("# 13 touch 0 36K r\nR P rc=0 err=0\n"),
             "{out}"
         );
+        // A second mapping of a ring still mapped would leak into the user's locked_vm until
+        // reboot: refused before the kernel sees it, in either role.
+        for (src, op) in [
+            (
+                "perf_ring ev 8\nmmap 0 36K rw shared ev\nmmap 1M 36K r shared ev\n",
+                "mmap 1M 36K r shared ev",
+            ),
+            (
+                "perf_ring ev 8\nmmap 0 36K rw shared ev\nfork\nchild mmap 0 36K r shared ev\n",
+                "child mmap 0 36K r shared ev",
+            ),
+        ] {
+            let Some(Err(HostError::Refused(why))) = on_kernel(src, DEFAULT_FOOTPRINT_CAP) else {
+                panic!("{src}: not refused");
+            };
+            assert!(
+                why.starts_with(&format!("'{op}' maps perf ring ev again")),
+                "{why}"
+            );
+        }
+        // Unmapped first, it is a new ring: no leak, no refusal.
+        let Some(r) = on_kernel(
+            "perf_ring ev 8\nmmap 0 36K rw shared ev\nmunmap 0 36K\nmmap 0 36K rw shared ev\n",
+            DEFAULT_FOOTPRINT_CAP,
+        ) else {
+            return;
+        };
+        assert!(r
+            .unwrap()
+            .contains("# 4 mmap 0 36K rw shared ev\nR P rc=0 err=0\n"));
     }
 
     /// Uprobe tests run one at a time: each checks that no exitmm event is left on the host.
