@@ -24,6 +24,12 @@ pub struct Probe {
     /// Whether `hugetlb_pool` can run here: root, and every offered size's `nr_hugepages`
     /// writable. `Err` says what is missing.
     pub hugetlb_pool: Result<(), String>,
+    /// Whether perf rings (`perf_ring`) can run here: `perf_event_open` of a software dummy
+    /// event and the mmap of its ring work. `Err` says what is missing.
+    pub perf: Result<(), String>,
+    /// Whether uprobes (`uprobe`, `call` on a probed codefile) can run here: root, and tracefs
+    /// `uprobe_events` usable. `Err` says what is missing.
+    pub uprobes: Result<(), String>,
 }
 
 /// Where the host's huge page sizes live.
@@ -228,12 +234,85 @@ pub fn probe(cap: u64) -> Result<Probe, HostError> {
         Ok(()) => "hugetlb pool settable: true (root, nr_hugepages writable)".to_string(),
         Err(why) => format!("hugetlb pool settable: false ({why})"),
     });
+
+    // Perf rings: a dummy event and the mmap of its ring. perf charges ring pages to the user's
+    // locked_vm up to perf_event_mlock_kb per online CPU, and the rest to the mm's pinned_vm
+    // (VmPin): the model needs both numbers, and what the user's locked_vm already holds
+    // (other processes of the same user), which a ring past the limit tells.
+    let first_err = |r: &str| {
+        r.lines()
+            .find(|l| l.starts_with("R P rc=-"))
+            .unwrap_or("?")
+            .to_string()
+    };
+    let perf = match kernel_records("perf_ring ev 0\nmmap 0 4K r shared ev\n", cap) {
+        Ok(r) if !r.contains("R P rc=-") => Ok(()),
+        Ok(r) => Err(format!("a perf ring does not map: {}", first_err(&r))),
+        Err(e) => Err(e.to_string()),
+    };
+    let mlock_kb: Option<u64> =
+        read_sys("/proc/sys/kernel/perf_event_mlock_kb").and_then(|v| v.parse().ok());
+    // "0-1,4": ranges and single CPUs
+    let cpus = read_sys("/sys/devices/system/cpu/online").and_then(|v| {
+        v.split(',').try_fold(0u32, |n, r| {
+            let (a, b) = r.split_once('-').unwrap_or((r, r));
+            let (a, b): (u32, u32) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+            Some(n + b.checked_sub(a)? + 1)
+        })
+    });
+    facts.push(format!(
+        "perf: {} (perf_event_mlock_kb={} online CPUs={})",
+        match &perf {
+            Ok(()) => "true".to_string(),
+            Err(why) => format!("false ({why})"),
+        },
+        mlock_kb.map_or("?".into(), |v| v.to_string()),
+        cpus.map_or("?".into(), |v| v.to_string())
+    ));
+    if let (Ok(()), Some(kb), Some(n)) = (&perf, mlock_kb, cpus) {
+        let limit = kb / 4 * n as u64;
+        // The user's locked_vm is the user's (every process of it, and 6.18 leaks into it when
+        // a ring still mapped is mapped again): only a ring past the limit tells what it holds.
+        let ring = match kernel_records("perf_ring ev 512\nmmap 0 2052K r shared ev\n", cap) {
+            Ok(r) if !r.contains("R P rc=-") => {
+                let pin = last_field(&r, "D P", "VmPin").unwrap_or(-1).max(0) as u64;
+                let held = match pin / 4 {
+                    0 => format!("at most {} pages", limit.saturating_sub(513)),
+                    p if p >= 513 => format!("at least {limit} pages"),
+                    p => format!("{} pages", (p + limit).saturating_sub(513)),
+                };
+                format!("a 513-page ring pinned {pin} kB (the user's locked_vm held {held})")
+            }
+            Ok(r) => format!("a 513-page ring does not map: {}", first_err(&r)),
+            Err(e) => format!("a 513-page ring does not run: {e}"),
+        };
+        facts.push(format!(
+            "perf ring pinning: ring pages past {limit} per user (perf_event_mlock_kb/4 x online \
+             CPUs, less what the user's locked_vm holds) are charged to VmPin; {ring}"
+        ));
+    }
+
+    // Uprobes: root and tracefs uprobe_events, through a probe hit on a codefile.
+    let uprobes = match kernel_records(
+        "codefile c 4K\nmmap 0 4K rx private c\nuprobe c 0\ncall 0\nuprobe_remove c 0\n",
+        cap,
+    ) {
+        Ok(r) if !r.contains("R P rc=-") => Ok(()),
+        Ok(r) => Err(format!("a uprobe does not register: {}", first_err(&r))),
+        Err(e) => Err(e.to_string()),
+    };
+    facts.push(match &uprobes {
+        Ok(()) => "uprobes: true (root, tracefs uprobe_events)".to_string(),
+        Err(why) => format!("uprobes: false ({why})"),
+    });
     Ok(Probe {
         config,
         facts,
         unmatched,
         hugetlb_sizes_kb,
         hugetlb_pool,
+        perf,
+        uprobes,
     })
 }
 
