@@ -1279,20 +1279,25 @@ static void call_check(int pid, u64 off, const char *text) {
  * (in the same mm or another) adds the ring's pages to the user's locked_vm for good: nothing
  * gives them back until reboot, and once the user's locked_vm passes perf_event_mlock_kb x CPUs
  * every later ring of that user (any run, any process) is charged to pinned_vm (VmPin). So such
- * an mmap is refused: an event mapped before while any perf ring mapping is left in the run's
- * processes (they cannot be told apart by name: all are anon_inode:[perf_event]). */
-static int perf_mapped[MAX_FILES * 2], nperf_mapped;
+ * an mmap is refused: an event mapped before, with the same length at offset 0, while any perf
+ * ring mapping is left in the run's processes (they cannot be told apart by name: all are
+ * anon_inode:[perf_event]). */
+static struct { int id; u64 len; } perf_mapped[MAX_FILES * 2];
+static int nperf_mapped;
 static int perf_vmas(int pid) {
 	read_smaps(pid);
 	int n = 0;
 	for (int i = 0; i < nvmas; i++) n += !strcmp(vmas[i].name, "anon_inode:[perf_event]");
 	return n;
 }
-static void perf_remap_check(char role, const char *name, const char *text) {
+/* LEN and FOFF of the mmap: a ring still mapped maps again only with its own length at offset 0
+ * (other lengths are EINVAL, other offsets are the AUX area a dummy event has not: no charge) */
+static void perf_remap_check(char role, const char *name, u64 len, u64 foff, const char *text) {
 	const struct fent *fe = tab_find(role_tab(role), name);
-	if (!fe || fe->kind != FK_PERF) return;
+	if (!fe || fe->kind != FK_PERF || foff) return;
 	int before = 0;
-	for (int i = 0; i < nperf_mapped; i++) before |= perf_mapped[i] == fe->id;
+	len = (len + PAGE - 1) & ~(PAGE - 1);
+	for (int i = 0; i < nperf_mapped; i++) before |= perf_mapped[i].id == fe->id && perf_mapped[i].len == len;
 	if (!before) return;
 	if (perf_vmas(getpid()) + (child_pid > 0 ? perf_vmas(child_pid) : 0) == 0) return;
 	refuse("'%s' maps perf ring %s again while it may still be mapped: this kernel would add the "
@@ -1819,7 +1824,7 @@ int main(int argc, char **argv) {
 		int pid = role == 'C' ? child_pid : getpid();
 		if (role == 'C' && child_pid < 0) die("line %s: no child", f[0]);
 		if (c.op == OP_CALL) call_check(pid, c.a[0], f[4]);
-		if (c.op == OP_MMAP && !(c.a[3] & 2)) perf_remap_check(role, c.name, f[4]);
+		if (c.op == OP_MMAP && !(c.a[3] & 2)) perf_remap_check(role, c.name, c.a[1], c.a[4], f[4]);
 		footprint_check(&c, role, pid, f[4]);
 		if (c.op == OP_CODEFILE) {
 			/* the janitor knows the path before it exists */
@@ -1871,7 +1876,9 @@ int main(int argc, char **argv) {
 			const struct fent *fe = tab_find(role_tab(role), c.name);
 			if (fe && fe->kind == FK_PERF) {
 				perf_held = sat_add(perf_held, (c.a[1] + PAGE - 1) & ~(PAGE - 1));
-				if (nperf_mapped < MAX_FILES * 2) perf_mapped[nperf_mapped++] = fe->id;
+				if (nperf_mapped >= MAX_FILES * 2) refuse("'%s': too many perf ring mappings", f[4]);
+				perf_mapped[nperf_mapped].id = fe->id;
+				perf_mapped[nperf_mapped++].len = (c.a[1] + PAGE - 1) & ~(PAGE - 1);
 			}
 		}
 		track_future(&c, role, &r);

@@ -703,16 +703,24 @@ mod tests {
                 "{why}"
             );
         }
-        // Unmapped first, it is a new ring: no leak, no refusal.
+        // The first mmap sizes the ring: another length is EINVAL (no charge, not refused);
+        // unmapped, the next mmap makes a new ring.
         let Some(r) = on_kernel(
-            "perf_ring ev 8\nmmap 0 36K rw shared ev\nmunmap 0 36K\nmmap 0 36K rw shared ev\n",
+            "perf_ring ev 8\nmmap 0 20K rw shared ev\nmmap 1M 36K rw shared ev\nmunmap 0 20K\n\
+             mmap 0 36K rw shared ev\n",
             DEFAULT_FOOTPRINT_CAP,
         ) else {
             return;
         };
-        assert!(r
-            .unwrap()
-            .contains("# 4 mmap 0 36K rw shared ev\nR P rc=0 err=0\n"));
+        let out = r.unwrap();
+        assert!(
+            out.contains("# 3 mmap 1M 36K rw shared ev\nR P rc=-22 err=EINVAL\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("# 5 mmap 0 36K rw shared ev\nR P rc=0 err=0\n"),
+            "{out}"
+        );
     }
 
     /// Uprobe tests run one at a time: each checks that no exitmm event is left on the host.
