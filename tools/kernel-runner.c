@@ -35,7 +35,9 @@
  * rprivate) and mounts a fresh tmpfs on /dev/shm (exec allowed) and, for uprobes, tracefs on
  * /sys/kernel/tracing: files of the run vanish with the namespace however it ends, and nothing
  * is mounted on the host. Where that is not permitted, files go to the host's /dev/shm under
- * unique names (exitmm-<pid>-NAME, shown as /dev/shm/NAME in M lines) and are unlinked at the end.
+ * unique names (exitmm-<pid>-NAME, shown as /dev/shm/NAME in M lines) and are unlinked at the end
+ * (and by the janitor; tracefs, if the runner had to mount it on the host's namespace, is
+ * unmounted by the janitor). -H takes that way on purpose, for its test.
  * PFN maps (perf rings): pagemap reads VM_PFNMAP VMAs as not present, so G lines tell a present
  * entry by reading one byte of the page in the role's own process and seeing that its minor fault
  * count did not move ('p'); PROT_NONE ones print '?'.
@@ -44,6 +46,9 @@
  * ring buffer is not expanded), which makes the kernel call uprobe_register.
  * `call OFF` jumps only to a `ret` of a codefile mapping (or a uprobe's int3 on one): anything
  * else executable is refused.
+ * A second mmap of a perf ring still mapped is refused (see perf_remap_check: 6.18 leaks the
+ * ring's pages into the user's locked_vm until reboot).
+ * -E lists the exitmm uprobe events registered on the host (any run's) and exits.
  */
 #define _GNU_SOURCE
 #include <errno.h>
