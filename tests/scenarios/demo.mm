@@ -128,11 +128,59 @@ child munmap 0 2G
 child_exit
 # expect: X C exit_mmap vmas=0
 # expect: X C check_mm ok=1
+#
+# Phase 6 - memory the process maps but does not own: a perf ring buffer, a device region,
+# and a breakpoint in its code. A new child drops what fork gave it, then maps them.
+fork
+child munmap 0 2G
+# A perf event's ring buffer of 1 + 8 pages: perf allocates them, and mmap maps them all at
+# once as raw PFNs (VM_PFNMAP, VM_IO): they are not the process's pages, so not in its RSS,
+# but their page tables are in its VmPTE; G shows them as p.
+child perf_ring ev 8
+child mmap 0 36K rw shared ev
+child pagemap 0 36K
+# expect: G C 0 ppppppppp
+# A simulated device's 2 MiB frame buffer (above RAM), write-combining: its mmap is one
+# remap_pfn_range of the whole VMA, so x86 PAT reserves the range with that memory type.
+child iomap fb 2M wc
+child mmap 2M 2M rw shared fb
+child pat
+# expect: K C pat [mem 0x0000000400000000-0x0000000400200000] write-combining
+# Code: a file of x86 `ret` instructions, mapped r-x, with a uprobe at offset 0x1000 (as
+# `perf probe` or bpftrace set one): the breakpoint is written into a private copy of the page,
+# an anonymous page in the VMA. The call hits it: the `ret` is single-stepped out of line, in
+# the XOL area the first hit creates (a one-page [uprobes] VMA at the top of the address
+# space, outside the arena: D lines only).
+child codefile code 16K
+child mmap 4M 16K rx private code
+child uprobe code 0x1000
+child call 4M+0x1000
+# Removing the probe writes the original byte back into the copy; 6.18 drops the copy only if
+# nothing else holds it, and a page this new still sits in the CPU's LRU batch: it stays.
+child uprobe_remove code 0x1000
+child_exit
+# Read the child's teardown. __mmput clears the uprobe state before exit_mmap (the XOL
+# area's page stays mapped until the zap). In unmap_vmas, 5.10's unmap_single_vma calls
+# untrack_pfn for each VM_PFNMAP VMA before zapping it: for the frame buffer it finds the
+# physical address through the page table and frees the PAT reservation (pat_freed=1; with
+# `--inject untrack-after-zap` the lookup comes after the zap, finds nothing, and the
+# reservation leaks: check_invariants catches it). The ring's 9 entries and the frame buffer's
+# 512 are raw PFNs (pfn=): nothing to count down, nothing for the gather. The ring's pages
+# outlive the zap and the flush: the close of its last mapping frees them, in remove_vma.
+# expect: X C uprobe_clear_state xol_area=1
+# expect: X C unmap_single_vma vma=0-0x9000 branch=page_range uprobe_munmap=1 untrack_pfn=1 ptes=9 pfn=9 pat_freed=0
+# expect: X C unmap_single_vma vma=0x200000-0x400000 branch=page_range uprobe_munmap=1 untrack_pfn=1 ptes=512 pfn=512 pat_freed=1
+# expect: X C unmap_single_vma vma=0x400000-0x404000 branch=page_range uprobe_munmap=1 untrack_pfn=0 ptes=1 anon=1
+# expect: X C unmap_single_vma vma=0x6fffffffe000-0x6ffffffff000 branch=page_range uprobe_munmap=0 ptes=1 file=1
+# expect: X C tlb_finish_mmu flushes=1 pages_freed=2 pages_released=2
+# expect: X C remove_vma vmas=4 perf_pages_freed=9
+pat
+# expect-no: K P pat
 # The census counts every frame of the machine by owner: before the parent exits, its pages,
 # the memfd's cache and the page tables are all there.
 census
 #
-# Phase 6 - the parent exits.
+# Phase 7 - the parent exits.
 exit
 # Read the parent's teardown. locked_vm is not 0, so 5.10 first runs the munlock pass over the
 # one VM_LOCKED VMA (64 pages). unmap_vmas then visits the five VMAs, one unmap_single_vma

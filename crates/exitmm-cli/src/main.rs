@@ -99,9 +99,14 @@ struct ModelArgs {
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Inject a fault the detector must catch: free-before-flush, skip-ipi, skip-lazy-flush,
-    /// free-table-before-flush, drop-dirty-force-flush.
+    /// free-table-before-flush, drop-dirty-force-flush, skip-unshare-flush,
+    /// untrack-after-zap.
     #[arg(long)]
     inject: Option<String>,
+    /// Which kernel's PFN-map PAT tracking to follow: 5.10 (VM_PAT, untrack_pfn in
+    /// unmap_single_vma; the seed's) or 6.18 (a refcounted pfnmap_track_ctx).
+    #[arg(long, default_value = "5.10", value_parser = ["5.10", "6.18"])]
+    pat: String,
     /// List every VMA in teardown reports (the transcript folds long runs of VMAs).
     #[arg(long)]
     all_vmas: bool,
@@ -122,6 +127,7 @@ impl ModelArgs {
             ..Options::default()
         };
         o.config.ram_bytes = ram;
+        o.pat(&self.pat).map_err(|e| (format!("--pat: {e}"), 2))?;
         if let Some(name) = &self.inject {
             o.inject(name).map_err(|e| (format!("--inject: {e}"), 2))?;
         }

@@ -50,6 +50,20 @@ impl<H: Hardware> Kernel<H> {
         }
         for (id, f) in self.files.table.iter().enumerate() {
             let Some(f) = f else { continue };
+            // A perf event's ring buffer holds one reference to each of its pages.
+            if let Some(crate::shmem::Driver::Perf(ev)) = &f.driver {
+                if let Some(rb) = &ev.rb {
+                    for &p in &rb.pages {
+                        *found.refs.entry(p).or_default() += 1;
+                    }
+                    if rb.mmap_count != ev.mmap_count || rb.mmap_count == 0 {
+                        bad.push(format!(
+                            "perf event {id}: buffer mapped {} times, event {}",
+                            rb.mmap_count, ev.mmap_count
+                        ));
+                    }
+                }
+            }
             committed += if f.per_page_acct {
                 f.pages.len() as i64
             } else {
@@ -84,6 +98,14 @@ impl<H: Hardware> Kernel<H> {
             }
         }
         *found.refs.entry(self.zero_pfn).or_default() += 1;
+        // An XOL area holds its page.
+        for mm in self.mms.iter().flatten() {
+            if let Some(a) = mm.xol_area {
+                *found.refs.entry(a.page).or_default() += 1;
+            }
+        }
+        self.check_perf_accounting(&mut bad);
+        self.check_pat(&mut bad);
         let pool_frames = self.check_hugetlb(&mut bad);
         for (&table, &n) in &found.table_pointers {
             if n != 1 + self.mem.page(table).mapcount {
@@ -134,6 +156,129 @@ impl<H: Hardware> Kernel<H> {
             ));
         }
         bad
+    }
+
+    /// A special PTE is the zero page (outside PFN maps), or a raw PFN of the VMA's driver:
+    /// a page of its perf buffer at the VMA's offset, or its device region's frame.
+    fn check_special_pte(&self, mm: &Mm, addr: u64, e: u64) -> Option<String> {
+        let pfn = pt::pfn_of(e) as u64;
+        let vma = mm.vma_at(addr)?;
+        if !vma.flags.contains(VmFlags::PFNMAP) {
+            return (pfn != self.zero_pfn as u64).then(|| "is not the zero page".into());
+        }
+        let file = vma.file?;
+        let index = ((addr - vma.start) >> 12) + vma.pgoff;
+        match &self.files.get(file).driver {
+            Some(crate::shmem::Driver::Perf(ev)) => {
+                let want = ev
+                    .rb
+                    .as_ref()
+                    .and_then(|rb| rb.pages.get(index as usize).copied());
+                (want != Some(pfn as Pfn)).then(|| format!("maps {pfn}, not ring page {index}"))
+            }
+            Some(crate::shmem::Driver::Iomap(r)) => {
+                // A COW mapping's vm_pgoff is its first PFN (remap_pfn_range).
+                let cow = vma.flags & (VmFlags::SHARED | VmFlags::MAYWRITE) == VmFlags::MAYWRITE;
+                let want = if cow {
+                    vma.pgoff + ((addr - vma.start) >> 12)
+                } else {
+                    r.base_pfn + index
+                };
+                (want != pfn).then(|| format!("maps {pfn}, not device frame {want}"))
+            }
+            None => Some("in a PFN map without a driver".into()),
+        }
+    }
+
+    /// `user->locked_vm` for perf: what the buffers charged it, plus what second mappings
+    /// charged and nothing gives back.
+    fn check_perf_accounting(&self, bad: &mut Vec<String>) {
+        let mut want = self.perf_user_locked_leaked;
+        for f in self.files.table.iter().flatten() {
+            if let Some(crate::shmem::Driver::Perf(ev)) = &f.driver {
+                if let Some(rb) = &ev.rb {
+                    want += rb.pages.len() as i64 - rb.mmap_locked;
+                }
+            }
+        }
+        if want != self.perf_user_locked_vm {
+            bad.push(format!(
+                "perf user locked_vm is {} pages, buffers account for {want}",
+                self.perf_user_locked_vm
+            ));
+        }
+    }
+
+    /// The PAT memtype tree against its owners. 6.16+: one entry per live tracking context,
+    /// each context held by exactly the VMAs that point to it. 5.10: every entry overlaps the
+    /// physical range of a live `VM_PAT` VMA, or a range the kernel itself failed to free.
+    fn check_pat(&self, bad: &mut Vec<String>) {
+        use crate::pat::PatTracking;
+        let vmas = || {
+            self.mms
+                .iter()
+                .flatten()
+                .flat_map(|mm| mm.vmas.values().map(move |v| (&**mm, v)))
+        };
+        match self.config.pat {
+            PatTracking::TrackCtx => {
+                let mut holders = alloc::vec![0u32; self.pat.ctxs.len()];
+                for (_, v) in vmas() {
+                    if let Some(c) = v.pfnmap_ctx {
+                        holders[c as usize] += 1;
+                    }
+                }
+                let mut want: Vec<(u64, u64)> = Vec::new();
+                for (i, c) in self.pat.ctxs.iter().enumerate() {
+                    match c {
+                        Some(c) => {
+                            if c.refs != holders[i] {
+                                bad.push(format!(
+                                    "pfnmap_track_ctx {i}: kref {} but {} VMAs hold it",
+                                    c.refs, holders[i]
+                                ));
+                            }
+                            if (c.pfn << 12) >= self.config.ram_bytes {
+                                want.push((c.pfn << 12, (c.pfn << 12) + c.size));
+                            }
+                        }
+                        None if holders[i] > 0 => {
+                            bad.push(format!("pfnmap_track_ctx {i} is freed but still held"))
+                        }
+                        None => {}
+                    }
+                }
+                let mut have: Vec<(u64, u64)> =
+                    self.pat.tree.iter().map(|m| (m.start, m.end)).collect();
+                want.sort_unstable();
+                have.sort_unstable();
+                if want != have {
+                    bad.push(format!(
+                        "PAT memtype tree {have:x?}, tracking contexts reserve {want:x?}"
+                    ));
+                }
+            }
+            PatTracking::VmPat => {
+                let mut owned: Vec<(u64, u64)> = self.pat.leaked.clone();
+                for (mm, v) in vmas() {
+                    if v.flags.contains(VmFlags::PAT) {
+                        if let Some(p) = self.pfnmap_phys_start(mm, v) {
+                            owned.push((p, p + (v.end - v.start)));
+                        }
+                    }
+                }
+                for m in &self.pat.tree {
+                    if !owned.iter().any(|&(s, e)| s < m.end && m.start < e) {
+                        bad.push(format!(
+                            "PAT memtype [mem {:#x}-{:#x}] {} is leaked: no VM_PAT VMA maps it",
+                            m.start,
+                            m.end,
+                            m.mode.name()
+                        ));
+                    }
+                }
+            }
+        }
     }
 
     fn check_mm_structures(&self, mm: &Mm, found: &mut Found, bad: &mut Vec<String>) {
@@ -249,10 +394,8 @@ impl<H: Hardware> Kernel<H> {
                             ));
                         }
                         if e & pt::SPECIAL != 0 {
-                            if pt::pfn_of(e) != self.zero_pfn {
-                                bad.push(format!(
-                                    "mm {id}: special PTE at {addr:#x} is not the zero page"
-                                ));
+                            if let Some(why) = self.check_special_pte(mm, addr, e) {
+                                bad.push(format!("mm {id}: special PTE at {addr:#x} {why}"));
                             }
                             continue;
                         }

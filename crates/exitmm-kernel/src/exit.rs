@@ -78,17 +78,53 @@ impl<H: Hardware> Kernel<H> {
         self.mm_mut(id).flags.insert(MmFlags::OOM_VICTIM);
     }
 
-    /// `do_exit` of a task whose mm is `id` (the last thread): `exit_mm`, then the scheduler's
-    /// `mmdrop` of the lazy `active_mm` reference when the dead task is switched away.
-    pub fn do_exit(&mut self, id: MmId) -> TeardownReport {
+    /// `do_exit` of a task whose mm is `id` (the last thread) and whose open descriptors are
+    /// `files`: `exit_mm`, `exit_files`, `exit_task_work` (the releases `fput` deferred), then
+    /// the scheduler's `mmdrop` of the lazy `active_mm` reference when the dead task is
+    /// switched away.
+    pub fn do_exit(&mut self, id: MmId, files: &[crate::mm_types::FileId]) -> TeardownReport {
         let mut r = TeardownReport::default();
         r.step("do_exit", 0, &[]);
         self.exit_mm(id, &mut r);
-        // exit_task_work: the files whose last reference remove_vma dropped are released.
+        // exit_files: the descriptor table goes; each open file loses a reference.
+        for &f in files {
+            self.fput(f);
+        }
+        r.step("exit_files", 1, &[("files", files.len() as i64)]);
+        // exit_task_work: the files whose last reference went (in remove_vma or just now)
+        // are released: shmem inodes evicted, perf events freed.
+        let released = self.delayed_fput.len() as i64;
+        let perf_before = self.perf_rb_pages();
         self.task_work_run();
+        r.step(
+            "exit_task_work",
+            1,
+            &[
+                ("files_released", released),
+                (
+                    "perf_pages_freed",
+                    (perf_before - self.perf_rb_pages()) as i64,
+                ),
+            ],
+        );
         // finish_task_switch: the dead task's lazy active_mm reference goes.
         self.mmdrop(id, &mut r, 1);
         r
+    }
+
+    /// Ring-buffer pages perf holds, over every event.
+    pub fn perf_rb_pages(&self) -> u64 {
+        self.files
+            .table
+            .iter()
+            .flatten()
+            .filter_map(|f| match &f.driver {
+                Some(crate::shmem::Driver::Perf(e)) => {
+                    e.rb.as_ref().map(|rb| rb.pages.len() as u64)
+                }
+                _ => None,
+            })
+            .sum()
     }
 
     /// `exit_mm`: detach the mm from the task (`mmgrab` keeps it as lazy `active_mm`), then
@@ -125,8 +161,12 @@ impl<H: Hardware> Kernel<H> {
     #[allow(non_snake_case)]
     fn __mmput(&mut self, id: MmId, r: &mut TeardownReport, depth: u8) {
         r.step("__mmput", depth, &[]);
-        // uprobe_clear_state, exit_aio, ksm_exit, khugepaged_exit: the model has no uprobes, aio
-        // rings, KSM or khugepaged slots, so they have nothing to do.
+        // The XOL area goes before exit_mmap: its own reference to its page is dropped, while
+        // the [uprobes] VMA's PTE (if the page was ever fetched) keeps it until the zap.
+        let xol = self.with_mm(id, |k, mm| k.uprobe_clear_state(mm));
+        r.step("uprobe_clear_state", depth + 1, &[("xol_area", xol as i64)]);
+        // exit_aio, ksm_exit, khugepaged_exit: the model has no aio rings, KSM or khugepaged
+        // slots, so they have nothing to do.
         self.with_mm(id, |k, mm| k.exit_mmap(mm, r, depth + 1));
         // mm_put_huge_zero_page, set_mm_exe_file(NULL), mmlist removal: nothing held here.
         self.mmdrop(id, r, depth + 1);
@@ -173,8 +213,10 @@ impl<H: Hardware> Kernel<H> {
             // Can happen if dup_mmap() received an OOM: nothing gathered, nothing to unaccount.
             return;
         }
-        // lru_add_drain: the model puts pages on LRU lists at once; no per-CPU batch to drain.
-        r.step("lru_add_drain", d, &[]);
+        // lru_add_drain (5.10; 6.14 dropped it): the CPU's folio batches go to the LRU.
+        let batched = (self.fbatches.lru_add.len() + self.fbatches.mlock.len()) as i64;
+        self.lru_add_drain();
+        r.step("lru_add_drain", d, &[("folios", batched)]);
         self.hw.flush_cache_mm(mm.id);
         r.step("flush_cache_mm", d, &[]);
         let mut tlb = MmuGather::new(mm.id, true, self.config.inject);
@@ -182,7 +224,12 @@ impl<H: Hardware> Kernel<H> {
         r.step("tlb_gather_mmu", d, &[("fullmm", 1)]);
         let vmas: Vec<_> = core::mem::take(&mut mm.vmas).into_values().collect();
         // Use -1 here to ensure all VMAs in the mm are unmapped.
-        let (rss, entries, huge) = (mm.rss, tlb.stats.entries, tlb.stats.huge_entries);
+        let (rss, entries, huge, pfns) = (
+            mm.rss,
+            tlb.stats.entries,
+            tlb.stats.huge_entries,
+            tlb.stats.pfn_entries,
+        );
         let done = self.unmap_vmas(&mut tlb, mm, &vmas, 0, u64::MAX);
         // The totals come from what the walk changed (the RSS counters, the gather's cleared
         // entries), not from the per-VMA figures, so that the two can be checked against
@@ -190,6 +237,7 @@ impl<H: Hardware> Kernel<H> {
         let gone = |c: usize| rss[c] - mm.rss[c];
         let ptes = (tlb.stats.entries - entries) as i64;
         let (anon, file, shmem) = (gone(MM_ANONPAGES), gone(MM_FILEPAGES), gone(MM_SHMEMPAGES));
+        let pfn = (tlb.stats.pfn_entries - pfns) as i64;
         r.step(
             "unmap_vmas",
             d,
@@ -200,11 +248,15 @@ impl<H: Hardware> Kernel<H> {
                 ("file", file),
                 ("shmem", shmem),
                 ("swap", gone(MM_SWAPENTS)),
-                ("zero", ptes - anon - file - shmem),
+                ("zero", ptes - anon - file - shmem - pfn),
+                ("pfn", pfn),
                 ("hugetlb", (tlb.stats.huge_entries - huge) as i64),
             ],
         );
-        r.steps.last_mut().expect("unmap_vmas").vmas = done;
+        let step = r.steps.last_mut().expect("unmap_vmas");
+        step.vmas = done;
+        // What untrack_pfn had to say (5.10 PAT: a reservation it could not find or free).
+        step.messages.append(&mut self.pat.log);
         let before = tlb.stats.tables_freed;
         self.free_pgtables(
             &mut tlb,
@@ -241,14 +293,25 @@ impl<H: Hardware> Kernel<H> {
         // Walk the list again, actually closing and freeing it, without holding any MM locks.
         let n = vmas.len() as i64;
         self.hw.note_step("remove_vma");
+        let mut removed = crate::mmap::RemoveVma::default();
         for vma in vmas {
             if vma.flags.contains(VmFlags::ACCOUNT) {
                 nr_accounted += vma.pages() as i64;
             }
-            self.remove_vma(vma);
+            let rv = self.remove_vma(mm, vma);
+            removed.perf_pages_freed += rv.perf_pages_freed;
+            removed.pat_untracked += rv.pat_untracked;
             self.hw.cond_resched();
         }
-        r.step("remove_vma", d, &[("vmas", n)]);
+        r.step(
+            "remove_vma",
+            d,
+            &[
+                ("vmas", n),
+                ("perf_pages_freed", removed.perf_pages_freed as i64),
+                ("pat_untracked", removed.pat_untracked as i64),
+            ],
+        );
         self.vm_unacct_memory(nr_accounted);
         r.step("vm_unacct_memory", d, &[("pages", nr_accounted)]);
     }
@@ -533,11 +596,12 @@ mod tests {
         r.steps.iter().map(|s| s.func).collect()
     }
 
-    const SEED_ORDER: [&str; 18] = [
+    const SEED_ORDER: [&str; 21] = [
         "do_exit",
         "exit_mm",
         "mmput",
         "__mmput",
+        "uprobe_clear_state",
         "exit_mmap",
         "mmu_notifier_release",
         "arch_exit_mmap",
@@ -550,6 +614,8 @@ mod tests {
         "remove_vma",
         "vm_unacct_memory",
         "mmdrop",
+        "exit_files",
+        "exit_task_work",
         "mmdrop",
         "__mmdrop",
     ];
@@ -558,7 +624,7 @@ mod tests {
     fn steps_run_in_the_seeds_order() {
         let mut k = kernel();
         let (id, _) = process(&mut k, false);
-        let r = k.do_exit(id);
+        let r = k.do_exit(id, &[]);
         let mut want: Vec<&str> = SEED_ORDER.to_vec();
         want.push("check_mm");
         assert_eq!(names(&r), want);
@@ -594,7 +660,7 @@ mod tests {
     fn mmu_notifier_release_is_the_first_step_of_exit_mmap() {
         let mut k = kernel();
         let (id, _) = process(&mut k, false);
-        let r = k.do_exit(id);
+        let r = k.do_exit(id, &[]);
         let n = names(&r);
         let at = n.iter().position(|s| *s == "exit_mmap").unwrap();
         assert_eq!(n[at + 1], "mmu_notifier_release");
@@ -661,7 +727,7 @@ mod tests {
         for i in 0..600u64 {
             touch(&mut k, id, A + (i << 21), 4096, true);
         }
-        let r = k.do_exit(id);
+        let r = k.do_exit(id, &[]);
         assert_eq!(r.fact("free_pgtables", "pte"), Some(600));
         assert_eq!(r.fact("free_pgtables", "pmd"), Some(2));
         // 509 tables fill the table batch: a flush and free then, and the final one.
@@ -713,7 +779,7 @@ mod tests {
         let (id, _) = process(&mut k, true);
         let d = derive(&k, id);
         assert_eq!(d.locked_pages, 64);
-        let r = k.do_exit(id);
+        let r = k.do_exit(id, &[]);
         let n = names(&r);
         let m = n
             .iter()
@@ -724,7 +790,7 @@ mod tests {
         assert_eq!(r.fact("munlock_vma_pages_all", "vmas"), Some(1));
         // No munlock pass without locked memory.
         let (id, _) = process(&mut k, false);
-        assert!(k.do_exit(id).get("munlock_vma_pages_all").is_none());
+        assert!(k.do_exit(id, &[]).get("munlock_vma_pages_all").is_none());
     }
 
     #[test]
@@ -732,7 +798,7 @@ mod tests {
         let mut k = kernel();
         let (id, _) = process(&mut k, false);
         let start = k.hw.log.len();
-        k.do_exit(id);
+        k.do_exit(id, &[]);
         let log: Vec<_> = k.hw.log[start..]
             .iter()
             .filter(|c| !matches!(c, HwCall::TableFree(_)))
@@ -751,7 +817,7 @@ mod tests {
         k.task_work_run(); // munmap returns to user space: its final fputs run
         let committed = k.committed;
         let start = k.hw.log.len();
-        let r = k.do_exit(id);
+        let r = k.do_exit(id, &[]);
         let n = names(&r);
         assert!(n.contains(&"arch_exit_mmap"));
         for s in [
@@ -781,7 +847,7 @@ mod tests {
         let mut k = kernel();
         let (id, _) = process(&mut k, true);
         let d = derive(&k, id);
-        let r = k.do_exit(id);
+        let r = k.do_exit(id, &[]);
         assert_eq!(r.fact("unmap_vmas", "anon"), Some(d.anon));
         assert_eq!(r.fact("unmap_vmas", "shmem"), Some(d.shmem));
         assert_eq!(r.fact("unmap_vmas", "zero"), Some(d.zero));
@@ -799,7 +865,7 @@ mod tests {
         let d = derive(&k, id);
         let pgd = k.mm(id).pgd;
         let start = k.hw.log.len();
-        let r = k.do_exit(id);
+        let r = k.do_exit(id, &[]);
         assert_eq!(r.fact("free_pgtables", "pte"), Some(d.tables[0]));
         assert_eq!(r.fact("free_pgtables", "pmd"), Some(d.tables[1]));
         assert_eq!(r.fact("free_pgtables", "pud"), Some(d.tables[2]));
@@ -836,7 +902,7 @@ mod tests {
         let (id, _) = process(&mut k, false);
         let d = derive(&k, id);
         let free = k.mem.nr_free();
-        let r = k.do_exit(id);
+        let r = k.do_exit(id, &[]);
         assert_eq!(
             r.fact("tlb_finish_mmu", "pages_freed"),
             Some(d.exclusive_anon)
@@ -865,7 +931,7 @@ mod tests {
         let (id, memfd) = process(&mut k, false);
         let objects = k.files.table.iter().flatten().count();
         assert_eq!(objects, 2);
-        k.do_exit(id);
+        k.do_exit(id, &[]);
         assert_eq!(
             k.files.table.iter().flatten().count(),
             1,
@@ -893,7 +959,7 @@ mod tests {
         let (id, memfd) = process(&mut k, true);
         let d = derive(&k, id);
         let before = k.committed;
-        let r = k.do_exit(id);
+        let r = k.do_exit(id, &[]);
         assert_eq!(r.fact("vm_unacct_memory", "pages"), Some(d.accounted));
         assert_eq!(d.accounted, 1024 + 64);
         // The shared-anon object (256 pages charged whole) went with remove_vma.
@@ -908,7 +974,7 @@ mod tests {
         let mut k = kernel();
         let (id, _) = process(&mut k, false);
         k.mm_mut(id).rss[MM_ANONPAGES] += 3;
-        let r = k.do_exit(id);
+        let r = k.do_exit(id, &[]);
         let s = r.get("check_mm").unwrap();
         assert_eq!(s.facts, alloc::vec![("ok", 0)]);
         assert_eq!(s.messages.len(), 1);
@@ -930,7 +996,7 @@ mod tests {
         let id = k.mm_alloc().unwrap();
         mmap(&mut k, id, A, 10_000 * 4096, RW, false, None);
         touch(&mut k, id, A, 10_000 * 4096, true);
-        let r = k.do_exit(id);
+        let r = k.do_exit(id, &[]);
         assert_eq!(
             r.fact("tlb_finish_mmu", "forced"),
             Some(1),

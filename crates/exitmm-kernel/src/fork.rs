@@ -66,14 +66,24 @@ impl<H: Hardware> Kernel<H> {
             if let Some(f) = tmp.file {
                 self.get_file(f);
             }
+            // vm_area_dup: 6.16+ shares the PFN-map tracking; 5.10 reserves again below.
+            self.pfnmap_track_ctx_dup(&tmp);
             mm.vmas.insert(tmp.start, tmp.clone());
             mm.map_count += 1;
             let needs_copy =
                 vma.anon_vma.is_some() || vma.flags.intersects(VmFlags::PFNMAP | VmFlags::MIXEDMAP);
             if !vma.flags.contains(VmFlags::WIPEONFORK) && needs_copy {
+                if vma.flags.contains(VmFlags::PFNMAP) {
+                    // 5.10's copy_page_range → track_pfn_copy: a strict reservation of its own.
+                    if let Err(e) = self.track_pfn_copy(old, &vma) {
+                        mm.vmas.get_mut(&tmp.start).unwrap().flags -= VmFlags::PAT;
+                        return Err(e);
+                    }
+                }
                 self.copy_page_range(mm, old, &tmp)?;
             }
         }
+        Self::uprobe_dup_mmap(old, mm);
         mm.hiwater_vm = mm.total_vm;
         Ok(())
     }

@@ -15,6 +15,7 @@ pub mod exit;
 pub mod fork;
 pub mod hugetlb;
 pub mod hugetlbfs;
+pub mod iomap;
 pub mod madvise;
 pub mod memory;
 pub mod mlock;
@@ -26,11 +27,15 @@ pub mod mprotect;
 pub mod mremap;
 pub mod page;
 pub mod page_alloc;
+pub mod pat;
+pub mod perf_event;
 pub mod pgtable;
 pub mod shmem;
+pub mod swap;
 pub mod task_mmu;
 #[cfg(test)]
 pub(crate) mod testhw;
+pub mod uprobes;
 pub mod util;
 
 use alloc::boxed::Box;
@@ -45,6 +50,7 @@ use page_alloc::PhysMem;
 #[allow(missing_docs)]
 pub enum Errno {
     EPERM = 1,
+    ENOENT = 2,
     EIO = 5,
     EBADF = 9,
     EAGAIN = 11,
@@ -58,6 +64,8 @@ pub enum Errno {
     ENOSYS = 38,
     EOVERFLOW = 75,
     ENOSPC = 28,
+    ENODEV = 19,
+    ENOTSUPP = 524,
 }
 
 impl Errno {
@@ -70,6 +78,7 @@ impl Errno {
     pub fn name(self) -> &'static str {
         match self {
             Errno::EPERM => "EPERM",
+            Errno::ENOENT => "ENOENT",
             Errno::EIO => "EIO",
             Errno::EBADF => "EBADF",
             Errno::EAGAIN => "EAGAIN",
@@ -83,6 +92,8 @@ impl Errno {
             Errno::ENOSYS => "ENOSYS",
             Errno::EOVERFLOW => "EOVERFLOW",
             Errno::ENOSPC => "ENOSPC",
+            Errno::ENODEV => "ENODEV",
+            Errno::ENOTSUPP => "ENOTSUPP",
         }
     }
 }
@@ -101,6 +112,9 @@ bitflags::bitflags! {
         /// The hugetlb unmap drops `i_mmap_rwsem` after unsharing a PMD table without the
         /// TLB flush that must precede it (CVE-2021-4002).
         const SKIP_UNSHARE_FLUSH = 1 << 3;
+        /// `unmap_single_vma` calls `untrack_pfn` after the zap instead of before it (5.10
+        /// tracking): its page-table lookup finds nothing and the reservation leaks.
+        const UNTRACK_AFTER_ZAP = 1 << 4;
     }
 }
 
@@ -127,6 +141,13 @@ pub struct Config {
     /// (`HugeSize::index`): their pages, how many are surplus, and reservations nobody owns (a
     /// kernel that leaked some, see `Kernel::hugetlb_resv_leaked`). Empty pools by default.
     pub hugetlb_baseline: [HugetlbBaseline; 2],
+    /// Which kernel's PFN-map PAT tracking to follow (5.10's `VM_PAT` by default, the seed's).
+    pub pat: pat::PatTracking,
+    /// `kernel.perf_event_mlock_kb`: ring-buffer memory a user may map per CPU before the
+    /// rest is charged to the mapping mm's `pinned_vm`.
+    pub perf_event_mlock_kb: u64,
+    /// Online CPUs (the perf limit scales with them).
+    pub online_cpus: u64,
 }
 
 /// One pool's state at boot (`Config::hugetlb_baseline`).
@@ -152,6 +173,9 @@ impl Default for Config {
             memlock_limit: None,
             inject: Inject::empty(),
             hugetlb_baseline: Default::default(),
+            pat: pat::PatTracking::VmPat,
+            perf_event_mlock_kb: 516,
+            online_cpus: 1,
         }
     }
 }
@@ -192,6 +216,24 @@ pub struct Kernel<H: Hardware> {
     pub hugetlb_resv_leaked: [u64; 2],
     /// Private hugetlb reservation maps (`struct resv_map`), by id; a freed slot is `None`.
     pub resv_maps: Vec<Option<hugetlb::ResvMap>>,
+    /// x86 PAT: the memtype tree and the PFN-map tracking contexts.
+    pub pat: pat::Pat,
+    /// `user->locked_vm` of the (one) user running the scripts, in pages: perf ring buffers
+    /// charged to the user rather than to an mm.
+    pub perf_user_locked_vm: i64,
+    /// Of `perf_user_locked_vm`, what second mappings of a buffer charged: 6.18 charges each
+    /// mapping of an existing buffer its whole size, and the close of the buffer's last
+    /// mapping gives back only the first charge.
+    pub perf_user_locked_leaked: i64,
+    /// The next free physical address above RAM for a device region (`iomap`).
+    pub iomem_next: u64,
+    /// Registered uprobes: (inode, file offset) → consumers.
+    pub uprobes: alloc::collections::BTreeMap<(mm_types::FileId, u64), u32>,
+    /// Page contents that hold uprobe breakpoints: content tag → (the tag of the same page
+    /// without them, the page offsets holding `int3`).
+    pub uprobe_contents: alloc::collections::BTreeMap<u32, uprobes::BreakpointPage>,
+    /// The CPU's folio batches (LRU-add and mlock).
+    pub fbatches: swap::FolioBatches,
     /// Settings.
     pub config: Config,
     next_content: u32,
@@ -230,6 +272,13 @@ impl<H: Hardware> Kernel<H> {
             mmap_cleanup: None,
             delayed_fput: Vec::new(),
             anon_vmas: Vec::new(),
+            pat: Default::default(),
+            perf_user_locked_vm: 0,
+            perf_user_locked_leaked: 0,
+            iomem_next: config.ram_bytes.next_multiple_of(1 << 30),
+            uprobes: Default::default(),
+            uprobe_contents: Default::default(),
+            fbatches: Default::default(),
             config,
             next_content: 1,
         };
@@ -271,6 +320,7 @@ impl<H: Hardware> Kernel<H> {
             hugetlb_usage: 0,
             hugetlb_usage_drift: 0,
             locked_vm_unlocked: 0,
+            xol_area: None,
         });
         if id == self.mms.len() {
             self.mms.push(Some(mm));

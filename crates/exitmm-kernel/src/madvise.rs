@@ -56,7 +56,9 @@ impl<H: Hardware> Kernel<H> {
             return Ok(());
         }
         if let Advice::PopulateRead | Advice::PopulateWrite = advice {
-            return self.madvise_populate(mm, start, end, advice == Advice::PopulateWrite);
+            let r = self.madvise_populate(mm, start, end, advice == Advice::PopulateWrite);
+            self.lru_add_drain(); // faultin_page_range
+            return r;
         }
         let mut unmapped_error = Ok(());
         let mut start = start;
@@ -129,6 +131,7 @@ impl<H: Hardware> Kernel<H> {
                 if f.intersects(VmFlags::LOCKED | VmFlags::PFNMAP) || !vma.is_anonymous() {
                     return Err(Errno::EINVAL);
                 }
+                self.lru_add_drain(); // madvise_free_single_vma
                 self.madvise_free_pte_range(mm, start, end);
                 return Ok(());
             }
@@ -141,6 +144,10 @@ impl<H: Hardware> Kernel<H> {
                 };
                 if !f.contains(VmFlags::SHARED | VmFlags::MAYWRITE) {
                     return Err(Errno::EACCES);
+                }
+                // vfs_fallocate: a perf event or a device is not a regular file.
+                if self.files.get(file).driver.is_some() {
+                    return Err(Errno::ENODEV);
                 }
                 if let Some(h) = vma.hugetlb {
                     // hugetlbfs_punch_hole: whole huge pages only (partial ones are zeroed).

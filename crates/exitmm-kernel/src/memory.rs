@@ -127,6 +127,10 @@ pub struct VmaUnmap {
     pub uprobe_munmap: bool,
     /// `untrack_pfn` was called (a `VM_PFNMAP` VMA).
     pub untrack_pfn: bool,
+    /// `untrack_pfn` gave a PAT reservation back.
+    pub pat_freed: bool,
+    /// `uprobe_munmap` went past its early returns (a live mm with uprobes: not at exit).
+    pub uprobe_work: bool,
     /// What the zap cleared.
     pub zap: ZapStats,
 }
@@ -313,6 +317,26 @@ impl<H: Hardware> Kernel<H> {
         if vma.flags.contains(VmFlags::HUGETLB) {
             return self.hugetlb_fault(mm, &vma, addr, write);
         }
+        if vma.special == Some(crate::mm_types::Special::Uprobes) {
+            // special_mapping_fault → xol_fault (a write is refused: no VM_WRITE).
+            if pt::present(self.pte_at(mm, addr)) {
+                return Ok(());
+            }
+            return self.xol_fault(mm, addr);
+        }
+        if vma.flags.contains(VmFlags::PFNMAP) {
+            // The drivers map every entry at mmap time and have no ->fault: a missing entry
+            // is SIGBUS; a write to a present read-only one goes to do_wp_page.
+            let e = self.pte_at(mm, addr);
+            if !pt::present(e) {
+                return Err(Fault::Bus);
+            }
+            if write && e & pt::RW == 0 {
+                let table = self.pte_table(mm, addr).expect("present PTE has a table");
+                return self.do_wp_page(mm, &vma, table, addr);
+            }
+            return Ok(());
+        }
         // __handle_mm_fault allocates the PUD and PMD levels; the PTE table comes with the first
         // page mapped (do_anonymous_page's pte_alloc, finish_fault, filemap_map_pages).
         let pmd = self
@@ -409,6 +433,7 @@ impl<H: Hardware> Kernel<H> {
         p.mapping = av;
         p.index = vma.linear_index(addr) as u32;
         p.content = content;
+        self.folio_add_lru_vma(pfn, vma.flags);
         Ok(pfn)
     }
 
@@ -526,7 +551,10 @@ impl<H: Hardware> Kernel<H> {
         let content = self.mem.page(src).content;
         let pfn = self.alloc_anon_page(mm, vma, addr, content)?;
         let table = self.pte_alloc(mm, pmd, addr)?;
-        self.map_page(mm, vma, table, addr, pfn, true, true);
+        // maybe_mkwrite: a forced write (GUP's FOLL_FORCE) into a read-only VMA leaves the
+        // new page dirty but not writable.
+        let w = vma.flags.contains(VmFlags::WRITE);
+        self.map_page(mm, vma, table, addr, pfn, w, true);
         Ok(())
     }
 
@@ -537,16 +565,36 @@ impl<H: Hardware> Kernel<H> {
         let idx = Level::Pte.index(addr);
         let e = self.hw.table(table)[idx];
         let old = pt::pfn_of(e);
+        let special = e & pt::SPECIAL != 0;
+        // maybe_mkwrite: only a VM_WRITE VMA gets a writable entry.
+        let rw = if vma.flags.contains(VmFlags::WRITE) {
+            pt::RW
+        } else {
+            0
+        };
         if vma.flags.contains(VmFlags::SHARED) {
-            self.hw.table_mut(table)[idx] |= pt::RW | pt::DIRTY | pt::ACCESSED;
+            if special && vma.flags.contains(VmFlags::PFNMAP) {
+                // wp_pfn_shared: the driver's pfn_mkwrite decides (perf: only its user page).
+                let perf = vma.file.is_some_and(|f| {
+                    matches!(
+                        self.files.get(f).driver,
+                        Some(crate::shmem::Driver::Perf(_))
+                    )
+                });
+                if perf && !self.perf_mmap_pfn_mkwrite(vma, addr) {
+                    return Err(Fault::Bus);
+                }
+                self.hw.table_mut(table)[idx] |= rw | pt::DIRTY | pt::ACCESSED;
+                return Ok(());
+            }
+            self.hw.table_mut(table)[idx] |= rw | pt::DIRTY | pt::ACCESSED;
             self.mem.page_mut(old).flags.insert(PageFlags::DIRTY);
             return Ok(());
         }
-        let special = e & pt::SPECIAL != 0;
         if !special {
             let p = self.mem.page(old);
             if p.flags.contains(PageFlags::ANON) && p.mapcount == 1 && p.refcount == 1 {
-                self.hw.table_mut(table)[idx] |= pt::RW | pt::DIRTY | pt::ACCESSED;
+                self.hw.table_mut(table)[idx] |= rw | pt::DIRTY | pt::ACCESSED;
                 return Ok(());
             }
         }
@@ -569,7 +617,49 @@ impl<H: Hardware> Kernel<H> {
             }
             crate::mmu_gather::put_page(old, &mut self.mem, &mut self.hw);
         }
-        self.map_page(mm, vma, table, addr, pfn, true, true);
+        let w = vma.flags.contains(VmFlags::WRITE);
+        self.map_page(mm, vma, table, addr, pfn, w, true);
+        Ok(())
+    }
+
+    /// `remap_pfn_range` (6.18; 5.10 alike): map `pages` raw PFNs from `pfn` at `addr` into
+    /// `vma` of `mm`, allocating the tables on the way. A COW (private writable) mapping must
+    /// be remapped whole, and its `vm_pgoff` becomes the PFN. The PAT step decides the memory
+    /// type; the VMA becomes `VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP`. Every entry is
+    /// special: no page, no rmap, no RSS.
+    #[allow(clippy::too_many_arguments)]
+    pub fn remap_pfn_range(
+        &mut self,
+        mm: &mut Mm,
+        vma: &mut Vma,
+        addr: u64,
+        pfn: u64,
+        pages: u64,
+        write: bool,
+        want: crate::pat::CacheMode,
+    ) -> Result<(), Errno> {
+        if addr & (PAGE_SIZE - 1) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let cow = vma.flags & (VmFlags::SHARED | VmFlags::MAYWRITE) == VmFlags::MAYWRITE;
+        if cow {
+            if addr != vma.start || addr + (pages << 12) != vma.end {
+                return Err(Errno::EINVAL);
+            }
+            vma.pgoff = pfn;
+        }
+        let mode = self.track_pfn_remap(vma, pfn, addr, pages, want)?;
+        vma.flags |= VmFlags::IO | VmFlags::PFNMAP | VmFlags::DONTEXPAND | VmFlags::DONTDUMP;
+        for i in 0..pages {
+            let a = addr + (i << 12);
+            let table = self.walk_to_pte_table(mm, a, true)?.expect("allocated");
+            let idx = Level::Pte.index(a);
+            assert!(
+                pt::none(self.hw.table(table)[idx]),
+                "remap_pfn_range over a present entry"
+            );
+            self.hw.table_mut(table)[idx] = pt::mk_pfn_pte(pfn + i, write, mode.pte_bits());
+        }
         Ok(())
     }
 
@@ -620,13 +710,25 @@ impl<H: Hardware> Kernel<H> {
             branch: UnmapBranch::PageRange,
             uprobe_munmap: false,
             untrack_pfn: false,
+            pat_freed: false,
+            uprobe_work: false,
             zap: ZapStats::default(),
         };
-        // uprobe_munmap: the model has no uprobes yet, so the call finds nothing to do; it is
-        // made for every file VMA, as the kernel makes it.
-        done.uprobe_munmap = vma.file.is_some();
-        // untrack_pfn: no VM_PFNMAP VMA can be made yet (no script op maps raw PFNs).
-        done.untrack_pfn = vma.flags.contains(VmFlags::PFNMAP);
+        if vma.file.is_some() {
+            done.uprobe_munmap = true;
+            done.uprobe_work = self.uprobe_munmap(mm, vma, start, end);
+        }
+        let late_untrack = self
+            .config
+            .inject
+            .contains(crate::Inject::UNTRACK_AFTER_ZAP);
+        // 5.10 calls untrack_pfn for every PFN map (6.16+ has no such step here).
+        let untrack = vma.flags.contains(VmFlags::PFNMAP)
+            && self.config.pat == crate::pat::PatTracking::VmPat;
+        if untrack && !late_untrack {
+            done.untrack_pfn = true;
+            done.pat_freed = self.untrack_pfn(mm, vma);
+        }
         if start != end {
             if vma.flags.contains(VmFlags::HUGETLB) {
                 // It is undesirable to test vm_file, as it should be non-null for a valid
@@ -644,6 +746,11 @@ impl<H: Hardware> Kernel<H> {
             } else {
                 self.unmap_page_range(tlb, &mut done.zap, mm, vma, start, end, ZapDetails::ALL);
             }
+        }
+        if untrack && late_untrack {
+            // Injected: the lookup walks a page table the zap has just cleared.
+            done.untrack_pfn = true;
+            done.pat_freed = self.untrack_pfn(mm, vma);
         }
         Some(done)
     }
@@ -847,8 +954,13 @@ impl<H: Hardware> Kernel<H> {
                 zap.ptes += 1;
                 let pfn = pt::pfn_of(e);
                 if e & pt::SPECIAL != 0 {
-                    // vm_normal_page() is NULL: the zero page (or a PFN map) has nothing to free.
-                    zap.zero += 1;
+                    // vm_normal_page() is NULL: the zero page or a raw PFN, nothing to free.
+                    if pfn == self.zero_pfn && !vma.flags.contains(VmFlags::PFNMAP) {
+                        zap.zero += 1;
+                    } else {
+                        zap.pfn += 1;
+                        tlb.stats.pfn_entries += 1;
+                    }
                     addr += PAGE_SIZE;
                     i += 1;
                     continue;

@@ -40,8 +40,12 @@ impl<H: Hardware> Kernel<H> {
         } else if !old.contains(VmFlags::LOCKED) {
             mm.locked_vm += nr;
         }
-        // mlock_vma_pages_range / munlock: present pages follow the VMA's lock state.
+        // mlock_vma_pages_range / munlock: present pages follow the VMA's lock state (the
+        // CPU's folio batches are drained before and after the walk).
         let locked = newflags.contains(VmFlags::LOCKED);
+        if !(locked && old.contains(VmFlags::LOCKED)) {
+            self.lru_add_drain();
+        }
         let mut a = start;
         while a < end {
             let e = self.pte_at(mm, a);

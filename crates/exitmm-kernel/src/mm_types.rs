@@ -34,6 +34,8 @@ bitflags::bitflags! {
         #[allow(missing_docs)] const HUGETLB = 0x400000;
         #[allow(missing_docs)] const WIPEONFORK = 0x2000000;
         #[allow(missing_docs)] const DONTDUMP = 0x4000000;
+        /// `VM_PAT` (`VM_ARCH_1` on x86, 5.10): the VMA holds a PAT reservation.
+        const PAT = 0x1000000;
         #[allow(missing_docs)] const MIXEDMAP = 0x10000000;
         #[allow(missing_docs)] const HUGEPAGE = 0x20000000;
         #[allow(missing_docs)] const NOHUGEPAGE = 0x40000000;
@@ -52,7 +54,7 @@ impl VmFlags {
         .union(VmFlags::MIXEDMAP);
 
     /// The smaps `VmFlags` mnemonics, in bit order as `show_smap_vma_flags` prints them.
-    pub const MNEMONICS: [(VmFlags, &'static str); 24] = [
+    pub const MNEMONICS: [(VmFlags, &'static str); 25] = [
         (VmFlags::READ, "rd"),
         (VmFlags::WRITE, "wr"),
         (VmFlags::EXEC, "ex"),
@@ -73,6 +75,7 @@ impl VmFlags {
         (VmFlags::ACCOUNT, "ac"),
         (VmFlags::NORESERVE, "nr"),
         (VmFlags::HUGETLB, "ht"),
+        (VmFlags::PAT, "ar"),
         (VmFlags::WIPEONFORK, "wf"),
         (VmFlags::DONTDUMP, "dd"),
         (VmFlags::HUGEPAGE, "hg"),
@@ -103,6 +106,17 @@ pub struct Vma {
     pub anon_chain_forked: bool,
     /// The hugetlb state (`vm_private_data` of a `VM_HUGETLB` VMA), `None` for other VMAs.
     pub hugetlb: Option<HugetlbVma>,
+    /// `pfnmap_track_ctx` (6.16+): the PAT reservation this PFN-map VMA shares.
+    pub pfnmap_ctx: Option<crate::pat::CtxId>,
+    /// A special mapping the kernel installed (`vm_ops` of `_install_special_mapping`).
+    pub special: Option<Special>,
+}
+
+/// Special mappings (`struct vm_special_mapping`) the model installs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Special {
+    /// The uprobes XOL area, `[uprobes]`.
+    Uprobes,
 }
 
 /// Index of a private hugetlb reservation map in the kernel's table.
@@ -151,6 +165,10 @@ bitflags::bitflags! {
         const OOM_SKIP = 1 << 1;
         /// `MMF_UNSTABLE`.
         const UNSTABLE = 1 << 2;
+        /// `MMF_HAS_UPROBES`: a breakpoint may be installed in this mm.
+        const HAS_UPROBES = 1 << 3;
+        /// `MMF_RECALC_UPROBES`: whether it still has one must be worked out again.
+        const RECALC_UPROBES = 1 << 4;
     }
 }
 
@@ -233,6 +251,8 @@ pub struct Mm {
     /// `MREMAP_DONTUNMAP` clears the lock flags of the source VMA without decrementing
     /// `locked_vm` ("Because we won't unmap we don't need to touch locked_vm").
     pub locked_vm_unlocked: i64,
+    /// `uprobes_state.xol_area`.
+    pub xol_area: Option<crate::uprobes::XolArea>,
 }
 
 impl Mm {

@@ -62,6 +62,17 @@ pub struct UnmapStats {
     pub vmas: u64,
     /// What `unmap_single_vma` did for the first VMA (the one a failed mmap cleans up).
     pub done: Option<crate::memory::VmaUnmap>,
+    /// What `remove_vma` did.
+    pub removed: RemoveVma,
+}
+
+/// What `remove_vma` did beyond freeing the VMA.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RemoveVma {
+    /// Perf ring-buffer pages the VMA's close freed (its last mapping).
+    pub perf_pages_freed: u64,
+    /// PAT reservations `vm_area_free` gave back (6.16+ tracking).
+    pub pat_untracked: u64,
 }
 
 /// The attributes that decide whether two VMAs can be one (`is_mergeable_vma` and the
@@ -107,6 +118,10 @@ impl<H: Hardware> Kernel<H> {
         if mm.map_count >= self.config.max_map_count {
             return Err(Errno::ENOMEM);
         }
+        // vm_ops->may_split: perf rings and special mappings refuse.
+        if !self.vma_may_split(&mm.vmas[&vma_start]) {
+            return Err(Errno::EINVAL);
+        }
         // hugetlb_vm_op_split: a hugetlb VMA splits only at its huge page size.
         if let Some(h) = mm.vmas[&vma_start].hugetlb {
             if at & (h.size.bytes() - 1) != 0 {
@@ -121,13 +136,32 @@ impl<H: Hardware> Kernel<H> {
         upper.pgoff += (at - upper.start) >> 12;
         upper.start = at;
         self.vma_link(mm, upper);
+        // vma_complete: both halves are "new" to uprobes.
+        self.uprobe_mmap(mm, vma_start);
+        self.uprobe_mmap(mm, at);
         Ok(())
+    }
+
+    /// `vm_ops->may_split`: a perf ring buffer (`perf_mmap_may_split`) and the special
+    /// mappings (`special_mapping_split`) can't be split.
+    pub(crate) fn vma_may_split(&self, vma: &Vma) -> bool {
+        if vma.special.is_some() {
+            return false;
+        }
+        !vma.file.is_some_and(|f| {
+            matches!(
+                self.files.get(f).driver,
+                Some(crate::shmem::Driver::Perf(_))
+            )
+        })
     }
 
     /// `vma_link` for a VMA made from another one: it takes its own references to the
     /// anon_vma and the file, and joins the tree.
     pub(crate) fn vma_link(&mut self, mm: &mut Mm, vma: Vma) {
         self.hugetlb_vm_op_open(&vma);
+        self.pfnmap_track_ctx_dup(&vma); // vm_area_dup
+        self.perf_mmap_open(&vma); // vm_ops->open
         self.anon_vma_get(vma.anon_vma);
         if let Some(f) = vma.file {
             self.get_file(f);
@@ -144,6 +178,7 @@ impl<H: Hardware> Kernel<H> {
         if let Some(f) = v.file {
             self.fput(f);
         }
+        self.vm_area_free_pat(&v);
     }
 
     /// `vma_modify_flags` (via `vma_merge_existing_range`, else `split_vma`): give `[start,
@@ -319,6 +354,13 @@ impl<H: Hardware> Kernel<H> {
         if flags.growsdown {
             vm_flags |= VmFlags::GROWSDOWN;
         }
+        // path_noexec: the anon-inode filesystem of a perf event is SB_I_NOEXEC.
+        if file.is_some_and(|f| self.files.get(f).kind == FileKind::PerfEvent) {
+            if prot.exec {
+                return Err(Errno::EPERM);
+            }
+            vm_flags -= VmFlags::MAYEXEC;
+        }
         if flags.locked {
             vm_flags |= VmFlags::LOCKED;
         }
@@ -382,6 +424,9 @@ impl<H: Hardware> Kernel<H> {
         let huge = file.is_some_and(|f| self.files.get(f).huge.is_some());
         if huge {
             return self.mmap_region_hugetlb(mm, file.expect("file"), addr, len, vm_flags, pgoff);
+        }
+        if let Some(f) = file.filter(|f| self.files.get(*f).driver.is_some()) {
+            return self.mmap_region_driver(mm, f, addr, len, vm_flags, pgoff);
         }
         let mut charged = 0;
         if vm_flags & (VmFlags::NORESERVE | VmFlags::SHARED | VmFlags::WRITE) == VmFlags::WRITE {
@@ -477,6 +522,8 @@ impl<H: Hardware> Kernel<H> {
                     anon_vma: None,
                     anon_chain_forked: false,
                     hugetlb: None,
+                    pfnmap_ctx: None,
+                    special: None,
                 },
             );
             mm.map_count += 1;
@@ -487,6 +534,8 @@ impl<H: Hardware> Kernel<H> {
             mm.locked_vm += (len >> 12) as i64;
         }
         mm.hiwater_vm = mm.hiwater_vm.max(mm.total_vm);
+        // __mmap_complete
+        self.uprobe_mmap(mm, start);
         Ok(start)
     }
 
@@ -516,6 +565,8 @@ impl<H: Hardware> Kernel<H> {
             anon_vma: None,
             anon_chain_forked: false,
             hugetlb: None,
+            pfnmap_ctx: None,
+            special: None,
         };
         if let Err(e) = self.hugetlbfs_file_mmap(&mut vma) {
             // unmap_and_free_vma: fput, vm_file = NULL, unmap_region; no close.
@@ -529,6 +580,67 @@ impl<H: Hardware> Kernel<H> {
         mm.vmas.insert(addr, vma);
         mm.map_count += 1;
         Self::vm_stat_account(mm, flags, (len >> 12) as i64);
+        mm.hiwater_vm = mm.hiwater_vm.max(mm.total_vm);
+        Ok(addr)
+    }
+
+    /// `mmap_region` for a file with a driver (a perf event, a device): charged as any file
+    /// mapping, never merged (the driver makes it `VM_SPECIAL`), then the driver's `mmap`
+    /// (`__mmap_new_file_vma` → `mmap_file`). If the driver refuses, the VMA loses its file
+    /// and `unmap_region` undoes whatever it mapped, as for hugetlbfs; what that did is left
+    /// in [`Kernel::mmap_cleanup`]. `__mmap_complete`: a `VM_SPECIAL` VMA is never locked.
+    fn mmap_region_driver(
+        &mut self,
+        mm: &mut Mm,
+        file: FileId,
+        addr: u64,
+        len: u64,
+        mut vm_flags: VmFlags,
+        pgoff: u64,
+    ) -> Result<u64, Errno> {
+        let mut charged = 0;
+        if vm_flags & (VmFlags::NORESERVE | VmFlags::SHARED | VmFlags::WRITE) == VmFlags::WRITE {
+            charged = (len >> 12) as i64;
+            self.vm_enough_memory(charged)?;
+            vm_flags |= VmFlags::ACCOUNT;
+        }
+        self.get_file(file);
+        let mut vma = Vma {
+            start: addr,
+            end: addr + len,
+            flags: vm_flags,
+            pgoff,
+            file: Some(file),
+            anon_vma: None,
+            anon_chain_forked: false,
+            hugetlb: None,
+            pfnmap_ctx: None,
+            special: None,
+        };
+        let r = match self.files.get(file).driver {
+            Some(crate::shmem::Driver::Perf(_)) => self.perf_mmap(mm, &mut vma),
+            Some(crate::shmem::Driver::Iomap(_)) => self.iomap_mmap(mm, &mut vma),
+            None => unreachable!("a driver file"),
+        };
+        if let Err(e) = r {
+            vma.file = None;
+            self.fput(file);
+            let stats = self.unmap_region(mm, core::slice::from_ref(&vma));
+            self.mmap_cleanup = stats.done;
+            self.vm_area_free_pat(&vma);
+            self.vm_unacct_memory(charged);
+            return Err(e);
+        }
+        if vma.flags.intersects(VmFlags::SPECIAL) {
+            vma.flags -= VmFlags::LOCKED_MASK;
+        }
+        let flags = vma.flags;
+        mm.vmas.insert(addr, vma);
+        mm.map_count += 1;
+        Self::vm_stat_account(mm, flags, (len >> 12) as i64);
+        if flags.contains(VmFlags::LOCKED) {
+            mm.locked_vm += (len >> 12) as i64;
+        }
         mm.hiwater_vm = mm.hiwater_vm.max(mm.total_vm);
         Ok(addr)
     }
@@ -581,7 +693,9 @@ impl<H: Hardware> Kernel<H> {
         }
         let mut stats = self.unmap_region(mm, &removed);
         for v in removed {
-            self.remove_vma(v);
+            let r = self.remove_vma(mm, v);
+            stats.removed.perf_pages_freed += r.perf_pages_freed;
+            stats.removed.pat_untracked += r.pat_untracked;
             stats.vmas += 1;
         }
         self.vm_unacct_memory(nr_accounted);
@@ -612,17 +726,29 @@ impl<H: Hardware> Kernel<H> {
             gather,
             vmas: 0,
             done: done.first().copied(),
+            removed: RemoveVma::default(),
         }
     }
 
-    /// `remove_vma` (5.10/6.x): close, `fput`, free. (The anon_vma was unlinked by `free_pgtables`.)
-    pub fn remove_vma(&mut self, vma: Vma) {
+    /// `remove_vma` (5.10/6.x): the VMA's `close` (`vma_close`), `fput`, then `vm_area_free`
+    /// (which, 6.16+, drops its PFN-map tracking). (The anon_vma was unlinked by
+    /// `free_pgtables`.)
+    pub fn remove_vma(&mut self, mm: &mut Mm, vma: Vma) -> RemoveVma {
+        let mut done = RemoveVma::default();
         if vma.hugetlb.is_some() {
             self.hugetlb_vm_op_close(&vma); // vma->vm_ops->close
         }
         if let Some(f) = vma.file {
+            if matches!(
+                self.files.get(f).driver,
+                Some(crate::shmem::Driver::Perf(_))
+            ) {
+                done.perf_pages_freed += self.perf_mmap_close(mm, &vma).pages_freed;
+            }
             self.fput(f);
         }
+        done.pat_untracked += self.vm_area_free_pat(&vma) as u64;
+        done
     }
 
     /// `__mm_populate` / `populate_vma_page_range`: fault in `[start, start+len)` as GUP
@@ -690,6 +816,8 @@ impl<H: Hardware> Kernel<H> {
                 };
             }
             addr = vend;
+            // populate_vma_page_range drains the CPU's folio batches after its GUP.
+            self.lru_add_drain();
         }
         Ok(())
     }

@@ -77,6 +77,8 @@ pub struct GatherStats {
     pub entries: u64,
     /// Huge leaf entries removed (`tlb_remove_huge_tlb_entry`: hugetlb PMDs and PUDs cleared).
     pub huge_entries: u64,
+    /// Of `entries`, raw PFN entries of `VM_PFNMAP` VMAs (no page behind them).
+    pub pfn_entries: u64,
     /// TLB flushes issued.
     pub flushes: u64,
     /// Pages whose last reference the gather dropped (they went back to the allocator).

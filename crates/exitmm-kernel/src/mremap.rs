@@ -343,6 +343,10 @@ impl<H: Hardware> Kernel<H> {
         dontunmap: bool,
     ) -> Result<u64, Errno> {
         let vma = mm.vmas[&vma_start].clone();
+        // prep_move_vma: a VMA whose driver refuses splits moves whole or not at all.
+        if !self.vma_may_split(&vma) && (vma.start != old_addr || vma.end != old_addr + old_len) {
+            return Err(Errno::EINVAL);
+        }
         // copy_vma: an anonymous VMA never faulted in takes the pgoff of its new place, so that
         // it can merge there.
         let pgoff = if vma.is_anonymous() && vma.anon_vma.is_none() {
@@ -373,6 +377,17 @@ impl<H: Hardware> Kernel<H> {
             }
         } else {
             self.move_page_tables(mm, (old_addr, old_vma), (new_addr, new_vma), old_len);
+            // 5.10 untrack_pfn_moved: the reservation is the new VMA's now. What stays of a
+            // VMA moved only in part can then never free it: the kernel's own leak.
+            if let Some(o) = mm.vmas.get_mut(&old_vma) {
+                if o.flags.contains(VmFlags::PAT) {
+                    o.flags -= VmFlags::PAT;
+                    if o.start != old_addr || o.end != old_addr + old_len {
+                        let o = o.clone();
+                        self.pat_note_moved_in_part(mm, &o);
+                    }
+                }
+            }
         }
         Self::vm_stat_account(mm, vma.flags, (new_len >> 12) as i64);
         if vma.flags.contains(VmFlags::LOCKED) {

@@ -122,6 +122,17 @@ pub const fn mk_pte(pfn: Pfn, write: bool, dirty: bool, special: bool) -> u64 {
     e
 }
 
+/// `pte_mkspecial(pfn_pte(pfn, prot))` as `remap_pfn_range` writes it: a raw PFN with no
+/// `struct page` behind it, the memory type's cache bits (`cache`), writable or not.
+#[inline]
+pub const fn mk_pfn_pte(pfn: u64, write: bool, cache: u64) -> u64 {
+    let mut e = (pfn << PAGE_SHIFT) & PFN_MASK | PRESENT | USER | ACCESSED | NX | SPECIAL | cache;
+    if write {
+        e |= RW | DIRTY;
+    }
+    e
+}
+
 /// `pmd_leaf` / `pud_leaf`: a present upper-level entry that maps a huge page itself instead
 /// of pointing to a table.
 #[inline]

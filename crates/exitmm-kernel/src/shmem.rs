@@ -25,6 +25,22 @@ pub enum FileKind {
     DevZero,
     /// The hugetlbfs inode behind a `MAP_HUGETLB` mapping (`hugetlb_file_setup`).
     HugetlbAnon,
+    /// A perf event (`anon_inode:[perf_event]`), with [`Driver::Perf`].
+    PerfEvent,
+    /// A simulated device region's file, with [`Driver::Iomap`].
+    Device,
+    /// A tmpfs file of code (`codefile`), still linked under `/dev/shm` so that tracefs can
+    /// name it.
+    Codefile,
+}
+
+/// The driver behind a file that is not shmem: its `mmap` and `close` are the driver's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Driver {
+    /// A perf event and its ring buffer.
+    Perf(crate::perf_event::PerfEvent),
+    /// A device region.
+    Iomap(crate::iomap::IoRegion),
 }
 
 /// One shmem inode.
@@ -55,6 +71,8 @@ pub struct ShmemFile {
     pub resv: alloc::collections::BTreeSet<u64>,
     /// `i_mmap_rwsem` held for write (by the hugetlb unmap, around the zap and its flush).
     pub i_mmap_locked: bool,
+    /// The driver, for a file that is not a shmem or hugetlbfs inode.
+    pub driver: Option<Driver>,
 }
 
 impl ShmemFile {
@@ -65,6 +83,9 @@ impl ShmemFile {
             FileKind::Tmpfs => alloc::format!("/dev/shm/{} (deleted)", self.name),
             FileKind::DevZero => String::from("/dev/zero (deleted)"),
             FileKind::HugetlbAnon => String::from("/anon_hugepage (deleted)"),
+            FileKind::PerfEvent => String::from("anon_inode:[perf_event]"),
+            FileKind::Device => alloc::format!("/dev/iomap/{}", self.name),
+            FileKind::Codefile => alloc::format!("/dev/shm/{}", self.name),
         }
     }
 
@@ -121,6 +142,7 @@ impl<H: Hardware> Kernel<H> {
             huge: None,
             resv: Default::default(),
             i_mmap_locked: false,
+            driver: None,
         };
         let id = self
             .files
@@ -164,6 +186,18 @@ impl<H: Hardware> Kernel<H> {
     /// Evicts the inode `id` whose last reference is gone: its pages leave the cache and what it
     /// charged is returned.
     fn evict_inode(&mut self, id: FileId) {
+        match self.files.get(id).driver {
+            Some(Driver::Perf(_)) => {
+                self.perf_release(id);
+                self.files.table[id as usize] = None;
+                return;
+            }
+            Some(Driver::Iomap(_)) => {
+                self.files.table[id as usize] = None;
+                return;
+            }
+            None => {}
+        }
         if self.files.get(id).huge.is_some() {
             // hugetlbfs_evict_inode: remove_inode_hugepages and hugetlb_unreserve_pages.
             self.remove_inode_hugepages(id, 0, u64::MAX);
@@ -171,6 +205,9 @@ impl<H: Hardware> Kernel<H> {
             return;
         }
         let f = self.files.table[id as usize].take().expect("file");
+        if !f.pages.is_empty() {
+            self.lru_add_drain(); // shmem_undo_range's folio_batch_release
+        }
         for (_, pfn) in f.pages.iter() {
             let p = self.mem.page_mut(*pfn);
             p.flags.remove(PageFlags::PAGECACHE);
@@ -212,6 +249,7 @@ impl<H: Hardware> Kernel<H> {
         p.mapping = id;
         p.index = index as u32;
         self.files.get_mut(id).pages.insert(index, pfn);
+        self.folio_add_lru(pfn);
         Ok(pfn)
     }
 
@@ -276,6 +314,9 @@ impl<H: Hardware> Kernel<H> {
             f.pages.remove(i);
         }
         let per_page = f.per_page_acct;
+        if !gone.is_empty() {
+            self.lru_add_drain(); // shmem_undo_range's folio_batch_release
+        }
         for (_, pfn) in &gone {
             self.mem.page_mut(*pfn).flags.remove(PageFlags::PAGECACHE);
             crate::mmu_gather::put_page(*pfn, &mut self.mem, &mut self.hw);

@@ -81,7 +81,7 @@ impl<H: Hardware> Kernel<H> {
             rss_anon: kb(anon),
             rss_file: kb(file),
             rss_shmem: kb(shmem),
-            vm_pte: mm.pgtables_bytes >> 10,
+            vm_pte: (mm.pgtables_bytes - self.xol_only_tables(mm)) >> 10,
             vm_lck: kb(mm.locked_vm),
             vm_pin: kb(mm.pinned_vm),
             vm_data: kb(mm.data_vm),
@@ -91,6 +91,37 @@ impl<H: Hardware> Kernel<H> {
             vm_swap: kb(mm.rss[MM_SWAPENTS]),
             hugetlb_pages: kb(mm.hugetlb_usage),
         }
+    }
+
+    /// Bytes of page tables on the path to the XOL page that nothing but the `[uprobes]` VMA
+    /// needs. A real process has its stack in the same 2 MiB at the top of the address space,
+    /// so those tables exist before the XOL area does and `VmPTE` does not move when it comes;
+    /// the model's process has no stack, so its status leaves them out (they are real tables
+    /// all the same: counted, walked and freed like any other).
+    pub fn xol_only_tables(&self, mm: &Mm) -> i64 {
+        let Some(area) = mm.xol_area else { return 0 };
+        let mut bytes = 0;
+        let mut t = mm.pgd;
+        for (level, shift) in [
+            (pt::Level::Pgd, pt::PGDIR_SHIFT),
+            (pt::Level::Pud, pt::PUD_SHIFT),
+            (pt::Level::Pmd, pt::PMD_SHIFT),
+        ] {
+            let e = self.hw.table(t)[level.index(area.vaddr)];
+            if !pt::present(e) || pt::leaf(e) {
+                break;
+            }
+            let span = area.vaddr & !((1u64 << shift) - 1);
+            let others = mm
+                .vmas
+                .range(..span.wrapping_add(1u64 << shift))
+                .any(|(_, v)| v.end > span && v.start != area.vaddr);
+            if !others {
+                bytes += PAGE_SIZE as i64;
+            }
+            t = pt::pfn_of(e);
+        }
+        bytes
     }
 
     /// `smap_gather_stats` + `smaps_pte_entry` + `smaps_account` for one VMA.

@@ -43,7 +43,7 @@ fn model_exit_ns(pages: u64, runs: u32) -> f64 {
     for _ in 0..runs {
         let (mut k, id) = setup(pages);
         let t = Instant::now();
-        let r = k.do_exit(id);
+        let r = k.do_exit(id, &[]);
         best = best.min(t.elapsed());
         assert_eq!(r.fact("tlb_finish_mmu", "pages_freed"), Some(pages as i64));
     }
@@ -62,7 +62,7 @@ fn bench(c: &mut Criterion) {
         g.bench_function(format!("model/{pages}"), |b| {
             b.iter_batched(
                 || setup(pages),
-                |(mut k, id)| k.do_exit(id),
+                |(mut k, id)| k.do_exit(id, &[]),
                 BatchSize::PerIteration,
             )
         });

@@ -14,9 +14,9 @@ use exitmm_script::{HugeSize, Op};
 use std::collections::BTreeSet;
 
 /// The VmFlags mnemonics that are compared.
-pub const COMPARED_FLAGS: [&str; 19] = [
-    "rd", "wr", "ex", "sh", "mr", "mw", "me", "ms", "gd", "lo", "lf", "dc", "ac", "nr", "hg", "nh",
-    "wf", "dd", "ht",
+pub const COMPARED_FLAGS: [&str; 22] = [
+    "rd", "wr", "ex", "sh", "mr", "mw", "me", "ms", "gd", "pf", "lo", "io", "lf", "dc", "de", "ac",
+    "nr", "hg", "nh", "wf", "dd", "ht",
 ];
 
 /// The `V` field of a VMA of 1 GiB huge pages.
@@ -567,15 +567,16 @@ mod tests {
                 && e.kernel.contains("Shared_Hugetlb+Private_Hugetlb=2097152"),
             "{e}"
         );
-        // ht is a compared VmFlag; de is not.
+        // ht and de are compared VmFlags; sd (soft-dirty) is not.
         let k = one(v("0-0x400000", 0, 4096, 2048));
-        let m = k.replace(".de.ht", ".ht");
+        let m = k.replace(".de.ht", ".de.sd.ht");
         assert_eq!(compare(&m, &k), Ok(()));
+        assert!(compare(&k.replace(".de.ht", ".ht"), &k).is_err());
         let m = k.replace(".de.ht", ".de");
         assert!(compare(&m, &k)
             .unwrap_err()
             .kernel
-            .contains("VmFlags=rd.wr.mr.mw.me.ht"));
+            .contains("VmFlags=rd.wr.mr.mw.me.de.ht"));
     }
 
     #[test]

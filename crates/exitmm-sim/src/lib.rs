@@ -25,6 +25,9 @@ use std::fmt::Write;
 
 /// Where a script's addresses start: offsets in scripts are from here (as on the kernel side).
 pub const ARENA: u64 = 0x1000_0000_0000;
+/// The end of the arena (32 TiB): `M`, `V`, `T` lines cover the VMAs inside it; what the
+/// kernel maps elsewhere (the XOL area) shows in `D` lines only, as on the kernel side.
+pub const ARENA_END: u64 = ARENA + (32 << 40);
 
 /// Why a script could not run on the model.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,8 +124,8 @@ impl Default for Options {
     }
 }
 
-/// The faults that can be injected, by name (`Options::inject`).
-pub const INJECTIONS: [&str; 6] = [
+/// The faults the TLB model's use-after-free detector must catch, by name.
+pub const TLB_INJECTIONS: [&str; 6] = [
     "free-before-flush",
     "skip-ipi",
     "skip-lazy-flush",
@@ -131,7 +134,31 @@ pub const INJECTIONS: [&str; 6] = [
     "skip-unshare-flush",
 ];
 
+/// The faults that can be injected, by name (`Options::inject`): the TLB ones, and
+/// `untrack-after-zap`, which `check_invariants` catches (a leaked PAT reservation).
+pub const INJECTIONS: [&str; 7] = [
+    "free-before-flush",
+    "skip-ipi",
+    "skip-lazy-flush",
+    "free-table-before-flush",
+    "drop-dirty-force-flush",
+    "skip-unshare-flush",
+    "untrack-after-zap",
+];
+
 impl Options {
+    /// Follow the PFN-map PAT tracking of `version`: `5.10` (`VM_PAT`, `untrack_pfn` in
+    /// `unmap_single_vma`) or `6.18` (a refcounted `pfnmap_track_ctx`).
+    pub fn pat(&mut self, version: &str) -> Result<(), String> {
+        use exitmm_kernel::pat::PatTracking;
+        self.config.pat = match version {
+            "5.10" => PatTracking::VmPat,
+            "6.18" => PatTracking::TrackCtx,
+            x => return Err(format!("unknown PAT tracking '{x}' (5.10 or 6.18)")),
+        };
+        Ok(())
+    }
+
     /// Injects the fault named `name` (one of [`INJECTIONS`]); the detector must catch it.
     pub fn inject(&mut self, name: &str) -> Result<(), String> {
         use exitmm_kernel::Inject;
@@ -140,6 +167,18 @@ impl Options {
             "free-table-before-flush" => self.config.inject |= Inject::FREE_TABLE_BEFORE_FLUSH,
             "drop-dirty-force-flush" => self.config.inject |= Inject::DROP_DIRTY_FORCE_FLUSH,
             "skip-unshare-flush" => self.config.inject |= Inject::SKIP_UNSHARE_FLUSH,
+            "untrack-after-zap" => {
+                if self.config.pat != exitmm_kernel::pat::PatTracking::VmPat {
+                    return Err(
+                        "untrack-after-zap needs the 5.10 PAT tracking (--pat 5.10): \
+                                6.16+ has no untrack_pfn in unmap_single_vma"
+                            .into(),
+                    );
+                }
+                self.config.inject |= Inject::UNTRACK_AFTER_ZAP;
+                // check_invariants is the detector.
+                return Ok(());
+            }
             "skip-ipi" => self.arch_inject.skip_ipi = true,
             "skip-lazy-flush" => self.arch_inject.skip_lazy_flush = true,
             x => {
@@ -614,18 +653,93 @@ impl Sim {
                 });
                 Ok(())
             }
-            Op::PerfRing { .. }
-            | Op::Close { .. }
-            | Op::Iomap { .. }
-            | Op::Pat
-            | Op::Codefile { .. }
-            | Op::Uprobe { .. }
-            | Op::UprobeRemove { .. }
-            | Op::Call { .. } => {
-                return Err(Self::unsupported(
-                    line,
-                    format!("'{}' is not implemented yet", line.op.name()),
-                ))
+            Op::PerfRing { name, .. } => {
+                if self.proc(role).fds.contains_key(name) {
+                    Err(Errno::EEXIST)
+                } else {
+                    self.kernel.perf_event_open(name).map(|id| {
+                        self.proc_mut(role).fds.insert(name.clone(), id);
+                    })
+                }
+            }
+            Op::Close { name } => match self.proc_mut(role).fds.remove(name) {
+                Some(id) => {
+                    self.kernel.fput(id);
+                    Ok(())
+                }
+                None => Err(Errno::EBADF),
+            },
+            Op::Iomap { name, size, mtype } => {
+                if self.proc(role).fds.contains_key(name) {
+                    Err(Errno::EEXIST)
+                } else {
+                    let mode = match mtype {
+                        exitmm_script::MemType::Uc => exitmm_kernel::pat::CacheMode::UcMinus,
+                        exitmm_script::MemType::Wc => exitmm_kernel::pat::CacheMode::Wc,
+                        exitmm_script::MemType::Wb => exitmm_kernel::pat::CacheMode::Wb,
+                    };
+                    self.kernel.iomap_create(name, *size, mode).map(|id| {
+                        self.proc_mut(role).fds.insert(name.clone(), id);
+                    })
+                }
+            }
+            Op::Pat => {
+                for l in self.kernel.pat_memtype_list() {
+                    out.push(format!("K {} pat {l}", role.letter()));
+                }
+                Ok(())
+            }
+            Op::Codefile { name, size } => {
+                if self.proc(role).fds.contains_key(name) {
+                    Err(Errno::EEXIST)
+                } else {
+                    match self
+                        .kernel
+                        .shmem_file_setup(name, FileKind::Codefile, *size, true)
+                    {
+                        Ok(id) => {
+                            self.proc_mut(role).fds.insert(name.clone(), id);
+                            self.kernel.shmem_fill(id)
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+            }
+            Op::Uprobe { name, foff } | Op::UprobeRemove { name, foff } => {
+                let register = matches!(line.op, Op::Uprobe { .. });
+                match self.proc(role).fds.get(name).copied() {
+                    None => Err(Errno::EBADF),
+                    Some(f) if self.kernel.files.get(f).kind != FileKind::Codefile => {
+                        Err(Errno::EINVAL)
+                    }
+                    Some(f) => self.with_mm(role, |k, mm| {
+                        if register {
+                            k.uprobe_register(mm, f, *foff)
+                        } else {
+                            k.uprobe_unregister(mm, f, *foff)
+                        }
+                    }),
+                }
+            }
+            Op::Call { off } => {
+                let a = ARENA.wrapping_add(*off);
+                let target_ok = {
+                    let mm = self.kernel.mm(self.proc(role).mm);
+                    match mm.vma_at(a) {
+                        Some(v) if v.flags.contains(VmFlags::EXEC) => v
+                            .file
+                            .is_some_and(|f| self.kernel.files.get(f).kind == FileKind::Codefile),
+                        _ => true, // it faults
+                    }
+                };
+                if !target_ok {
+                    return Err(Self::unsupported(
+                        line,
+                        "call into an executable mapping that is not a codefile (the model knows only code made of ret instructions)",
+                    ));
+                }
+                let r = self.with_mm(role, |k, mm| k.uprobe_call(mm, a).map(|_| ()));
+                signal(role, *off, r, &mut out)
             }
             Op::Access { off, len, write } => {
                 if self.kernel.hw.cpus.is_none() {
@@ -776,7 +890,8 @@ impl Sim {
             c.current = p.cpu;
             (c.stats, c.cpus_of(p.mm))
         });
-        let mut r = self.kernel.do_exit(p.mm);
+        let files: Vec<FileId> = p.fds.values().copied().collect();
+        let mut r = self.kernel.do_exit(p.mm, &files);
         if let (Some((s0, cpus)), Some(c)) = (before, self.kernel.hw.cpus.as_ref()) {
             if let Some(step) = r.steps.iter_mut().find(|s| s.func == "tlb_finish_mmu") {
                 step.facts.push(("ipis", (c.stats.ipis - s0.ipis) as i64));
@@ -785,9 +900,6 @@ impl Sim {
                 step.facts
                     .push(("ranged", (c.stats.ranged - s0.ranged) as i64));
             }
-        }
-        for f in p.fds.values() {
-            self.kernel.fput(*f);
         }
         r
     }
@@ -859,7 +971,7 @@ impl Sim {
 
     fn totals_line(&self, role: Role) -> String {
         let mm = self.kernel.mm(self.proc(role).mm);
-        let maps = self.kernel.maps(mm, 0, u64::MAX);
+        let maps = self.kernel.maps(mm, ARENA, ARENA_END);
         let kb = |b: u64| b >> 10;
         let (mut size, mut rss, mut pss, mut anon, mut locked_vm, mut locked) = (0, 0, 0, 0, 0, 0);
         let (mut sc, mut sd, mut pc, mut pd, mut swap, mut hugetlb) = (0, 0, 0, 0, 0, 0);
@@ -892,7 +1004,7 @@ impl Sim {
 
     fn dump(&self, role: Role, out: &mut Vec<String>) {
         let mm = self.kernel.mm(self.proc(role).mm);
-        let maps = self.kernel.maps(mm, 0, u64::MAX);
+        let maps = self.kernel.maps(mm, ARENA, ARENA_END);
         let r = role.letter();
         for m in &maps {
             out.push(format!(
@@ -960,20 +1072,29 @@ impl Sim {
                 continue;
             }
             let pte = self.kernel.pte_at(mm, va);
-            g.push(if !pt::present(pte) {
-                '.'
-            } else if pte & pt::SPECIAL != 0 {
-                'z'
-            } else {
-                let p = self.kernel.mem.page(pt::pfn_of(pte));
-                let anon = p.flags.contains(exitmm_kernel::page::PageFlags::ANON);
-                match (anon, p.mapcount == 1) {
-                    (true, true) => 'A',
-                    (true, false) => 'a',
-                    (false, true) => 'F',
-                    (false, false) => 'f',
-                }
-            });
+            let pfnmap = mm.vma_at(va).filter(|v| v.flags.contains(VmFlags::PFNMAP));
+            g.push(
+                if pfnmap.is_some_and(|v| !v.flags.intersects(VmFlags::ACCESS)) {
+                    '?' // a PFN map that can't be read
+                } else if !pt::present(pte) {
+                    '.'
+                } else if pte & pt::SPECIAL != 0 {
+                    if pfnmap.is_some() {
+                        'p'
+                    } else {
+                        'z'
+                    }
+                } else {
+                    let p = self.kernel.mem.page(pt::pfn_of(pte));
+                    let anon = p.flags.contains(exitmm_kernel::page::PageFlags::ANON);
+                    match (anon, p.mapcount == 1) {
+                        (true, true) => 'A',
+                        (true, false) => 'a',
+                        (false, true) => 'F',
+                        (false, false) => 'f',
+                    }
+                },
+            );
             a += pt::PAGE_SIZE;
         }
         out.push(format!("G {} {} {g}", role.letter(), hex(s)));
@@ -1016,8 +1137,9 @@ impl Sim {
             }
         }
         format!(
-            "K {} census frames_anon={anon} frames_pagecache={cache} frames_pgtable={tables} frames_hugetlb={hugetlb} frames_free={} Committed_AS={}",
+            "K {} census frames_anon={anon} frames_pagecache={cache} frames_pgtable={tables} frames_hugetlb={hugetlb} frames_perf={} frames_free={} Committed_AS={}",
             role.letter(),
+            self.kernel.perf_rb_pages(),
             self.kernel.mem.nr_free(),
             self.kernel.committed * 4
         )

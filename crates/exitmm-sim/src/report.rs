@@ -47,7 +47,11 @@ pub fn vma_record(v: &VmaUnmap) -> String {
     for (k, n) in kinds(&v.zap) {
         let _ = write!(l, " {k}={n}");
     }
-    let _ = write!(l, " unshared={}", v.zap.unshared);
+    let _ = write!(
+        l,
+        " unshared={} pat_freed={}",
+        v.zap.unshared, v.pat_freed as u8
+    );
     l
 }
 
@@ -96,6 +100,22 @@ fn vma_tree(s: &mut String, pad: usize, v: &VmaUnmap) {
     }
     let _ = write!(head, " {}", zap_facts(&v.zap));
     tree_line(s, pad, "unmap_single_vma", &head);
+    if v.uprobe_munmap {
+        let what = if v.uprobe_work {
+            "checked the range for probes"
+        } else {
+            "returned at once (no probes, or mm_users is 0)"
+        };
+        tree_line(s, pad + 2, "uprobe_munmap", what);
+    }
+    if v.untrack_pfn {
+        let what = if v.pat_freed {
+            "freed its PAT reservation (found through the page table)"
+        } else {
+            "freed nothing (no VM_PAT reservation, or none found)"
+        };
+        tree_line(s, pad + 2, "untrack_pfn", what);
+    }
     match v.branch {
         UnmapBranch::PageRange => {}
         UnmapBranch::Hugetlb => {
@@ -201,6 +221,8 @@ mod tests {
                 branch: UnmapBranch::PageRange,
                 uprobe_munmap: false,
                 untrack_pfn: false,
+                pat_freed: false,
+                uprobe_work: false,
                 zap: ZapStats {
                     ptes: i,
                     anon: i,
@@ -227,7 +249,7 @@ mod tests {
             lines[3],
             "X C unmap_single_vma vma=0x4000-0x5000 branch=page_range uprobe_munmap=0 \
              untrack_pfn=0 ptes=2 anon=2 file=0 shmem=0 swap=0 zero=0 pfn=0 huge_pmd=0 hugetlb=0 \
-             unshared=0"
+             unshared=0 pat_freed=0"
         );
         assert_eq!(x_lines('P', &report(100_000)).len(), 100_001);
     }
