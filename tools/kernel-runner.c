@@ -27,7 +27,8 @@
  * the runner's. When the run ends the runner restores the pools itself through the janitor (its
  * memory and files go first, then it closes the pipe and waits for the janitor); if the runner
  * dies any other way (a crash, SIGKILL) the kernel closes the pipe and the janitor, reading EOF,
- * restores them alone. Either way nothing of the pools is left.
+ * restores them alone. Either way nothing of the pools is left. One run at a time may set pools:
+ * the next waits for the lock the runner and its janitor hold (pools_lock).
  * The same janitor (started with -U) undoes what uprobes and codefiles leave on the host: every
  * exitmm uprobe event the runner adds (told before it is added) is disabled and removed, the
  * tracing instance the events are enabled in is removed, codefiles are unlinked.
@@ -66,7 +67,10 @@
 #include <sys/mount.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
+#include <stddef.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/vfs.h>
@@ -684,12 +688,14 @@ static void xwrite(int fd, const void *b, size_t n) {
 }
 
 static int janitor_fd = -1, janitor_pid = -1;
+static int pools_lock_fd = -1; /* -P: held while the run may change the pools (pools_lock) */
 static void child_loop(void) {
 	/* keep only our ends, so that either side sees EOF when the other one is gone */
 	close(to_child[1]);
 	close(from_child[0]);
 	/* only the runner may hold the janitor's pipe: its EOF means the runner is gone */
 	if (janitor_fd >= 0) { close(janitor_fd); janitor_fd = -1; }
+	if (pools_lock_fd >= 0) { close(pools_lock_fd); pools_lock_fd = -1; }
 	janitor_pid = -1;
 	prefault_own();
 	struct result ready = {0, 0, 0, 0};
@@ -1034,8 +1040,9 @@ static int event_remove(const char *inst, const char *ev) {
 
 static void janitor_main(int rfd) {
 	setsid();
+	/* the pools' lock stays held until the pools are restored */
 	for (int fd = 0; fd < 4096; fd++)
-		if (fd != rfd) close(fd);
+		if (fd != rfd && fd != pools_lock_fd) close(fd);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
@@ -1061,6 +1068,28 @@ static void janitor_main(int rfd) {
 	for (int i = 0; i < n; i++)
 		if (jsaved[i].kind == JM_POOL) hp_write(jsaved[i].kb, jsaved[i].old);
 	_exit(0);
+}
+
+/* -P: one run at a time sets huge page pools, host-wide. Two at once would each save the other's
+ * value as "before" and the last to end would leave it (and their huge page figures would mix).
+ * The lock is an abstract unix socket name (nothing on disk to leave behind), held by the runner
+ * and its janitor: the next run waits until the janitor has restored the pools and exited. */
+static void pools_lock(void) {
+	static const char name[] = "\0exitmm-hugetlb-pools";
+	struct sockaddr_un a;
+	memset(&a, 0, sizeof a);
+	a.sun_family = AF_UNIX;
+	memcpy(a.sun_path, name, sizeof name - 1);
+	socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + sizeof name - 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) die("socket: %s", strerror(errno));
+	for (int waited_ms = 0; bind(fd, (struct sockaddr *)&a, len) < 0; waited_ms += 50) {
+		if (errno != EADDRINUSE) die("bind the huge page pools' lock: %s", strerror(errno));
+		if (waited_ms >= 600000) unavailable("another run has held the huge page pools for 10 minutes");
+		struct timespec ts = {0, 50000000};
+		nanosleep(&ts, NULL);
+	}
+	pools_lock_fd = fd;
 }
 
 static void janitor_start(void) {
@@ -1766,6 +1795,7 @@ int main(int argc, char **argv) {
 	/* -P: the script sets huge page pools; -U: it makes codefiles or uprobes. The janitor is
 	 * forked first, while the runner holds almost nothing: it shares no memory of the script,
 	 * and what its fork charged is in the baseline. */
+	if (pools_wanted) pools_lock();
 	if (pools_wanted || uprobes_wanted) janitor_start();
 	/* No RLIMIT_AS: it bounds reservations (VmSize), which the cap deliberately does not (a
 	 * 4 GiB noreserve mapping must run), and it would give ENOMEM where the model, which has no
