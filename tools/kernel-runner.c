@@ -364,11 +364,11 @@ struct result {
 enum { OP_MMAP, OP_FILE, OP_TOUCH, OP_MUNMAP, OP_MPROTECT, OP_MLOCK, OP_MUNLOCK, OP_MLOCKALL,
        OP_MUNLOCKALL, OP_MADVISE, OP_MREMAP, OP_FORK, OP_CHILD_EXIT, OP_DUMP, OP_PAGEMAP,
        OP_COMMIT, OP_MEMINFO, OP_HUGETLB_POOL, OP_HUGETLB_STAT, OP_PERF_RING, OP_CLOSE,
-       OP_CODEFILE, OP_UPROBE, OP_UPROBE_REMOVE, OP_CALL, OP_NOP, OP_QUIT, OP_PFN_PROBE };
+       OP_CODEFILE, OP_UPROBE, OP_UPROBE_REMOVE, OP_CALL, OP_NOP, OP_QUIT, OP_PFN_PROBE, OP_PEEK };
 static const char *op_names[] = {"mmap", "file", "touch", "munmap", "mprotect", "mlock", "munlock",
 	"mlockall", "munlockall", "madvise", "mremap", "fork", "child_exit", "dump", "pagemap",
 	"commit", "meminfo", "hugetlb_pool", "hugetlb_stat", "perf_ring", "close", "codefile",
-	"uprobe", "uprobe_remove", "call", "nop", "quit", "pfn_probe"};
+	"uprobe", "uprobe_remove", "call", "nop", "quit", "pfn_probe", "peek"};
 
 /* Files, per process: each process runs its ops on its own table (a child inherits the
  * parent's at fork); the parent keeps a mirror of the child's names and kinds (`ctab`), for the
@@ -581,6 +581,7 @@ static struct result run_op(const struct cmd *c) {
 		break;
 	}
 	case OP_PFN_PROBE: pfn_probe(c->a[0], c->a[1]); break;
+	case OP_PEEK: r.extra_val = *(volatile unsigned char *)(uintptr_t)(ARENA + c->a[0]); break;
 	case OP_TOUCH: {
 		u64 off = c->a[0], len = c->a[1], stride = c->a[3];
 		int write_ = (int)c->a[2];
@@ -1281,12 +1282,14 @@ static void call_check(int pid, u64 off, const char *text) {
 	unsigned char byte = 0;
 	read_pagemap(pid, addr & ~(PAGE - 1), 1);
 	if (pm_buf[0] & (1ULL << 63)) {
-		/* mapped: what the CPU would fetch, through /proc/PID/mem (no fault: it is present) */
-		char mp[64];
-		snprintf(mp, sizeof mp, "/proc/%d/mem", pid);
-		int fd = open(mp, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || pread(fd, &byte, 1, (off_t)addr) != 1) die("read %s: %s", mp, strerror(errno));
-		close(fd);
+		/* mapped: what the CPU would fetch, read by a plain load in the role's own process (no
+		 * fault: it is present). Not through /proc/PID/mem: its GUP (FOLL_TOUCH) marks the
+		 * folio accessed, and a second access queues it for activation in a CPU batch that
+		 * holds a reference, which decides whether uprobe_remove may drop a copy. */
+		struct cmd peek = {.op = OP_PEEK};
+		peek.a[0] = off;
+		struct result r = pid == getpid() ? run_op(&peek) : child_run(&peek);
+		byte = (unsigned char)r.extra_val;
 	} else {
 		/* not mapped yet: a fault would map the file's page (no COW copy exists without a
 		 * present PTE) */
@@ -1658,6 +1661,33 @@ static void track_future(const struct cmd *c, char role, const struct result *re
 	if (c->op == OP_FORK || c->op == OP_CHILD_EXIT) future_populates[1] = 0;
 }
 
+/* Both processes of a run stay on one CPU: the kernel's per-CPU state the figures depend on
+ * (the folio batches below, per-CPU counters, pageout) is then one CPU's, and the run does
+ * not migrate between ops. */
+static void pin_to_one_cpu(void) {
+	cpu_set_t set;
+	int cpu = sched_getcpu();
+	CPU_ZERO(&set);
+	CPU_SET(cpu < 0 ? 0 : cpu, &set);
+	if (sched_setaffinity(0, sizeof set, &set) < 0) die("sched_setaffinity: %s", strerror(errno));
+}
+
+/* A new folio waits in its CPU's LRU-add (or mlock) batch, holding a reference, until the
+ * batch is full or drained; 6.18's uprobe_remove drops a breakpoint's copy only if nothing
+ * holds such a reference. What else ran on the CPU must not decide that, so every op starts
+ * with the batches drained: MADV_POPULATE_READ of a page of our own (present already, so it
+ * maps nothing) ends in lru_add_drain() on this, the pinned, CPU (faultin_page_range), and
+ * works whatever the script did to our VMAs (MADV_COLD would refuse a VMA mlockall locked).
+ * The model starts every op the same way. */
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+static const char drain_page[4096] __attribute__((aligned(4096))) = {1};
+static void drain_cpu_batches(void) {
+	if (madvise((void *)drain_page, sizeof drain_page, MADV_POPULATE_READ) < 0)
+		die("madvise(MADV_POPULATE_READ): %s", strerror(errno));
+}
+
 static void read_host_limits(void) {
 	/* (a sysctl read of procbuf's size is ENOMEM: read it with a small buffer) */
 	char b[16] = {0};
@@ -1802,6 +1832,7 @@ int main(int argc, char **argv) {
 	 * such limit, succeeds. footprint_check bounds what the script makes resident or charges. */
 
 	read_host_limits();
+	pin_to_one_cpu();
 	prefault_self();
 	probe_zero_pfn();
 	self_check();
@@ -1861,6 +1892,7 @@ int main(int argc, char **argv) {
 		if (c.op == OP_CALL) call_check(pid, c.a[0], f[4]);
 		if (c.op == OP_MMAP && !(c.a[3] & 2)) perf_remap_check(role, c.name, c.a[1], c.a[4], f[4]);
 		footprint_check(&c, role, pid, f[4]);
+		drain_cpu_batches();
 		if (c.op == OP_CODEFILE) {
 			/* the janitor knows the path before it exists */
 			char path[128];

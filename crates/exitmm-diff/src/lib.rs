@@ -269,6 +269,12 @@ pub fn probe(cap: u64) -> Result<Probe, HostError> {
         mlock_kb.map_or("?".into(), |v| v.to_string()),
         cpus.map_or("?".into(), |v| v.to_string())
     ));
+    if let Some(kb) = mlock_kb {
+        config.perf_event_mlock_kb = kb;
+    }
+    if let Some(n) = cpus {
+        config.online_cpus = n as u64;
+    }
     if let (Ok(()), Some(kb), Some(n)) = (&perf, mlock_kb, cpus) {
         let limit = kb / 4 * n as u64;
         // The user's locked_vm is the user's (every process of it, and 6.18 leaks into it when
@@ -279,7 +285,11 @@ pub fn probe(cap: u64) -> Result<Probe, HostError> {
                 let held = match pin / 4 {
                     0 => format!("at most {} pages", limit.saturating_sub(513)),
                     p if p >= 513 => format!("at least {limit} pages"),
-                    p => format!("{} pages", (p + limit).saturating_sub(513)),
+                    p => {
+                        // What the model starts from: rings in this run see the same.
+                        config.perf_user_locked_baseline = (p + limit).saturating_sub(513) as i64;
+                        format!("{} pages", (p + limit).saturating_sub(513))
+                    }
                 };
                 format!("a 513-page ring pinned {pin} kB (the user's locked_vm held {held})")
             }
@@ -318,7 +328,8 @@ pub fn probe(cap: u64) -> Result<Probe, HostError> {
 
 impl Probe {
     /// Settings for generated scripts on this host: hugetlb ops in the sizes it offers, if
-    /// scripts can set its pools; `cap` is the runner's footprint cap.
+    /// scripts can set its pools; perf rings and uprobes if they work here; `cap` is the
+    /// runner's footprint cap.
     pub fn gen_options(&self, cap: u64) -> exitmm_sim::gen::GenOptions {
         let hugetlb = if self.hugetlb_pool.is_ok() {
             self.hugetlb_sizes_kb
@@ -335,6 +346,8 @@ impl Probe {
         exitmm_sim::gen::GenOptions {
             hugetlb,
             cap,
+            perf: self.perf.is_ok(),
+            uprobes: self.uprobes.is_ok(),
             ..exitmm_sim::gen::GenOptions::default()
         }
     }
@@ -374,7 +387,9 @@ pub enum Verdict {
     /// The kernel could not give a trustworthy answer (its runs disagreed, swap or huge pages).
     Inconclusive(String),
     /// Not run on the kernel: the model says the script would leave the host changed for
-    /// good (reservations the kernel leaks, holding huge pages until reboot).
+    /// good (reservations the kernel leaks, holding huge pages until reboot; a perf buffer
+    /// mapped twice, whose charge the user's locked_vm keeps), or the model cannot run it
+    /// (an op it names as unsupported, which the kernel runner refuses as well).
     HostUnsafe(String),
 }
 
@@ -448,7 +463,19 @@ pub fn diff(script: &Script, config: &Config, cap: u64) -> Result<Verdict, DiffE
     };
     // The model first: a script it sees leaking reservations in the kernel is not run there.
     let model = match run_records(script, &opts) {
+        Err(exitmm_sim::SimError::Unsupported { line, what }) => {
+            return Ok(Verdict::HostUnsafe(format!(
+                "the model does not run line {line}: {what}"
+            )));
+        }
         Ok((m, sim)) => {
+            if sim.kernel.perf_user_locked_leaked > config.perf_user_locked_baseline {
+                return Ok(Verdict::HostUnsafe(
+                    "a perf ring buffer mapped twice: 6.18 charges the user's locked_vm again \
+                     and never gives it back (until reboot)"
+                        .into(),
+                ));
+            }
             let booted = config.hugetlb_baseline.map(|b| b.resv);
             let leaked = sim.kernel.hugetlb_resv_leaked;
             if leaked != booted {

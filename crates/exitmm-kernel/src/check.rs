@@ -132,6 +132,17 @@ impl<H: Hardware> Kernel<H> {
                     p.mapcount
                 ));
             }
+            // PageAnonExclusive: only on a 4 KiB anonymous page, and one mapped at most once.
+            if p.flags.contains(PageFlags::ANON_EXCLUSIVE)
+                && (!p.flags.contains(PageFlags::ANON)
+                    || p.flags.contains(PageFlags::HUGETLB)
+                    || maps > 1)
+            {
+                bad.push(format!(
+                    "frame {pfn}: anon-exclusive but {maps} PTEs map it ({:?})",
+                    p.flags
+                ));
+            }
         }
         // No frame in use that nothing references: the frames in use are exactly those found.
         let in_use = self.mem.nr_frames() - self.mem.nr_free();

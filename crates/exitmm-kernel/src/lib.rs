@@ -148,6 +148,10 @@ pub struct Config {
     pub perf_event_mlock_kb: u64,
     /// Online CPUs (the perf limit scales with them).
     pub online_cpus: u64,
+    /// Pages the user's perf `locked_vm` already holds when the model starts (other processes
+    /// of the same user, and what the host kernel leaked into it): see
+    /// [`Kernel::perf_user_locked_leaked`].
+    pub perf_user_locked_baseline: i64,
 }
 
 /// One pool's state at boot (`Config::hugetlb_baseline`).
@@ -176,6 +180,7 @@ impl Default for Config {
             pat: pat::PatTracking::VmPat,
             perf_event_mlock_kb: 516,
             online_cpus: 1,
+            perf_user_locked_baseline: 0,
         }
     }
 }
@@ -257,7 +262,7 @@ impl<H: Hardware> Kernel<H> {
         let zero_pfn = mem
             .alloc_pages(0)
             .expect("boot: no memory for the zero page");
-        mem.page_mut(zero_pfn).flags = PageFlags::RESERVED | PageFlags::ZERO | PageFlags::UPTODATE;
+        mem.page_mut(zero_pfn).flags = PageFlags::RESERVED | PageFlags::UPTODATE;
         let mut k = Kernel {
             hw,
             mem,
@@ -273,8 +278,8 @@ impl<H: Hardware> Kernel<H> {
             delayed_fput: Vec::new(),
             anon_vmas: Vec::new(),
             pat: Default::default(),
-            perf_user_locked_vm: 0,
-            perf_user_locked_leaked: 0,
+            perf_user_locked_vm: config.perf_user_locked_baseline,
+            perf_user_locked_leaked: config.perf_user_locked_baseline,
             iomem_next: config.ram_bytes.next_multiple_of(1 << 30),
             uprobes: Default::default(),
             uprobe_contents: Default::default(),

@@ -291,9 +291,37 @@ impl<H: Hardware> Kernel<H> {
         av
     }
 
-    /// `handle_mm_fault` (6.18, mm/memory.c): resolve a user access to `addr`.
+    /// `handle_mm_fault` (6.18, mm/memory.c): resolve a user access to `addr`; a write then
+    /// stores a byte there.
     pub fn handle_mm_fault(&mut self, mm: &mut Mm, addr: u64, write: bool) -> Result<(), Fault> {
-        self.fault(mm, addr, write, false)
+        self.fault(mm, addr, write, false)?;
+        if write {
+            self.user_store(mm, addr);
+        }
+        Ok(())
+    }
+
+    /// The task stores a byte at `addr` (present and writable now): the page's bytes are no
+    /// longer what they were, so it gets a content tag of its own; a uprobe breakpoint at that
+    /// very byte is overwritten, any other stays.
+    fn user_store(&mut self, mm: &Mm, addr: u64) {
+        let e = self.pte_at(mm, addr);
+        if !pt::present(e) || e & pt::SPECIAL != 0 {
+            return;
+        }
+        let pfn = pt::pfn_of(e);
+        let old = self.mem.page(pfn).content;
+        let c = self.new_content();
+        if let Some(bp) = self.uprobe_contents.get(&old).cloned() {
+            let mut offsets = bp.offsets;
+            offsets.remove(&((addr & (PAGE_SIZE - 1)) as u16));
+            if !offsets.is_empty() {
+                let base = self.new_content();
+                self.uprobe_contents
+                    .insert(c, crate::uprobes::BreakpointPage { base, offsets });
+            }
+        }
+        self.mem.page_mut(pfn).content = c;
     }
 
     /// The fault path; `force` is GUP's `FOLL_FORCE` (mlock/populate of a read-only VMA).
@@ -381,11 +409,12 @@ impl<H: Hardware> Kernel<H> {
         if !pt::present(e) || e & pt::SPECIAL != 0 {
             return;
         }
-        let p = self.mem.page_mut(pt::pfn_of(e));
+        let pfn = pt::pfn_of(e);
+        let p = self.mem.page_mut(pfn);
         if write && e & pt::DIRTY == 0 {
             p.flags.insert(PageFlags::DIRTY);
         }
-        p.flags.insert(PageFlags::REFERENCED);
+        self.folio_mark_accessed(pfn);
     }
 
     /// `pte_alloc`: the PTE table under `pmd` for `addr`, allocated if missing.
@@ -429,7 +458,11 @@ impl<H: Hardware> Kernel<H> {
         let av = self.anon_vma_prepare(mm, vma.start);
         let pfn = self.mem.alloc_pages(0).map_err(|_| Fault::Oom)?;
         let p = self.mem.page_mut(pfn);
-        p.flags = PageFlags::ANON | PageFlags::SWAPBACKED | PageFlags::UPTODATE | PageFlags::LRU;
+        p.flags = PageFlags::ANON
+            | PageFlags::ANON_EXCLUSIVE
+            | PageFlags::SWAPBACKED
+            | PageFlags::UPTODATE
+            | PageFlags::LRU;
         p.mapping = av;
         p.index = vma.linear_index(addr) as u32;
         p.content = content;
@@ -591,9 +624,14 @@ impl<H: Hardware> Kernel<H> {
             self.mem.page_mut(old).flags.insert(PageFlags::DIRTY);
             return Ok(());
         }
-        if !special {
-            let p = self.mem.page(old);
-            if p.flags.contains(PageFlags::ANON) && p.mapcount == 1 && p.refcount == 1 {
+        if !special && self.mem.page(old).flags.contains(PageFlags::ANON) {
+            let exclusive = self.mem.page(old).flags.contains(PageFlags::ANON_EXCLUSIVE);
+            if exclusive || self.wp_can_reuse_anon_folio(old) {
+                // wp_page_reuse: the page is this mapping's; it stays, now writable and dirty.
+                self.mem
+                    .page_mut(old)
+                    .flags
+                    .insert(PageFlags::ANON_EXCLUSIVE);
                 self.hw.table_mut(table)[idx] |= rw | pt::DIRTY | pt::ACCESSED;
                 return Ok(());
             }
@@ -620,6 +658,20 @@ impl<H: Hardware> Kernel<H> {
         let w = vma.flags.contains(VmFlags::WRITE);
         self.map_page(mm, vma, table, addr, pfn, w, true);
         Ok(())
+    }
+
+    /// `wp_can_reuse_anon_folio` (6.18): a small anonymous folio not known to be exclusive is
+    /// reused only if its mapping holds the one reference left. A folio waiting in the CPU's
+    /// LRU-add or mlock batch (not on an LRU list) makes it drain the batches first; one in the
+    /// `lru_activate` batch is still on its list, and that batch's reference makes it a copy.
+    fn wp_can_reuse_anon_folio(&mut self, pfn: Pfn) -> bool {
+        if self.folio_ref_count(pfn) > 3 {
+            return false;
+        }
+        if !self.folio_test_lru(pfn) {
+            self.lru_add_drain();
+        }
+        self.folio_ref_count(pfn) == 1
     }
 
     /// `remap_pfn_range` (6.18; 5.10 alike): map `pages` raw PFNs from `pfn` at `addr` into
@@ -1342,6 +1394,9 @@ impl<H: Hardware> Kernel<H> {
                         e &= !pt::ACCESSED;
                         if e & pt::SPECIAL == 0 {
                             let p = self.mem.page_mut(pt::pfn_of(e));
+                            // folio_try_dup_anon_rmap_pte: a shared anonymous page is nobody's
+                            // alone any more.
+                            p.flags.remove(PageFlags::ANON_EXCLUSIVE);
                             p.refcount += 1;
                             p.mapcount += 1;
                             dst.rss[mm_counter(p.flags)] += 1;

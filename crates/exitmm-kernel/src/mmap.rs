@@ -354,13 +354,6 @@ impl<H: Hardware> Kernel<H> {
         if flags.growsdown {
             vm_flags |= VmFlags::GROWSDOWN;
         }
-        // path_noexec: the anon-inode filesystem of a perf event is SB_I_NOEXEC.
-        if file.is_some_and(|f| self.files.get(f).kind == FileKind::PerfEvent) {
-            if prot.exec {
-                return Err(Errno::EPERM);
-            }
-            vm_flags -= VmFlags::MAYEXEC;
-        }
         if flags.locked {
             vm_flags |= VmFlags::LOCKED;
         }
@@ -378,6 +371,13 @@ impl<H: Hardware> Kernel<H> {
             {
                 return Err(Errno::EAGAIN);
             }
+        }
+        // path_noexec (after the address and mlock checks): the anon-inode filesystem of a perf event is SB_I_NOEXEC.
+        if file.is_some_and(|f| self.files.get(f).kind == FileKind::PerfEvent) {
+            if prot.exec {
+                return Err(Errno::EPERM);
+            }
+            vm_flags -= VmFlags::MAYEXEC;
         }
         // Only private anonymous memory can grow down: a file mapping (shared or private) or
         // shared anonymous memory with MAP_GROWSDOWN is refused.

@@ -30,8 +30,11 @@ bitflags::bitflags! {
         const PGTABLE = 1 << 6;
         /// `PG_reserved`: never freed (the zero page).
         const RESERVED = 1 << 7;
-        /// The shared zero page.
-        const ZERO = 1 << 8;
+        /// `PageAnonExclusive` (meaningful on a 4 KiB anonymous page only): the page is known to
+        /// be this mapping's alone, so a write fault reuses it without looking at counts. Set
+        /// on a new anonymous page, cleared when fork shares it, set again when
+        /// `wp_can_reuse_anon_folio` finds the mapping is the last holder.
+        const ANON_EXCLUSIVE = 1 << 8;
         /// `PageBuddy`: free, in the buddy allocator (head of a free block).
         const BUDDY = 1 << 9;
         /// In the page cache of a file (`mapping` names the file, `index` the page offset).
@@ -44,6 +47,8 @@ bitflags::bitflags! {
         const HUGE_1G = 1 << 13;
         /// `hugetlb_restore_reserve`: freeing this hugetlb folio gives a reservation back.
         const RESTORE_RESERVE = 1 << 14;
+        /// `PG_active`: on (or bound for) the active LRU list.
+        const ACTIVE = 1 << 15;
     }
 }
 

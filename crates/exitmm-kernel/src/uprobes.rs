@@ -93,7 +93,7 @@ impl<H: Hardware> Kernel<H> {
         }
         *self.uprobes.entry((file, offset)).or_insert(0) += 1;
         self.get_file(file);
-        let r = self.for_each_mm(current, |k, mm| k.register_in_mm(mm, file, offset, true));
+        let r = self.register_for_each_vma(current, file, offset, true);
         if r.is_err() {
             self.uprobe_put(file, offset);
             self.fput(file);
@@ -116,7 +116,7 @@ impl<H: Hardware> Kernel<H> {
         let r = if self.uprobe_put(file, offset) {
             Ok(())
         } else {
-            self.for_each_mm(current, |k, mm| k.register_in_mm(mm, file, offset, false))
+            self.register_for_each_vma(current, file, offset, false)
         };
         self.fput(file);
         r
@@ -134,41 +134,54 @@ impl<H: Hardware> Kernel<H> {
         }
     }
 
-    /// Runs `f` on `current` and then on every other live mm.
-    fn for_each_mm(
+    /// `register_for_each_vma`: `build_map_info` collects the VMAs of the file's `i_mmap`
+    /// that map the offset (in the tree's order: by file offset, a fork child's VMA right
+    /// after its parent's), pushing each at the head of its list, so they are visited in the
+    /// reverse order; each that passes `valid_vma` gets the breakpoint installed (or removed,
+    /// if its mm may have one). `current` is the calling mm, lent out while this runs.
+    fn register_for_each_vma(
         &mut self,
         current: &mut Mm,
-        mut f: impl FnMut(&mut Self, &mut Mm) -> Result<(), Errno>,
-    ) -> Result<(), Errno> {
-        f(self, current)?;
-        for id in 0..self.mms.len() {
-            if self.mms[id].as_ref().is_some_and(|m| m.users > 0) {
-                self.with_mm(id as u32, |k, mm| f(k, mm))?;
-            }
-        }
-        Ok(())
-    }
-
-    /// `register_for_each_vma` for one mm: install (or remove) the breakpoint in each of its
-    /// VMAs that maps `(file, offset)`.
-    fn register_in_mm(
-        &mut self,
-        mm: &mut Mm,
         file: FileId,
         offset: u64,
         register: bool,
     ) -> Result<(), Errno> {
-        let hits: alloc::vec::Vec<u64> = mm
-            .vmas
-            .values()
-            .filter(|v| v.file == Some(file) && Self::uprobe_valid_vma(v, register))
-            .filter_map(|v| Self::offset_to_vaddr(v, offset))
-            .collect();
-        for vaddr in hits {
-            if register {
-                self.install_breakpoint(mm, vaddr)?;
-            } else if mm.flags.contains(MmFlags::HAS_UPROBES) {
-                self.remove_breakpoint(mm, vaddr);
+        let cur = current.id;
+        let mut info: alloc::vec::Vec<(u64, u32, u64)> = alloc::vec::Vec::new();
+        let mut collect = |mm: &Mm| {
+            for v in mm.vmas.values().filter(|v| v.file == Some(file)) {
+                if let Some(vaddr) = Self::offset_to_vaddr(v, offset) {
+                    info.push((v.pgoff, mm.id, vaddr));
+                }
+            }
+        };
+        collect(current);
+        for mm in self.mms.iter().flatten().filter(|m| m.users > 0) {
+            collect(mm);
+        }
+        info.sort_unstable();
+        for (_, id, vaddr) in info.into_iter().rev() {
+            let one = |k: &mut Self, mm: &mut Mm| -> Result<(), Errno> {
+                // The VMA may have changed meanwhile (a COW of another mm does not): check again.
+                let Some(v) = mm.vma_at(vaddr) else {
+                    return Ok(());
+                };
+                if v.file != Some(file) || !Self::uprobe_valid_vma(v, register) {
+                    return Ok(());
+                }
+                if register {
+                    k.install_breakpoint(mm, vaddr)
+                } else {
+                    if mm.flags.contains(MmFlags::HAS_UPROBES) {
+                        k.remove_breakpoint(mm, vaddr);
+                    }
+                    Ok(())
+                }
+            };
+            if id == cur {
+                one(self, current)?;
+            } else {
+                self.with_mm(id, |k, mm| one(k, mm))?;
             }
         }
         Ok(())
@@ -210,7 +223,6 @@ impl<H: Hardware> Kernel<H> {
         register: bool,
     ) -> Result<(), Errno> {
         let page_addr = vaddr & !(PAGE_SIZE - 1);
-        let in_page = (vaddr & (PAGE_SIZE - 1)) as u16;
         // get_user_pages_remote(FOLL_FORCE [| FOLL_WRITE]): fault the page in as needed.
         let e = self.pte_at(mm, page_addr);
         let needs_fault =
@@ -227,16 +239,51 @@ impl<H: Hardware> Kernel<H> {
             return Ok(());
         }
         let pfn = pt::pfn_of(e);
+        // get_user_pages_remote adds FOLL_TOUCH: follow_page_pte marks the folio accessed.
+        self.folio_mark_accessed(pfn);
         if !self.mem.page(pfn).flags.contains(PageFlags::ANON) {
             // verify_opcode finds no breakpoint in a file page; nothing to do.
             return Ok(());
         }
+        // verify_opcode: the byte is already what is wanted: nothing to do.
+        if !self.uprobe_verify(pfn, vaddr, register) {
+            return Ok(());
+        }
         if !register && !self.anon_exclusive(e) {
-            // Shared with a fork child: -EFAULT, retried with FOLL_WRITE, which COWs it.
+            // Not exclusive (shared with a fork child): -EFAULT, and the retry with FOLL_WRITE
+            // breaks COW (or reuses the page, if it is the last mapping), then marks accessed.
             self.fault(mm, page_addr, true, true)
                 .map_err(|_| Errno::EFAULT)?;
-            return self.uprobe_write_opcode(mm, vaddr, register);
+            return self.uprobe_write_opcode_exclusive(mm, vaddr, register);
         }
+        self.uprobe_write_in_place(mm, vaddr, register)
+    }
+
+    /// The retry of `uprobe_write` after a write fault made the page exclusive.
+    fn uprobe_write_opcode_exclusive(
+        &mut self,
+        mm: &mut Mm,
+        vaddr: u64,
+        register: bool,
+    ) -> Result<(), Errno> {
+        let e = self.pte_at(mm, vaddr & !(PAGE_SIZE - 1));
+        if !pt::present(e) || e & pt::SPECIAL != 0 {
+            return Ok(());
+        }
+        self.folio_mark_accessed(pt::pfn_of(e));
+        self.uprobe_write_in_place(mm, vaddr, register)
+    }
+
+    /// `__uprobe_write` on an exclusive anonymous page: the byte goes in; removing may zap.
+    fn uprobe_write_in_place(
+        &mut self,
+        mm: &mut Mm,
+        vaddr: u64,
+        register: bool,
+    ) -> Result<(), Errno> {
+        let page_addr = vaddr & !(PAGE_SIZE - 1);
+        let in_page = (vaddr & (PAGE_SIZE - 1)) as u16;
+        let pfn = pt::pfn_of(self.pte_at(mm, page_addr));
         let content = self.mem.page(pfn).content;
         let (base, mut offsets) = match self.uprobe_contents.get(&content) {
             Some(b) => (b.base, b.offsets.clone()),
@@ -286,13 +333,26 @@ impl<H: Hardware> Kernel<H> {
         Ok(())
     }
 
-    /// `PageAnonExclusive` as the model tells it: an anonymous page mapped and referenced once.
+    /// `verify_opcode`: whether the page at `pfn` needs the write (the byte at `vaddr` is not
+    /// yet the breakpoint, when registering; is one, when removing).
+    fn uprobe_verify(&self, pfn: Pfn, vaddr: u64, register: bool) -> bool {
+        let in_page = (vaddr & (PAGE_SIZE - 1)) as u16;
+        let content = self.mem.page(pfn).content;
+        let has = self
+            .uprobe_contents
+            .get(&content)
+            .is_some_and(|b| b.offsets.contains(&in_page));
+        has != register
+    }
+
+    /// `PageAnonExclusive` of the page the entry `e` maps.
     fn anon_exclusive(&self, e: u64) -> bool {
         if e & pt::SPECIAL != 0 {
             return false;
         }
         let p = self.mem.page(pt::pfn_of(e));
-        p.flags.contains(PageFlags::ANON) && p.mapcount == 1 && p.refcount == 1
+        p.flags
+            .contains(PageFlags::ANON | PageFlags::ANON_EXCLUSIVE)
     }
 
     /// `orig_page_is_identical`: the file's cached page at the anonymous page's offset exists
@@ -382,6 +442,12 @@ impl<H: Hardware> Kernel<H> {
     pub fn uprobe_call(&mut self, mm: &mut Mm, addr: u64) -> Result<CallOutcome, Fault> {
         let vma = mm.vma_at(addr).cloned().ok_or(Fault::Segv)?;
         if !vma.flags.contains(VmFlags::EXEC) {
+            // x86's access_error does not look at VM_EXEC for a missing page: the fetch is
+            // served as a read fault (zero page, fault-around, SIGBUS past the end of a file),
+            // and only the retried fetch, from a present NX entry, is SIGSEGV.
+            if vma.flags.intersects(VmFlags::ACCESS) && !pt::present(self.pte_at(mm, addr)) {
+                self.fault(mm, addr, false, false)?;
+            }
             return Err(Fault::Segv);
         }
         if !pt::present(self.pte_at(mm, addr)) {
@@ -507,9 +573,9 @@ impl<H: Hardware> Kernel<H> {
     }
 
     /// Whether something besides the mappings holds the folio at `pfn` (6.18's
-    /// `folio_ref_count != folio_expected_ref_count + 1` test): the model's only such holder
-    /// is the CPU's LRU-add batch, which keeps every new folio until it is drained.
+    /// `folio_ref_count != folio_expected_ref_count + 1` test, the `+ 1` being GUP's own
+    /// reference): the CPU's folio batches hold such references until drained.
     fn folio_has_extra_refs(&self, pfn: Pfn) -> bool {
-        self.lru_batch_holds(pfn)
+        self.folio_ref_count(pfn) != self.mem.page(pfn).mapcount as u32
     }
 }

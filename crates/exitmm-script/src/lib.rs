@@ -850,7 +850,11 @@ fn parse_op(words: &[&str]) -> Result<Op, String> {
                 "uc" => MemType::Uc,
                 "wc" => MemType::Wc,
                 "wb" => MemType::Wb,
-                x => return Err(format!("iomap: memory type must be uc, wc or wb, got '{x}'")),
+                x => {
+                    return Err(format!(
+                        "iomap: memory type must be uc, wc or wb, got '{x}'"
+                    ))
+                }
             };
             let size = num(args[1], "SIZE")?;
             if size == 0 || size % 4096 != 0 || size > 1 << 40 {
@@ -1145,7 +1149,10 @@ mod tests {
             assert_eq!(e.line, 2, "{src}");
             assert!(e.msg.contains(want), "{src}: {}", e.msg);
         }
-        assert!(parse("perf_ring ev 0").is_ok(), "a ring of the user page alone");
+        assert!(
+            parse("perf_ring ev 0").is_ok(),
+            "a ring of the user page alone"
+        );
     }
 
     #[test]

@@ -73,6 +73,12 @@ pub struct GenOptions {
     pub hugetlb: Vec<HugeSize>,
     /// The kernel runner's footprint cap: huge pages held stay within it.
     pub cap: u64,
+    /// Perf ring buffers (`perf_ring`, and mappings of them).
+    pub perf: bool,
+    /// Code files and uprobes (`codefile`, `uprobe`, `uprobe_remove`, `call`).
+    pub uprobes: bool,
+    /// Device regions (`iomap`, `pat`): model only, for the model's own property tests.
+    pub iomap: bool,
 }
 
 impl Default for GenOptions {
@@ -82,6 +88,9 @@ impl Default for GenOptions {
             memlock_limit: 8 << 20,
             hugetlb: Vec::new(),
             cap: 1 << 30,
+            perf: false,
+            uprobes: false,
+            iomap: false,
         }
     }
 }
@@ -126,6 +135,52 @@ pub const HUGETLB_WEIGHTS: [(HugeKind, u32); 7] = [
     (HugeKind::Stat, 3),
     (HugeKind::Resize, 1),
 ];
+
+/// The PFN-map and uprobe kinds of op, drawn instead of a [`WEIGHTS`] kind one time in
+/// [`SPECIAL_ONE_IN`] when the options allow them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpecialKind {
+    /// `perf_ring NAME PAGES`, then its one `mmap` (mostly right; sometimes private, of the
+    /// wrong length or executable: the kernel's errors). A ring is mapped once: a second
+    /// mapping of a buffer leaks into the user's `locked_vm` on 6.18 (the runner refuses it).
+    PerfRing,
+    /// An op on a ring mapping: touch, munmap, mprotect, madvise, mlock, mremap, pagemap,
+    /// whole or in part.
+    RingModify,
+    /// `close` of a descriptor.
+    Close,
+    /// `codefile NAME SIZE`.
+    Codefile,
+    /// `mmap` of a code file, mostly private and executable.
+    CodeMap,
+    /// `uprobe NAME FOFF`.
+    Uprobe,
+    /// `uprobe_remove NAME FOFF`.
+    UprobeRemove,
+    /// `call OFF` into a code mapping (or just past one).
+    Call,
+    /// An op on a code mapping: touch r, munmap, mprotect, madvise dontneed, mremap, pagemap.
+    CodeModify,
+    /// `iomap` and a mapping of it, or `pat` (model only).
+    Iomap,
+}
+
+/// How often each special kind is drawn (out of the sum).
+pub const SPECIAL_WEIGHTS: [(SpecialKind, u32); 10] = [
+    (SpecialKind::PerfRing, 3),
+    (SpecialKind::RingModify, 5),
+    (SpecialKind::Close, 1),
+    (SpecialKind::Codefile, 2),
+    (SpecialKind::CodeMap, 3),
+    (SpecialKind::Uprobe, 3),
+    (SpecialKind::UprobeRemove, 2),
+    (SpecialKind::Call, 4),
+    (SpecialKind::CodeModify, 3),
+    (SpecialKind::Iomap, 2),
+];
+
+/// One op in this many is a special one, when the options allow them.
+pub const SPECIAL_ONE_IN: u64 = 4;
 
 /// One op in this many is a hugetlb one, in a script with a pool.
 pub const HUGETLB_ONE_IN: u64 = 3;
@@ -267,6 +322,18 @@ struct State {
     reserved: bool,
     /// `mlockall future` (populating) is in force in some process: no reservation may be made.
     future_locked: bool,
+    /// Perf rings by name, with their pages and the role that opened them.
+    rings: Vec<(String, u64, bool)>,
+    /// Ring mappings made (start, len).
+    ring_regions: Vec<(u64, u64)>,
+    /// Code files by name, with their sizes.
+    codes: Vec<(String, u64)>,
+    /// Code mappings made (start, len).
+    code_regions: Vec<(u64, u64)>,
+    /// Probes registered (file, offset).
+    probes: Vec<(String, u64)>,
+    /// Device regions by name, with their sizes.
+    devices: Vec<(String, u64)>,
 }
 
 const K4: u64 = 4096;
@@ -680,6 +747,228 @@ fn huge_op(r: &mut Rng, st: &mut State, opts: &GenOptions, out: &mut Vec<String>
     }
 }
 
+/// A PFN-map, uprobe or device op (the options allow some).
+fn special_op(r: &mut Rng, st: &mut State, opts: &GenOptions, out: &mut Vec<String>) {
+    let mut kinds: Vec<(SpecialKind, u32)> = SPECIAL_WEIGHTS
+        .iter()
+        .copied()
+        .filter(|(k, _)| match k {
+            SpecialKind::PerfRing | SpecialKind::RingModify => opts.perf,
+            SpecialKind::Iomap => opts.iomap,
+            SpecialKind::Close => true,
+            _ => opts.uprobes,
+        })
+        .collect();
+    if kinds.is_empty() {
+        kinds.push((SpecialKind::Close, 1));
+    }
+    let pre = if st.child && r.chance(1, 2) {
+        "child "
+    } else {
+        ""
+    };
+    let in_child = !pre.is_empty();
+    let region = |r: &mut Rng, v: &[(u64, u64)], st: &State| match v.is_empty() {
+        true => (offset(r, st), (1 + r.below(8)) * K4),
+        false => *r.pick(v),
+    };
+    let line = match r.weighted(&kinds) {
+        SpecialKind::PerfRing => {
+            let name = format!("e{}", st.rings.len());
+            let pages = *r.pick(&[0, 1, 2, 4, 8, 8, 16]);
+            // A ring is opened and mapped in the process that runs the op; rings opened in a
+            // child are never mapped in the parent and the other way round, so no buffer is
+            // ever mapped twice.
+            st.rings.push((name.clone(), pages, in_child));
+            out.push(format!("{pre}perf_ring {name} {pages}"));
+            let o = offset(r, st);
+            let len = match r.below(10) {
+                0 => (2 + pages) * K4, // not 1 + 2^n pages: EINVAL
+                _ => (1 + pages) * K4,
+            };
+            let prot = *r.pick(&["rw", "rw", "rw", "r", "r", "rx"]);
+            let kind = if r.chance(1, 8) { "private" } else { "shared" };
+            let fixed = if r.chance(1, 6) { ",fixed" } else { "" };
+            st.ring_regions.push((o, len));
+            st.edges.push(o);
+            st.edges.push(o + len);
+            format!("mmap {} {} {prot} {kind}{fixed} {name}", num(o), num(len))
+        }
+        SpecialKind::RingModify => {
+            let (o, l) = region(r, &st.ring_regions, st);
+            let part = (r.below((l / K4).max(1)) * K4, (1 + r.below(2)) * K4);
+            let (a, n) = if r.chance(1, 2) {
+                (o, l)
+            } else {
+                (o + part.0, part.1)
+            };
+            match r.below(9) {
+                0 => format!("touch {} {} {}", num(a), num(n), r.pick(&["r", "w"])),
+                1 => format!("munmap {} {}", num(a), num(n)),
+                2 => format!("mprotect {} {} {}", num(a), num(n), r.weighted(&PROTS)),
+                3 => format!("madvise {} {} {}", num(a), num(n), r.weighted(&ADVICES)),
+                4 => format!("mlock {} {}", num(a), num(n)),
+                5 => {
+                    let to = offset(r, st);
+                    st.edges.push(to);
+                    match r.below(3) {
+                        0 => format!("mremap {} {} {}", num(a), num(n), num(n * 2)),
+                        1 => format!("mremap {} {} {}", num(a), num(n), num(K4)),
+                        _ => {
+                            st.ring_regions.push((to, n));
+                            format!(
+                                "mremap {} {} {} maymove fixed={}",
+                                num(a),
+                                num(n),
+                                num(n),
+                                num(to)
+                            )
+                        }
+                    }
+                }
+                6 => "dump".into(),
+                _ => format!("pagemap {} {}", num(o), num(l)),
+            }
+        }
+        SpecialKind::Close => {
+            let mut names: Vec<String> = st.rings.iter().map(|(n, _, _)| n.clone()).collect();
+            names.extend(st.codes.iter().map(|(n, _)| n.clone()));
+            names.extend(st.files.iter().map(|(n, _, _)| n.clone()));
+            match names.is_empty() {
+                true => "nop".into(),
+                false => format!("close {}", r.pick(&names)),
+            }
+        }
+        SpecialKind::Codefile => {
+            let name = format!("c{}", st.codes.len());
+            let size = (1 + r.below(16)) * K4;
+            st.codes.push((name.clone(), size));
+            format!("codefile {name} {}", num(size))
+        }
+        SpecialKind::CodeMap => {
+            if st.codes.is_empty() {
+                let name = format!("c{}", st.codes.len());
+                st.codes.push((name.clone(), 4 * K4));
+                out.push(format!("{pre}codefile {name} 16K"));
+            }
+            let (name, size) = r.pick(&st.codes).clone();
+            let o = offset(r, st);
+            let l = match r.below(4) {
+                0 => (1 + r.below(4)) * K4,
+                _ => size,
+            };
+            let foff = if r.chance(1, 4) {
+                r.below(size / K4) * K4
+            } else {
+                0
+            };
+            let prot = *r.pick(&["rx", "rx", "rx", "r", "x", "rwx", "rw"]);
+            let kind = if r.chance(1, 4) { "shared" } else { "private" };
+            let fixed = if r.chance(1, 4) { ",fixed" } else { "" };
+            st.code_regions.push((o, l));
+            st.edges.push(o);
+            st.edges.push(o + l);
+            format!(
+                "mmap {} {} {prot} {kind}{fixed} {name} {}",
+                num(o),
+                num(l),
+                num(foff)
+            )
+        }
+        SpecialKind::Uprobe => {
+            if st.codes.is_empty() {
+                "nop".into()
+            } else {
+                let (name, size) = r.pick(&st.codes).clone();
+                let foff = match r.below(8) {
+                    0 => size + K4, // past the end: EINVAL
+                    1..=3 => r.below(size / K4) * K4 + r.below(64),
+                    _ => r.below(size),
+                };
+                st.probes.push((name.clone(), foff));
+                format!("uprobe {name} {foff:#x}")
+            }
+        }
+        SpecialKind::UprobeRemove => {
+            if st.probes.is_empty() || r.chance(1, 8) {
+                match st.codes.first() {
+                    Some((n, _)) => format!("uprobe_remove {n} 0x10"),
+                    None => "nop".into(),
+                }
+            } else {
+                let i = r.below(st.probes.len() as u64) as usize;
+                let (name, foff) = st.probes.remove(i);
+                format!("uprobe_remove {name} {foff:#x}")
+            }
+        }
+        SpecialKind::Call => {
+            let (o, l) = region(r, &st.code_regions, st);
+            // Mostly where a probe may sit; sometimes just past the mapping (a hole: SIGSEGV).
+            let at = match r.below(6) {
+                0 => o + l,
+                _ => {
+                    let probe = st.probes.iter().find(|_| r.chance(1, 2)).map(|p| p.1);
+                    o + probe.map_or(r.below(l), |p| p % l.max(1))
+                }
+            };
+            format!("call {}", num(at))
+        }
+        SpecialKind::CodeModify => {
+            let (o, l) = region(r, &st.code_regions, st);
+            let (a, n) = if r.chance(1, 2) {
+                (o, l)
+            } else {
+                (o + r.below((l / K4).max(1)) * K4, K4)
+            };
+            match r.below(7) {
+                0 => format!("touch {} {} r", num(a), num(n)),
+                1 => format!("munmap {} {}", num(a), num(n)),
+                2 => format!(
+                    "mprotect {} {} {}",
+                    num(a),
+                    num(n),
+                    r.pick(&["rx", "r", "rw", "none"])
+                ),
+                3 => format!("madvise {} {} dontneed", num(a), num(n)),
+                4 => {
+                    let to = offset(r, st);
+                    st.edges.push(to);
+                    st.code_regions.push((to, n));
+                    format!(
+                        "mremap {} {} {} maymove fixed={}",
+                        num(a),
+                        num(n),
+                        num(n),
+                        num(to)
+                    )
+                }
+                _ => format!("pagemap {} {}", num(o), num(l)),
+            }
+        }
+        SpecialKind::Iomap => {
+            if st.devices.is_empty() || r.chance(1, 3) {
+                let name = format!("d{}", st.devices.len());
+                let size = (1 + r.below(64)) * K4;
+                st.devices.push((name.clone(), size));
+                out.push(format!(
+                    "{pre}iomap {name} {} {}",
+                    num(size),
+                    r.pick(&["uc", "wc", "wb"])
+                ));
+                let o = offset(r, st);
+                st.edges.push(o);
+                st.edges.push(o + size);
+                st.ring_regions.push((o, size));
+                let kind = if r.chance(1, 4) { "private" } else { "shared" };
+                format!("mmap {} {} rw {kind} {name}", num(o), num(size))
+            } else {
+                "pat".into()
+            }
+        }
+    };
+    out.push(format!("{pre}{line}"));
+}
+
 /// A random script from `seed`: two files, then ops in the parent and (after a `fork`) the
 /// child, with at most one child at a time.
 pub fn script(seed: u64, opts: &GenOptions) -> String {
@@ -695,6 +984,12 @@ pub fn script(seed: u64, opts: &GenOptions) -> String {
         locked: 0,
         reserved: false,
         future_locked: false,
+        rings: Vec::new(),
+        ring_regions: Vec::new(),
+        codes: Vec::new(),
+        code_regions: Vec::new(),
+        probes: Vec::new(),
+        devices: Vec::new(),
     };
     let mut out = Vec::new();
     let (f, g) = ((1 + r.below(64)) * K4, (1 + r.below(64)) * K4);
@@ -730,6 +1025,8 @@ pub fn script(seed: u64, opts: &GenOptions) -> String {
         }
         if st.huge.is_some() && r.below(HUGETLB_ONE_IN) == 0 {
             huge_op(&mut r, &mut st, opts, &mut out);
+        } else if (opts.perf || opts.uprobes || opts.iomap) && r.below(SPECIAL_ONE_IN) == 0 {
+            special_op(&mut r, &mut st, opts, &mut out);
         } else {
             op(&mut r, &mut st, opts, &mut out);
         }

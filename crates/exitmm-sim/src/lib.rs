@@ -228,6 +228,9 @@ pub struct Sim {
     pub kernel: Kernel<Machine>,
     procs: [Option<Process>; 2],
     check: bool,
+    /// Code files made so far: they stay linked under `/dev/shm` (tracefs names them by
+    /// path) for the whole run, so no other file of that name can be created.
+    linked: std::collections::BTreeSet<String>,
 }
 
 fn idx(r: Role) -> usize {
@@ -266,6 +269,7 @@ impl Sim {
                 None,
             ],
             check: opts.check,
+            linked: Default::default(),
         }
     }
 
@@ -287,6 +291,10 @@ impl Sim {
         let mut out = Vec::new();
         let mut report = None;
         let mut status_role = Some(role);
+        // Every op starts with the CPU's folio batches drained, as the kernel runner makes it
+        // (its MADV_POPULATE_READ of a page of its own before each op): whether a new folio is
+        // still batched must not depend on what else ran on the CPU.
+        self.kernel.lru_add_drain();
         // The kernel runs this op on the CPU of the role's main thread.
         if let (Some(c), Some(p)) = (self.kernel.hw.cpus.as_mut(), self.procs[idx(role)].as_ref()) {
             c.current = p.cpu;
@@ -396,7 +404,8 @@ impl Sim {
                 tmpfs,
                 hugetlb: None,
             } => {
-                if self.proc(role).fds.contains_key(name) {
+                if self.proc(role).fds.contains_key(name) || (*tmpfs && self.linked.contains(name))
+                {
                     Err(Errno::EEXIST)
                 } else {
                     let kind = if *tmpfs {
@@ -690,7 +699,7 @@ impl Sim {
                 Ok(())
             }
             Op::Codefile { name, size } => {
-                if self.proc(role).fds.contains_key(name) {
+                if self.proc(role).fds.contains_key(name) || !self.linked.insert(name.clone()) {
                     Err(Errno::EEXIST)
                 } else {
                     match self
@@ -736,6 +745,25 @@ impl Sim {
                     return Err(Self::unsupported(
                         line,
                         "call into an executable mapping that is not a codefile (the model knows only code made of ret instructions)",
+                    ));
+                }
+                let below_stack = {
+                    let mm = self.kernel.mm(self.proc(role).mm);
+                    mm.vma_at(a).is_none()
+                        && mm
+                            .find_vma(a)
+                            .is_some_and(|v| v.flags.contains(VmFlags::GROWSDOWN))
+                };
+                if below_stack {
+                    return Err(Self::unsupported(
+                        line,
+                        "call below a growsdown VMA: the fault would grow the stack, which the model does not do yet",
+                    ));
+                }
+                if !self.call_target_is_code(role, a) {
+                    return Err(Self::unsupported(
+                        line,
+                        "call into code the script has written (the model keeps no bytes, only whether a page is still the file's)",
                     ));
                 }
                 let r = self.with_mm(role, |k, mm| k.uprobe_call(mm, a).map(|_| ()));
@@ -902,6 +930,37 @@ impl Sim {
             }
         }
         r
+    }
+
+    /// Whether the byte at `a` is still the code file's (`ret`), or a breakpoint of a probe:
+    /// true unless the page there is a copy the script has written into.
+    fn call_target_is_code(&self, role: Role, a: u64) -> bool {
+        let mm = self.kernel.mm(self.proc(role).mm);
+        let Some(v) = mm.vma_at(a) else { return true };
+        let Some(f) = v.file else { return true };
+        // Past the end of the file but inside its last page: zeros, not code.
+        let foff = (v.linear_index(a) << 12) | (a & (pt::PAGE_SIZE - 1));
+        let size = self.kernel.files.get(f).size;
+        if foff >= size && foff < size.next_multiple_of(pt::PAGE_SIZE) {
+            return false;
+        }
+        let e = self.kernel.pte_at(mm, a);
+        if !pt::present(e) || e & pt::SPECIAL != 0 {
+            return true;
+        }
+        let content = self.kernel.mem.page(pt::pfn_of(e)).content;
+        let base = self
+            .kernel
+            .uprobe_contents
+            .get(&content)
+            .map_or(content, |b| b.base);
+        let index = v.linear_index(a);
+        self.kernel
+            .files
+            .get(f)
+            .pages
+            .get(&index)
+            .is_none_or(|&p| self.kernel.mem.page(p).content == base)
     }
 
     fn touch(
