@@ -996,12 +996,13 @@ static int hp_write(u64 kb, long long v) {
 	return w == n ? 0 : -e;
 }
 
-/* kB of huge pages of size index I in use or reserved on the host now (0 without such pages) */
+/* kB of huge pages of size index I in use or reserved on the host now (0 without such pages).
+ * sysfs nr_hugepages is h->nr_huge_pages, surplus pages included. */
 static long long hp_held_kb(int i) {
 	long long nr = hp_read(hp_kb[i], "nr_hugepages"), fr = hp_read(hp_kb[i], "free_hugepages");
-	long long rs = hp_read(hp_kb[i], "resv_hugepages"), su = hp_read(hp_kb[i], "surplus_hugepages");
-	if (nr < 0 || fr < 0 || rs < 0 || su < 0) return 0;
-	return (nr + su - fr + rs) * (long long)hp_kb[i];
+	long long rs = hp_read(hp_kb[i], "resv_hugepages");
+	if (nr < 0 || fr < 0 || rs < 0) return 0;
+	return (nr - fr + rs) * (long long)hp_kb[i];
 }
 
 /* The janitor: its own session (no signal meant for the runner's group reaches it), no file but

@@ -358,7 +358,10 @@ fn diff(
                 let text = exitmm_sim::gen::script(s, &opts);
                 let script = exitmm_script::parse(&text)
                     .map_err(|e| (format!("generated script {s}: {e}"), 2))?;
-                match exitmm_diff::diff(&script, &probe.config, cap).map_err(host)? {
+                let verdict = exitmm_diff::diff(&script, &probe.config, cap)
+                    .map_err(host)
+                    .map_err(|(m, c)| (format!("generated script {s}: {m}"), c))?;
+                match verdict {
                     Verdict::Equal => equal += 1,
                     Verdict::Inconclusive(why) => {
                         inconclusive += 1;

@@ -649,7 +649,10 @@ fn huge_op(r: &mut Rng, st: &mut State, opts: &GenOptions, out: &mut Vec<String>
             )
         }
         HugeKind::SharedGib => {
-            if size != HugeSize::M2 || st.child || st.huge_bound > 0 {
+            // The runner bounds the GiB by its whole length, so nothing else may hold huge
+            // pages: no other region and no hugetlb file (one not filled may be faulted later).
+            let huge_files = st.files.iter().any(|f| f.2.is_some());
+            if size != HugeSize::M2 || st.child || st.huge_bound > 0 || huge_files {
                 format!("hugetlb_stat {word}")
             } else {
                 // The whole GiB, so that a forked child shares the PMD table. Like any large
@@ -683,9 +686,8 @@ fn huge_op(r: &mut Rng, st: &mut State, opts: &GenOptions, out: &mut Vec<String>
                 let name = format!("h{}", st.files.len());
                 st.files.push((name.clone(), pages * hb, Some(size)));
                 let fill = r.chance(1, 2);
-                if fill {
-                    st.huge_bound += pages * hb;
-                }
+                // Filled now or faulted through a mapping later: bound it either way.
+                st.huge_bound += pages * hb;
                 format!(
                     "memfd {name} {} hugetlb={word}{}",
                     num(pages * hb),
