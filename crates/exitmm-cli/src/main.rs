@@ -396,7 +396,7 @@ fn diff(
                 }
             }
             println!(
-                "{n} random scripts (seed {seed}): {equal} equal, {different} different, {inconclusive} inconclusive, {unsafe_} not run (would leak in the host kernel), in {:.1} s",
+                "{n} random scripts (seed {seed}): {equal} equal, {different} different, {inconclusive} inconclusive, {unsafe_} not run (the host kernel would leak, or the model does not run them), in {:.1} s",
                 started.elapsed().as_secs_f64()
             );
             if different > 0 {
