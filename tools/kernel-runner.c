@@ -364,11 +364,11 @@ struct result {
 enum { OP_MMAP, OP_FILE, OP_TOUCH, OP_MUNMAP, OP_MPROTECT, OP_MLOCK, OP_MUNLOCK, OP_MLOCKALL,
        OP_MUNLOCKALL, OP_MADVISE, OP_MREMAP, OP_FORK, OP_CHILD_EXIT, OP_DUMP, OP_PAGEMAP,
        OP_COMMIT, OP_MEMINFO, OP_HUGETLB_POOL, OP_HUGETLB_STAT, OP_PERF_RING, OP_CLOSE,
-       OP_CODEFILE, OP_UPROBE, OP_UPROBE_REMOVE, OP_CALL, OP_NOP, OP_QUIT, OP_PFN_PROBE, OP_PEEK };
+       OP_CODEFILE, OP_UPROBE, OP_UPROBE_REMOVE, OP_CALL, OP_SWAPON, OP_NOP, OP_QUIT, OP_PFN_PROBE, OP_PEEK };
 static const char *op_names[] = {"mmap", "file", "touch", "munmap", "mprotect", "mlock", "munlock",
 	"mlockall", "munlockall", "madvise", "mremap", "fork", "child_exit", "dump", "pagemap",
 	"commit", "meminfo", "hugetlb_pool", "hugetlb_stat", "perf_ring", "close", "codefile",
-	"uprobe", "uprobe_remove", "call", "nop", "quit", "pfn_probe", "peek"};
+	"uprobe", "uprobe_remove", "call", "swapon", "nop", "quit", "pfn_probe", "peek"};
 
 /* Files, per process: each process runs its ops on its own table (a child inherits the
  * parent's at fork); the parent keeps a mirror of the child's names and kinds (`ctab`), for the
@@ -967,6 +967,7 @@ static long long pool_old[2], pool_set[2];
 static long long base_hp_held_kb[2];
 static int pools_wanted; /* -P: the script sets pools; the janitor runs */
 static int uprobes_wanted; /* -U: codefiles or uprobes; the janitor runs */
+static int swap_wanted; /* -S: the script makes a swap device; the janitor runs */
 static int events_wanted; /* -E: list the host's exitmm uprobe events */
 
 /* a number from FILE of the sysfs directory of size KB; -1 (errno set) if it cannot be read */
@@ -1011,7 +1012,7 @@ static long long hp_held_kb(int i) {
  * to unlink, tracefs to unmount (mounted on the host's namespace by the runner). EOF (the runner
  * closed the pipe, or is gone) undoes every one of them: events first, then the instance, files,
  * the mount, and the pools last. */
-enum { JM_POOL = 1, JM_EVENT, JM_INSTANCE, JM_FILE, JM_UMOUNT };
+enum { JM_POOL = 1, JM_EVENT, JM_INSTANCE, JM_FILE, JM_UMOUNT, JM_ZRAM };
 struct jmsg { int kind; u64 kb; long long old; char s[200]; }; /* < PIPE_BUF: whole messages */
 #define MAX_JMSG 512
 static struct jmsg jsaved[MAX_JMSG];
@@ -1038,6 +1039,19 @@ static int event_remove(const char *inst, const char *ev) {
 	}
 	snprintf(line, sizeof line, "-:exitmm/%s\n", ev);
 	return write_str(TRACEFS "/uprobe_events", line);
+}
+
+/* ---------- swap on zram ---------- */
+/* swaps the run's zram device off, resets it and removes it (the janitor's undo, and the end
+ * of a run); what is swapped out of a live process is swapped back in first by swapoff */
+static void zram_remove(int id) {
+	char path[64], v[16];
+	snprintf(path, sizeof path, "/dev/zram%d", id);
+	syscall(SYS_swapoff, path);
+	snprintf(path, sizeof path, "/sys/block/zram%d/reset", id);
+	write_str(path, "1\n");
+	snprintf(v, sizeof v, "%d\n", id);
+	write_str("/sys/class/zram-control/hot_remove", v);
 }
 
 static void janitor_main(int rfd) {
@@ -1067,6 +1081,8 @@ static void janitor_main(int rfd) {
 		if (jsaved[i].kind == JM_FILE) unlink(jsaved[i].s);
 	for (int i = 0; i < n; i++)
 		if (jsaved[i].kind == JM_UMOUNT) umount2(jsaved[i].s, MNT_DETACH);
+	for (int i = 0; i < n; i++)
+		if (jsaved[i].kind == JM_ZRAM) zram_remove((int)jsaved[i].kb);
 	for (int i = 0; i < n; i++)
 		if (jsaved[i].kind == JM_POOL) hp_write(jsaved[i].kb, jsaved[i].old);
 	_exit(0);
@@ -1109,7 +1125,7 @@ static void janitor_start(void) {
 /* tells the janitor one thing to undo; TEXT names the op that needs it */
 static void janitor_tell(int kind, u64 kb, long long old, const char *str, const char *text) {
 	if (janitor_pid <= 0) die("'%s': no janitor to undo it (run the runner with %s)", text,
-				  kind == JM_POOL ? "-P" : "-U");
+				  kind == JM_POOL ? "-P" : kind == JM_ZRAM ? "-S" : "-U");
 	struct jmsg m;
 	memset(&m, 0, sizeof m);
 	m.kind = kind; m.kb = kb; m.old = old;
@@ -1222,6 +1238,55 @@ static long long uprobe_del(char role, const char *name, u64 foff) {
 			return event_remove(instance_dir, ups[i].ev);
 		}
 	return -ENOENT;
+}
+
+static int zram_id = -1; /* the run's zram device, once made */
+static long long base_swap_used_kb; /* SwapTotal - SwapFree before the device */
+
+/* `swapon SIZE`: a zram device made for the run (the janitor removes it however the run ends),
+ * a version-1 swap header written on its first page (mkswap's, without label or UUID), then
+ * swapon(2) with no flags: priority -2, no discard. No root or no zram stops the run. */
+static long long swapon_zram(u64 size, const char *text) {
+	if (zram_id >= 0) return -EBUSY;
+	int fd = open("/sys/class/zram-control/hot_add", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) unavailable("'%s' needs zram: /sys/class/zram-control/hot_add: %s", text, strerror(errno));
+	char b[16] = {0};
+	ssize_t n = read(fd, b, sizeof b - 1);
+	int e = errno;
+	close(fd);
+	if (n <= 0) unavailable("'%s' needs zram: hot_add: %s", text, n < 0 ? strerror(e) : "no device");
+	zram_id = atoi(b);
+	janitor_tell(JM_ZRAM, (u64)zram_id, 0, NULL, text);
+	base_swap_used_kb = meminfo("SwapTotal") - meminfo("SwapFree");
+	char path[64], v[32];
+	snprintf(path, sizeof path, "/sys/block/zram%d/disksize", zram_id);
+	snprintf(v, sizeof v, "%llu\n", size);
+	int rc = write_str(path, v);
+	if (rc) unavailable("'%s': %s: %s", text, path, strerror(-rc));
+	static unsigned char hdr[PAGE];
+	memset(hdr, 0, sizeof hdr);
+	unsigned int version = 1, last_page = (unsigned int)(size / PAGE - 1);
+	memcpy(hdr + 1024, &version, 4);
+	memcpy(hdr + 1028, &last_page, 4);
+	memcpy(hdr + PAGE - 10, "SWAPSPACE2", 10);
+	snprintf(path, sizeof path, "/dev/zram%d", zram_id);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0) unavailable("'%s': open %s: %s", text, path, strerror(errno));
+	if (pwrite(fd, hdr, PAGE, 0) != PAGE || fsync(fd) < 0)
+		unavailable("'%s': writing the swap header to %s: %s", text, path, strerror(errno));
+	close(fd);
+	if (syscall(SYS_swapon, path, 0) < 0) {
+		e = errno;
+		if (e == EPERM) unavailable("'%s': swapon %s: %s (needs CAP_SYS_ADMIN)", text, path, strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+/* kB the script has swapped out (zram holds them in memory) */
+static long long swap_used_kb(void) {
+	if (zram_id < 0) return 0;
+	return meminfo("SwapTotal") - meminfo("SwapFree") - base_swap_used_kb;
 }
 
 static int uprobe_active(const char *name, u64 foff) {
@@ -1503,6 +1568,8 @@ static void measure(struct footprint *fp) {
 		fp->vmsize_kb[1] = st.v[S_VMSIZE] - base_child.v[S_VMSIZE];
 	}
 	fp->committed_kb = committed_as() - base_committed_kb;
+	/* swapped-out pages are still the script's memory: zram keeps them */
+	fp->rss_kb += swap_used_kb();
 }
 
 /* kB of huge pages in use or reserved, host-wide, against the baseline: neither RSS nor
@@ -1801,13 +1868,14 @@ int main(int argc, char **argv) {
 		if (!strcmp(argv[i], "-c") && i + 1 < argc) footprint_cap = strtoull(argv[++i], NULL, 0);
 		else if (!strcmp(argv[i], "-P")) pools_wanted = 1;
 		else if (!strcmp(argv[i], "-U")) uprobes_wanted = 1;
+		else if (!strcmp(argv[i], "-S")) swap_wanted = 1;
 		else if (!strcmp(argv[i], "-E")) events_wanted = 1;
 		else if (!strcmp(argv[i], "-H")) host_ns = 1;
 		else if (!strcmp(argv[i], "-t") && i + 2 < argc) {
 			if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) < 0) die("PR_SET_THP_DISABLE: %s", strerror(errno));
 			time_exits(strtoull(argv[i + 1], NULL, 0), atoi(argv[i + 2]));
 			return 0;
-		} else die("usage: kernel-runner [-c CAP_BYTES] [-P] [-U] [-H] < digested-script | kernel-runner -t PAGES "
+		} else die("usage: kernel-runner [-c CAP_BYTES] [-P] [-U] [-S] [-H] < digested-script | kernel-runner -t PAGES "
 			       "REPEATS | kernel-runner -E");
 	}
 	if (sysconf(_SC_PAGESIZE) != 4096) die("needs 4 KiB pages");
@@ -1827,7 +1895,7 @@ int main(int argc, char **argv) {
 	 * forked first, while the runner holds almost nothing: it shares no memory of the script,
 	 * and what its fork charged is in the baseline. */
 	if (pools_wanted) pools_lock();
-	if (pools_wanted || uprobes_wanted) janitor_start();
+	if (pools_wanted || uprobes_wanted || swap_wanted) janitor_start();
 	/* No RLIMIT_AS: it bounds reservations (VmSize), which the cap deliberately does not (a
 	 * 4 GiB noreserve mapping must run), and it would give ENOMEM where the model, which has no
 	 * such limit, succeeds. footprint_check bounds what the script makes resident or charges. */
@@ -1920,6 +1988,8 @@ int main(int argc, char **argv) {
 		/* the pools are the host's: set and read by the runner, whichever role asks */
 		case OP_HUGETLB_POOL: hugetlb_pool(role, c.a[0], c.a[1], f[4]); break;
 		case OP_HUGETLB_STAT: print_hugetlb(role, c.a[0], f[4]); break;
+		/* the swap device is the host's: made by the parent, whichever role asks */
+		case OP_SWAPON: r.rc = swapon_zram(c.a[0], f[4]); break;
 		case OP_NOP: break;
 		default:
 			r = role == 'C' ? child_run(&c) : run_op(&c);

@@ -86,6 +86,7 @@ pub fn madv_number(a: Advice) -> u32 {
         Advice::PopulateRead => 22,
         Advice::PopulateWrite => 23,
         Advice::DontNeedLocked => 24,
+        Advice::PageOut => 21,
     }
 }
 
@@ -193,6 +194,7 @@ fn digest_line(l: &Line) -> Result<String, HostError> {
         Op::Uprobe { name, foff } => ("uprobe", format!("{foff} ={name}")),
         Op::UprobeRemove { name, foff } => ("uprobe_remove", format!("{foff} ={name}")),
         Op::Call { off } => ("call", format!("{off}")),
+        Op::Swapon { size } => ("swapon", format!("{size}")),
         _ => {
             return Err(HostError::ModelOnly {
                 line: l.line,
@@ -259,6 +261,14 @@ fn run_with(script: &Script, footprint_cap: u64, extra: &[&str]) -> Result<Strin
     }) {
         // The janitor also removes the run's uprobe events and codefiles however it ends.
         cmd.arg("-U");
+    }
+    if script
+        .lines
+        .iter()
+        .any(|l| matches!(l.op, Op::Swapon { .. }))
+    {
+        // The janitor swaps off and removes the run's zram device however it ends.
+        cmd.arg("-S");
     }
     let mut child = cmd
         .stdin(Stdio::piped())

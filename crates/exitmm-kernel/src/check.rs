@@ -28,6 +28,8 @@ struct Found {
     table_pointers: BTreeMap<Pfn, i32>,
     /// PMD tables already walked.
     walked: alloc::collections::BTreeSet<Pfn>,
+    /// Swap PTEs naming each slot.
+    swap_refs: BTreeMap<u32, u32>,
 }
 
 impl<H: Hardware> Kernel<H> {
@@ -48,6 +50,7 @@ impl<H: Hardware> Kernel<H> {
                 }
             }
         }
+        self.check_swap(&mut found, &mut bad);
         for (id, f) in self.files.table.iter().enumerate() {
             let Some(f) = f else { continue };
             // A perf event's ring buffer holds one reference to each of its pages.
@@ -292,6 +295,53 @@ impl<H: Hardware> Kernel<H> {
         }
     }
 
+    /// The swap device: every slot's count is the swap PTEs naming it; every cached folio
+    /// holds one reference and its slot; the free count is the slots neither counted nor
+    /// cached; the header slot is never used.
+    fn check_swap(&self, found: &mut Found, bad: &mut Vec<String>) {
+        let Some(si) = &self.swap else {
+            if !found.swap_refs.is_empty() {
+                bad.push("swap PTEs but no swap device".into());
+            }
+            return;
+        };
+        let mut free = 0u32;
+        for (slot, &c) in si.count.iter().enumerate() {
+            let want = found.swap_refs.get(&(slot as u32)).copied().unwrap_or(0);
+            if c != want {
+                bad.push(format!(
+                    "swap slot {slot}: count {c} but {want} swap PTEs name it"
+                ));
+            }
+            if slot > 0 && si.slot_free(slot as u32) {
+                free += 1;
+            }
+        }
+        if si.count[0] != 0 || si.cache.contains_key(&0) {
+            bad.push("swap slot 0 (the header) is in use".into());
+        }
+        if free != si.nr_free {
+            bad.push(format!(
+                "nr_swap_pages is {} but {free} slots are free",
+                si.nr_free
+            ));
+        }
+        for (&slot, &pfn) in &si.cache {
+            *found.refs.entry(pfn).or_default() += 1;
+            if si.cache_of.get(&pfn) != Some(&slot) {
+                bad.push(format!(
+                    "swap cache: slot {slot} holds frame {pfn}, which names another"
+                ));
+            }
+            if self.mem.page(pfn).refcount == 0 {
+                bad.push(format!("swap cache: slot {slot} holds free frame {pfn}"));
+            }
+        }
+        if si.cache_of.len() != si.cache.len() {
+            bad.push("swap cache: the two maps disagree".into());
+        }
+    }
+
     fn check_mm_structures(&self, mm: &Mm, found: &mut Found, bad: &mut Vec<String>) {
         let id = mm.id;
         // VMAs
@@ -395,10 +445,30 @@ impl<H: Hardware> Kernel<H> {
                         bad.push(format!("mm {id}: PTE table {pte} lacks PageTable"));
                     }
                     for (l, &e) in self.hw.table(pte).iter().enumerate() {
-                        if !pt::present(e) {
+                        let addr = base | ((k as u64) << 21) | ((l as u64) << 12);
+                        if pt::is_swap(e) {
+                            *found.swap_refs.entry(pt::swp_offset(e)).or_default() += 1;
+                            rss[crate::mm_types::MM_SWAPENTS] += 1;
+                            let ok = mm.vma_at(addr).is_some_and(|v| v.anon_vma.is_some());
+                            let slot_ok = self
+                                .swap
+                                .as_ref()
+                                .is_some_and(|si| (pt::swp_offset(e) as usize) < si.count.len());
+                            if !ok || !slot_ok {
+                                bad.push(format!(
+                                    "mm {id}: swap PTE at {addr:#x} outside an anonymous VMA or past the device"
+                                ));
+                            }
                             continue;
                         }
-                        let addr = base | ((k as u64) << 21) | ((l as u64) << 12);
+                        if !pt::present(e) {
+                            if e != 0 {
+                                bad.push(format!(
+                                    "mm {id}: unknown non-present PTE {e:#x} at {addr:#x}"
+                                ));
+                            }
+                            continue;
+                        }
                         if mm.vma_at(addr).is_none() {
                             bad.push(format!(
                                 "mm {id}: present PTE at {addr:#x} outside every VMA"

@@ -32,6 +32,7 @@ pub mod perf_event;
 pub mod pgtable;
 pub mod shmem;
 pub mod swap;
+pub mod swapfile;
 pub mod task_mmu;
 #[cfg(test)]
 pub(crate) mod testhw;
@@ -141,6 +142,8 @@ pub struct Config {
     /// (`HugeSize::index`): their pages, how many are surplus, and reservations nobody owns (a
     /// kernel that leaked some, see `Kernel::hugetlb_resv_leaked`). Empty pools by default.
     pub hugetlb_baseline: [HugetlbBaseline; 2],
+    /// `vm.page-cluster`: swap readahead reads up to `1 << page_cluster` pages.
+    pub page_cluster: u32,
     /// Which kernel's PFN-map PAT tracking to follow (5.10's `VM_PAT` by default, the seed's).
     pub pat: pat::PatTracking,
     /// `kernel.perf_event_mlock_kb`: ring-buffer memory a user may map per CPU before the
@@ -177,6 +180,7 @@ impl Default for Config {
             memlock_limit: None,
             inject: Inject::empty(),
             hugetlb_baseline: Default::default(),
+            page_cluster: 3,
             pat: pat::PatTracking::VmPat,
             perf_event_mlock_kb: 516,
             online_cpus: 1,
@@ -239,6 +243,8 @@ pub struct Kernel<H: Hardware> {
     pub uprobe_contents: alloc::collections::BTreeMap<u32, uprobes::BreakpointPage>,
     /// The CPU's folio batches (LRU-add and mlock).
     pub fbatches: swap::FolioBatches,
+    /// The swap device (`swapon`), if any.
+    pub swap: Option<swapfile::SwapInfo>,
     /// Settings.
     pub config: Config,
     next_content: u32,
@@ -284,6 +290,7 @@ impl<H: Hardware> Kernel<H> {
             uprobes: Default::default(),
             uprobe_contents: Default::default(),
             fbatches: Default::default(),
+            swap: None,
             config,
             next_content: 1,
         };

@@ -2,7 +2,7 @@
 
 use crate::arch::Hardware;
 use crate::memory::ZapDetails;
-use crate::mm_types::{Mm, VmFlags, Vma};
+use crate::mm_types::{Mm, VmFlags, Vma, MM_ANONPAGES, MM_SWAPENTS};
 use crate::page::PageFlags;
 use crate::pgtable::{self as pt, PAGE_SIZE};
 use crate::{Errno, Kernel};
@@ -29,6 +29,7 @@ pub enum Advice {
     DoDump,
     PopulateRead,
     PopulateWrite,
+    PageOut,
 }
 
 impl<H: Hardware> Kernel<H> {
@@ -164,7 +165,24 @@ impl<H: Hardware> Kernel<H> {
                 self.shmem_punch_hole(mm, file, first, first + ((end - start) >> 12));
                 return Ok(());
             }
-            Advice::WillNeed => return Ok(()),
+            Advice::WillNeed => {
+                // madvise_willneed → swapin_walk_pmd_entry: an anonymous VMA's swapped-out
+                // pages are read into the swap cache (not mapped).
+                if vma.file.is_none() && self.swap.is_some() {
+                    self.madvise_willneed_swapin(mm, start, end);
+                    self.lru_add_drain();
+                }
+                return Ok(());
+            }
+            Advice::PageOut => {
+                // can_madv_lru_vma
+                if f.intersects(VmFlags::LOCKED | VmFlags::PFNMAP | VmFlags::HUGETLB) {
+                    return Err(Errno::EINVAL);
+                }
+                self.lru_add_drain();
+                self.madvise_pageout_pte_range(mm, start, end);
+                return Ok(());
+            }
             Advice::PopulateRead | Advice::PopulateWrite => {
                 unreachable!("handled before the VMA walk")
             }
@@ -209,8 +227,17 @@ impl<H: Hardware> Kernel<H> {
             if let Some(t) = self.pte_table(mm, a) {
                 let i = pt::Level::Pte.index(a);
                 let e = self.hw.table(t)[i];
-                if pt::present(e) && e & pt::SPECIAL == 0 {
-                    let p = self.mem.page_mut(pt::pfn_of(e));
+                if pt::is_swap(e) {
+                    // A swapped-out page is freed outright.
+                    self.hw.table_mut(t)[i] = 0;
+                    mm.rss[MM_SWAPENTS] -= 1;
+                    self.free_swap_and_cache(pt::swp_offset(e));
+                } else if pt::present(e) && e & pt::SPECIAL == 0 {
+                    let pfn = pt::pfn_of(e);
+                    if self.mem.page(pfn).mapcount == 1 && self.folio_test_swapcache(pfn) {
+                        self.folio_free_swap(pfn);
+                    }
+                    let p = self.mem.page_mut(pfn);
                     if p.flags.contains(PageFlags::ANON) {
                         let skip = p.flags.contains(PageFlags::DIRTY) && p.mapcount != 1;
                         if !skip {
@@ -223,6 +250,132 @@ impl<H: Hardware> Kernel<H> {
             a += PAGE_SIZE;
         }
         self.hw.flush_tlb_range(mm.id, start, end, 12, false);
+    }
+
+    /// `madvise_willneed` on anonymous memory: every swap PTE's page is read into the swap
+    /// cache (`read_swap_cache_async`, no readahead window).
+    fn madvise_willneed_swapin(&mut self, mm: &Mm, start: u64, end: u64) {
+        let mut a = start;
+        while a < end {
+            let e = self.pte_at(mm, a);
+            if pt::is_swap(e) && self.read_swap_cache_async(pt::swp_offset(e)).is_err() {
+                return;
+            }
+            a += PAGE_SIZE;
+        }
+    }
+
+    /// Whether `MADV_PAGEOUT` of `[start, end)` would reclaim a page-cache folio (one mapped
+    /// by this mm alone: `can_do_file_pageout` holds for root), which the model does not do.
+    pub fn pageout_touches_file_folios(&self, mm: &Mm, start: u64, end: u64) -> bool {
+        let mut a = start & !(PAGE_SIZE - 1);
+        while a < end {
+            let e = self.pte_at(mm, a);
+            if pt::present(e) && e & pt::SPECIAL == 0 {
+                let p = self.mem.page(pt::pfn_of(e));
+                if !p.flags.contains(PageFlags::ANON)
+                    && p.mapcount == 1
+                    && mm.vma_at(a).is_some_and(|v| {
+                        !v.flags
+                            .intersects(VmFlags::LOCKED | VmFlags::PFNMAP | VmFlags::HUGETLB)
+                    })
+                {
+                    return true;
+                }
+            }
+            a += PAGE_SIZE;
+        }
+        false
+    }
+
+    /// `madvise_cold_or_pageout_pte_range` (pageout) and `reclaim_pages`, in address order:
+    /// an anonymous folio on the LRU and mapped by this mm alone is reclaimed at once
+    /// (`shrink_folio_list` ignoring references). It gets a swap slot and a place in the swap
+    /// cache (`folio_alloc_swap`); `try_to_unmap` puts a swap entry in its PTE (exclusive if
+    /// the page was); the synchronous write and `__remove_mapping` free it. A clean lazyfree
+    /// folio (after `MADV_FREE`) is simply discarded. Without a free slot the folio is
+    /// activated and stays.
+    fn madvise_pageout_pte_range(&mut self, mm: &mut Mm, start: u64, end: u64) {
+        let mut a = start;
+        while a < end {
+            let Some(table) = self.pte_table(mm, a) else {
+                a = (a | (crate::pgtable::PMD_SIZE - 1)) + 1;
+                continue;
+            };
+            let i = pt::Level::Pte.index(a);
+            let e = self.hw.table(table)[i];
+            let addr = a;
+            a += PAGE_SIZE;
+            if !pt::present(e) || e & pt::SPECIAL != 0 {
+                continue; // none, swap entries, the zero page, raw PFNs
+            }
+            let pfn = pt::pfn_of(e);
+            let p = *self.mem.page(pfn);
+            if !p.flags.contains(PageFlags::ANON) || !self.folio_test_lru(pfn) || p.mapcount != 1 {
+                continue;
+            }
+            if p.flags.contains(PageFlags::MLOCKED) {
+                continue; // unevictable: put back
+            }
+            let lazyfree = !p.flags.contains(PageFlags::SWAPBACKED);
+            let dirty = p.flags.contains(PageFlags::DIRTY) || e & pt::DIRTY != 0;
+            if lazyfree && !dirty {
+                // try_to_unmap_one: a clean lazyfree folio is dropped, no swap entry.
+                self.hw.table_mut(table)[i] = 0;
+                self.hw
+                    .flush_tlb_range(mm.id, addr, addr + PAGE_SIZE, 12, false);
+                mm.rss[MM_ANONPAGES] -= 1;
+                self.mem.page_mut(pfn).mapcount = 0;
+                crate::mmu_gather::put_page(pfn, &mut self.mem, &mut self.hw);
+                continue;
+            }
+            if lazyfree {
+                self.mem.page_mut(pfn).flags.insert(PageFlags::SWAPBACKED);
+            }
+            // add_to_swap (a folio already in the swap cache keeps its slot).
+            let slot = match self
+                .swap
+                .as_ref()
+                .and_then(|si| si.cache_of.get(&pfn).copied())
+            {
+                Some(slot) => slot,
+                None => {
+                    let Some(slot) = self.folio_alloc_swap() else {
+                        self.mem.page_mut(pfn).flags.insert(PageFlags::ACTIVE);
+                        continue;
+                    };
+                    let si = self.swap.as_mut().expect("device");
+                    si.cache.insert(slot, pfn);
+                    si.cache_of.insert(pfn, slot);
+                    self.mem.page_mut(pfn).refcount += 1;
+                    slot
+                }
+            };
+            // try_to_unmap_one: ptep_clear_flush, swap_duplicate, the swap PTE, the counters.
+            let exclusive = p.flags.contains(PageFlags::ANON_EXCLUSIVE);
+            self.hw.table_mut(table)[i] = 0;
+            self.hw
+                .flush_tlb_range(mm.id, addr, addr + PAGE_SIZE, 12, false);
+            self.swap_duplicate(slot);
+            self.hw.table_mut(table)[i] = pt::mk_swap(slot, exclusive);
+            mm.rss[MM_ANONPAGES] -= 1;
+            mm.rss[MM_SWAPENTS] += 1;
+            let q = self.mem.page_mut(pfn);
+            q.mapcount = 0;
+            q.flags.remove(PageFlags::ANON_EXCLUSIVE);
+            crate::mmu_gather::put_page(pfn, &mut self.mem, &mut self.hw);
+            // pageout: only the swap cache may hold the folio (is_page_cache_freeable); the
+            // write is synchronous, then __remove_mapping takes it out of the cache and frees it.
+            if self.folio_ref_count(pfn) == 1 {
+                let content = self.mem.page(pfn).content;
+                let si = self.swap.as_mut().expect("device");
+                si.content[slot as usize] = content;
+                si.cache.remove(&slot);
+                si.cache_of.remove(&pfn);
+                si.readahead.remove(&pfn);
+                crate::mmu_gather::put_page(pfn, &mut self.mem, &mut self.hw);
+            }
+        }
     }
 
     /// `madvise_populate`: fault the range in, page by page, as GUP does with

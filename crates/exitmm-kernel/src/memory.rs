@@ -3,7 +3,7 @@
 //! with `free_pgd_range`'s floor/ceiling rules, and fork's `copy_page_range`.
 
 use crate::arch::Hardware;
-use crate::mm_types::{Mm, VmFlags, Vma, MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES};
+use crate::mm_types::{Mm, VmFlags, Vma, MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS};
 use crate::mmu_gather::{DetachedTable, MmuGather, ZappedPage};
 use crate::page::{PageFlags, Pfn};
 use crate::pgtable::{
@@ -389,6 +389,9 @@ impl<H: Hardware> Kernel<H> {
             };
         }
         let table = existing.expect("a present PTE has a table");
+        if pt::is_swap(e) {
+            return self.do_swap_page(mm, &vma, table, addr, write);
+        }
         if write && e & pt::RW == 0 {
             return self.do_wp_page(mm, &vma, table, addr);
         }
@@ -468,6 +471,79 @@ impl<H: Hardware> Kernel<H> {
         p.content = content;
         self.folio_add_lru_vma(pfn, vma.flags);
         Ok(pfn)
+    }
+
+    /// `do_swap_page` (6.18): the page a swap PTE names comes back. A slot only this PTE names
+    /// is read without the swap cache (the synchronous device's shortcut: a new exclusive
+    /// folio, the slot freed at once); a shared slot goes through the swap cache and its
+    /// readahead window, and the cached folio keeps the slot unless the write is the folio's
+    /// last use of it (`should_try_to_free_swap`). An exclusive page of a writable VMA is
+    /// mapped writable even on a read; anything else is mapped read-only, and a write then
+    /// goes on to `do_wp_page`.
+    fn do_swap_page(
+        &mut self,
+        mm: &mut Mm,
+        vma: &Vma,
+        table: Pfn,
+        addr: u64,
+        write: bool,
+    ) -> Result<(), Fault> {
+        let e = self.hw.table(table)[Level::Pte.index(addr)];
+        let slot = pt::swp_offset(e);
+        let mut exclusive = e & pt::SWP_EXCLUSIVE != 0;
+        let si = self.swap.as_ref().expect("a swap PTE implies a device");
+        let (cached, count, content) = (
+            si.cache.get(&slot).copied(),
+            si.count[slot as usize],
+            si.content[slot as usize],
+        );
+        let (pfn, in_cache) = match cached {
+            Some(pfn) => {
+                self.swap_update_readahead(mm, vma.start, pfn, addr);
+                (pfn, true)
+            }
+            None if count == 1 => {
+                // SWP_SYNCHRONOUS_IO and __swap_count == 1: no swap cache, a fresh folio.
+                exclusive = true;
+                (self.alloc_anon_page(mm, vma, addr, content)?, false)
+            }
+            None => (self.swap_vma_readahead(mm, vma.start, addr, slot)?, true),
+        };
+        if in_cache && !self.mem.page(pfn).flags.contains(PageFlags::ANON) {
+            // folio_add_new_anon_rmap: a folio read into the swap cache joins the VMA.
+            let av = self.anon_vma_prepare(mm, vma.start);
+            let p = self.mem.page_mut(pfn);
+            p.flags.insert(PageFlags::ANON);
+            p.mapping = av;
+            p.index = vma.linear_index(addr) as u32;
+        }
+        self.swap_free(slot);
+        if in_cache {
+            let si = self.swap.as_ref().expect("device");
+            let locked = vma.flags.contains(VmFlags::LOCKED)
+                || self.mem.page(pfn).flags.contains(PageFlags::MLOCKED);
+            // should_try_to_free_swap: the folio's references are the cache's and the fault's.
+            if si.vm_swap_full() || locked || (write && self.folio_ref_count(pfn) == 1) {
+                self.folio_free_swap(pfn);
+            }
+            // The fault's reference becomes the mapping's.
+            self.mem.page_mut(pfn).refcount += 1;
+        }
+        // folio_ref_count == 1: nothing but this fault holds the folio.
+        let sole = in_cache && self.folio_ref_count(pfn) == 1;
+        let p = self.mem.page_mut(pfn);
+        if exclusive || sole {
+            p.flags.insert(PageFlags::ANON_EXCLUSIVE);
+        } else {
+            p.flags.remove(PageFlags::ANON_EXCLUSIVE);
+        }
+        let writable = (exclusive || sole) && vma.flags.contains(VmFlags::WRITE);
+        mm.rss[MM_SWAPENTS] -= 1;
+        self.map_page(mm, vma, table, addr, pfn, writable, write && writable);
+        if write && !writable {
+            return self.do_wp_page(mm, vma, table, addr);
+        }
+        Ok(())
     }
 
     /// `do_anonymous_page`: a read maps the shared zero page; a write gets a new zeroed page.
@@ -670,6 +746,13 @@ impl<H: Hardware> Kernel<H> {
         }
         if !self.folio_test_lru(pfn) {
             self.lru_add_drain();
+        }
+        let swapcache = self.folio_test_swapcache(pfn);
+        if self.folio_ref_count(pfn) > 1 + swapcache as u32 {
+            return false;
+        }
+        if swapcache {
+            self.folio_free_swap(pfn);
         }
         self.folio_ref_count(pfn) == 1
     }
@@ -991,6 +1074,19 @@ impl<H: Hardware> Kernel<H> {
                     i += 1;
                     continue;
                 }
+                if pt::is_swap(e) {
+                    // zap_nonpresent_ptes: a swap entry is dropped where COWs are zapped; it
+                    // was never in a TLB, so nothing goes into the gather.
+                    if details.even_cows {
+                        self.hw.table_mut(table)[i] = 0;
+                        rss[MM_SWAPENTS] -= 1;
+                        zap.swap += 1;
+                        self.free_swap_and_cache(pt::swp_offset(e));
+                    }
+                    addr += PAGE_SIZE;
+                    i += 1;
+                    continue;
+                }
                 // should_zap_folio: without even_cows, anonymous (COW) pages stay mapped.
                 if !details.even_cows
                     && e & pt::SPECIAL == 0
@@ -1037,8 +1133,15 @@ impl<H: Hardware> Kernel<H> {
                 }
                 // page_remove_rmap
                 page.mapcount -= 1;
-                if page.mapcount == 0 {
+                let unmapped = page.mapcount == 0;
+                if unmapped {
                     page.flags.remove(PageFlags::MLOCKED);
+                    // free_swap_cache (as the gather frees its pages): a folio mapped nowhere
+                    // leaves the swap cache if no swap PTE names its slot; the gather's own
+                    // reference keeps it until the flush.
+                    if self.folio_test_swapcache(pfn) {
+                        self.folio_free_swap(pfn);
+                    }
                 }
                 addr += PAGE_SIZE;
                 i += 1;
@@ -1383,7 +1486,14 @@ impl<H: Hardware> Kernel<H> {
                 while a < next {
                     let i = Level::Pte.index(a);
                     let mut e = self.hw.table(src_table)[i];
-                    if pt::present(e) {
+                    if pt::is_swap(e) {
+                        // copy_nonpresent_pte: swap_duplicate; neither side is exclusive now.
+                        self.swap_duplicate(pt::swp_offset(e));
+                        e &= !pt::SWP_EXCLUSIVE;
+                        self.hw.table_mut(src_table)[i] = e;
+                        self.hw.table_mut(dst_table)[i] = e;
+                        dst.rss[MM_SWAPENTS] += 1;
+                    } else if pt::present(e) {
                         if cow && e & pt::RW != 0 {
                             self.hw.table_mut(src_table)[i] &= !pt::RW; // ptep_set_wrprotect
                             e &= !pt::RW;

@@ -110,6 +110,9 @@ pub struct Vma {
     pub pfnmap_ctx: Option<crate::pat::CtxId>,
     /// A special mapping the kernel installed (`vm_ops` of `_install_special_mapping`).
     pub special: Option<Special>,
+    /// `swap_readahead_info`: the last swap fault's page address, readahead window and hits
+    /// (`SWAP_RA_VAL`); 0 until the first swap-in through the swap cache.
+    pub swap_readahead_info: u64,
 }
 
 /// Special mappings (`struct vm_special_mapping`) the model installs.

@@ -524,6 +524,7 @@ impl<H: Hardware> Kernel<H> {
                     hugetlb: None,
                     pfnmap_ctx: None,
                     special: None,
+                    swap_readahead_info: 0,
                 },
             );
             mm.map_count += 1;
@@ -567,6 +568,7 @@ impl<H: Hardware> Kernel<H> {
             hugetlb: None,
             pfnmap_ctx: None,
             special: None,
+            swap_readahead_info: 0,
         };
         if let Err(e) = self.hugetlbfs_file_mmap(&mut vma) {
             // unmap_and_free_vma: fput, vm_file = NULL, unmap_region; no close.
@@ -616,6 +618,7 @@ impl<H: Hardware> Kernel<H> {
             hugetlb: None,
             pfnmap_ctx: None,
             special: None,
+            swap_readahead_info: 0,
         };
         let r = match self.files.get(file).driver {
             Some(crate::shmem::Driver::Perf(_)) => self.perf_mmap(mm, &mut vma),

@@ -100,6 +100,30 @@ pub const fn present(entry: u64) -> bool {
     entry & PRESENT != 0
 }
 
+/// A swap entry's marker (a software bit of a non-present PTE; x86 keeps the type and the
+/// offset inverted in the high bits, the model keeps the offset in the PFN field).
+pub const SWP_ENTRY: u64 = 1 << 10;
+/// `_PAGE_SWP_EXCLUSIVE`: the page swapped out was `PageAnonExclusive`.
+pub const SWP_EXCLUSIVE: u64 = 1 << 11;
+
+/// `swp_entry_to_pte`: a non-present PTE naming swap slot `offset`.
+#[inline]
+pub const fn mk_swap(offset: u32, exclusive: bool) -> u64 {
+    ((offset as u64) << PAGE_SHIFT) | SWP_ENTRY | if exclusive { SWP_EXCLUSIVE } else { 0 }
+}
+
+/// `is_swap_pte`: a non-present PTE holding a swap entry.
+#[inline]
+pub const fn is_swap(entry: u64) -> bool {
+    entry & (PRESENT | SWP_ENTRY) == SWP_ENTRY
+}
+
+/// `swp_offset(pte_to_swp_entry(e))`.
+#[inline]
+pub const fn swp_offset(entry: u64) -> u32 {
+    ((entry & PFN_MASK) >> PAGE_SHIFT) as u32
+}
+
 /// `pte_none`.
 #[inline]
 pub const fn none(entry: u64) -> bool {

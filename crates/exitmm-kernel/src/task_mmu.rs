@@ -143,6 +143,10 @@ impl<H: Hardware> Kernel<H> {
             let first = pt::Level::Pte.index(a);
             let n = ((next - a) >> 12) as usize;
             for &e in &self.hw.table(t)[first..first + n] {
+                if pt::is_swap(e) {
+                    s.swap += PAGE_SIZE; // smaps_pte_entry: a swap entry is Swap, not Rss
+                    continue;
+                }
                 if !pt::present(e) || e & pt::SPECIAL != 0 {
                     continue; // vm_normal_page() is NULL for the zero page
                 }

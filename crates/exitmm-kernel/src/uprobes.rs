@@ -533,6 +533,7 @@ impl<H: Hardware> Kernel<H> {
                 hugetlb: None,
                 pfnmap_ctx: None,
                 special: Some(crate::mm_types::Special::Uprobes),
+                swap_readahead_info: 0,
             },
         );
         mm.map_count += 1;

@@ -138,11 +138,13 @@ pub enum Advice {
     WillNeed,
     DontDump,
     DoDump,
+    /// `MADV_PAGEOUT`.
+    PageOut,
 }
 
 impl Advice {
     /// Every advice with its script word.
-    pub const ALL: [(&'static str, Advice); 18] = [
+    pub const ALL: [(&'static str, Advice); 19] = [
         ("dontneed", Advice::DontNeed),
         ("dontneed_locked", Advice::DontNeedLocked),
         ("free", Advice::Free),
@@ -160,6 +162,7 @@ impl Advice {
         ("sequential", Advice::Sequential),
         ("willneed", Advice::WillNeed),
         ("dontdump", Advice::DontDump),
+        ("pageout", Advice::PageOut),
         ("dodump", Advice::DoDump),
     ];
 
@@ -291,6 +294,8 @@ pub enum Op {
     UprobeRemove { name: String, foff: u64 },
     /// `call OFF`: call the code at arena offset OFF.
     Call { off: u64 },
+    /// `swapon SIZE`: a swap device of SIZE bytes for the run (at most one, before any fork).
+    Swapon { size: u64 },
 }
 
 /// The memory type of an `iomap` device region (x86 PAT cache modes).
@@ -370,6 +375,7 @@ impl Op {
             Op::Iomap { .. } => "iomap",
             Op::Pat => "pat",
             Op::Codefile { .. } => "codefile",
+            Op::Swapon { .. } => "swapon",
             Op::Uprobe { .. } => "uprobe",
             Op::UprobeRemove { .. } => "uprobe_remove",
             Op::Call { .. } => "call",
@@ -886,6 +892,15 @@ fn parse_op(words: &[&str]) -> Result<Op, String> {
                 Op::UprobeRemove { name, foff }
             }
         }
+        "swapon" => {
+            want(args, 1, 1, "swapon SIZE")?;
+            let size = num(args[0], "SIZE")?;
+            // The header page and at least one slot; no more than the runner's zram may hold.
+            if size < 2 * 4096 || size % 4096 != 0 || size > 4 * MAX_SPAN {
+                return Err("swapon: SIZE is a multiple of 4K from 8K to 4G".into());
+            }
+            Op::Swapon { size }
+        }
         "call" => {
             want(args, 1, 1, "call OFF")?;
             Op::Call {
@@ -932,6 +947,7 @@ pub fn parse(src: &str) -> Result<Script, ParseError> {
     let mut comments = Vec::new();
     let mut child = false;
     let mut parent_exited = false;
+    let (mut forked, mut swapon) = (false, false);
     for (i, raw) in src.lines().enumerate() {
         let line = i + 1;
         if let Some(c) = raw.trim_start().strip_prefix('#') {
@@ -970,7 +986,17 @@ pub fn parse(src: &str) -> Result<Script, ParseError> {
             (Op::Fork, _) if child => {
                 return Err(err("fork: one child at a time; 'child_exit' first".into()))
             }
-            (Op::Fork, _) => child = true,
+            (Op::Fork, _) => {
+                child = true;
+                forked = true;
+            }
+            (Op::Swapon { .. }, _) if swapon => {
+                return Err(err("swapon: at most one swap device per script".into()))
+            }
+            (Op::Swapon { .. }, _) if forked || role == Role::C => {
+                return Err(err("swapon: before the first fork, in the parent".into()))
+            }
+            (Op::Swapon { .. }, _) => swapon = true,
             (Op::ChildExit, _) if !child => {
                 return Err(err("child_exit: there is no child".into()))
             }

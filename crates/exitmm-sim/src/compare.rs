@@ -49,7 +49,11 @@ fn normalise(line: &str, gigantic: &Gigantic) -> Option<String> {
     if line.starts_with("X ") || line.contains(" census ") {
         return None;
     }
-    if line.starts_with("K ") && line.contains("Committed_AS=") {
+    if line.starts_with("K ")
+        && MEMINFO_DELTAS
+            .iter()
+            .any(|k| line.contains(&format!(" {k}=")))
+    {
         return None; // compared as deltas, separately
     }
     if line.starts_with("G ") {
@@ -103,14 +107,20 @@ fn blocks(records: &str) -> Vec<(String, Vec<String>)> {
     v
 }
 
-fn commits(records: &str) -> Vec<(String, i64)> {
+/// The global `/proc/meminfo` figures compared as deltas between consecutive readings of the
+/// same key (other work on the machine moves their absolute values).
+const MEMINFO_DELTAS: [&str; 3] = ["Committed_AS", "SwapFree", "SwapTotal"];
+
+/// The readings of meminfo `key` (`K <role> <key>=<kB>` lines), with the op each came from.
+fn readings(records: &str, key: &str) -> Vec<(String, i64)> {
     let mut head = String::new();
     let mut v = Vec::new();
+    let pat = format!(" {key}=");
     for l in records.lines() {
         if let Some(h) = l.strip_prefix("# ") {
             head = h.to_string();
         } else if l.starts_with("K ") && !l.contains(" census ") {
-            if let Some(x) = l.split("Committed_AS=").nth(1) {
+            if let Some(x) = l.split(pat.as_str()).nth(1) {
                 v.push((head.clone(), x.trim().parse().unwrap_or(i64::MIN)));
             }
         }
@@ -211,15 +221,17 @@ pub fn compare(model: &str, kernel: &str) -> Result<(), Mismatch> {
             kernel: k.len().to_string(),
         });
     }
-    let (mc, kc) = (commits(model), commits(kernel));
-    for i in 1..mc.len().min(kc.len()) {
-        let (dm, dk) = (mc[i].1 - mc[i - 1].1, kc[i].1 - kc[i - 1].1);
-        if dm != dk {
-            return Err(Mismatch {
-                op: format!("# {} (Committed_AS since the previous commit)", mc[i].0),
-                model: format!("delta {dm} kB"),
-                kernel: format!("delta {dk} kB"),
-            });
+    for key in MEMINFO_DELTAS {
+        let (mc, kc) = (readings(model, key), readings(kernel, key));
+        for i in 1..mc.len().min(kc.len()) {
+            let (dm, dk) = (mc[i].1 - mc[i - 1].1, kc[i].1 - kc[i - 1].1);
+            if dm != dk {
+                return Err(Mismatch {
+                    op: format!("# {} ({key} since the previous reading)", mc[i].0),
+                    model: format!("delta {dm} kB"),
+                    kernel: format!("delta {dk} kB"),
+                });
+            }
         }
     }
     Ok(())
@@ -362,6 +374,7 @@ impl Gigantic {
             }
         };
         match op {
+            Op::Swapon { .. } => {}
             Op::Dump => {
                 let mut g = Ranges::default();
                 for l in lines {

@@ -479,8 +479,21 @@ impl Sim {
                     Advice::WillNeed => madvise::Advice::WillNeed,
                     Advice::DontDump => madvise::Advice::DontDump,
                     Advice::DoDump => madvise::Advice::DoDump,
+                    Advice::PageOut => madvise::Advice::PageOut,
                 };
                 let s = ARENA.wrapping_add(*off);
+                if a == madvise::Advice::PageOut {
+                    let mm = self.kernel.mm(self.proc(role).mm);
+                    if self
+                        .kernel
+                        .pageout_touches_file_folios(mm, s, s.saturating_add(*len))
+                    {
+                        return Err(Self::unsupported(
+                            line,
+                            "madvise pageout of page-cache or shmem pages (the model reclaims anonymous pages only)",
+                        ));
+                    }
+                }
                 self.with_mm(role, |k, mm| k.do_madvise(mm, s, *len, a))
             }
             Op::Mremap {
@@ -572,19 +585,22 @@ impl Sim {
                 Ok(())
             }
             Op::Meminfo { key } => {
-                if key != "Committed_AS" {
-                    return Err(Self::unsupported(
+                let (free, total) = self.kernel.swap_totals();
+                let kb = match key.as_str() {
+                    "Committed_AS" => self.kernel.committed * 4,
+                    "SwapFree" => free as i64 * 4,
+                    "SwapTotal" => total as i64 * 4,
+                    _ => return Err(Self::unsupported(
                         line,
-                        format!("meminfo {key} (the model keeps Committed_AS only)"),
-                    ));
-                }
-                out.push(format!(
-                    "K {} Committed_AS={}",
-                    role.letter(),
-                    self.kernel.committed * 4
-                ));
+                        format!(
+                            "meminfo {key} (the model keeps Committed_AS, SwapFree and SwapTotal)"
+                        ),
+                    )),
+                };
+                out.push(format!("K {} {key}={kb}", role.letter()));
                 Ok(())
             }
+            Op::Swapon { size } => self.kernel.sys_swapon(*size),
             Op::Nop => Ok(()),
             Op::Census => {
                 out.push(self.census(role));
@@ -1135,6 +1151,8 @@ impl Sim {
             g.push(
                 if pfnmap.is_some_and(|v| !v.flags.intersects(VmFlags::ACCESS)) {
                     '?' // a PFN map that can't be read
+                } else if pt::is_swap(pte) {
+                    's'
                 } else if !pt::present(pte) {
                     '.'
                 } else if pte & pt::SPECIAL != 0 {
