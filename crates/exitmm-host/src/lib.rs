@@ -914,4 +914,115 @@ mod tests {
             assert_eq!(events_or_skip(), Some(vec![]), "{extra:?}: events left");
         }
     }
+
+    /// Swap tests run one at a time: each checks that the host's swap devices and zram disks
+    /// are as they were.
+    static SWAP: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    /// The host's swap devices (`/proc/swaps` without its header) and zram disks.
+    fn swap_state() -> (Vec<String>, Vec<String>) {
+        let swaps = std::fs::read_to_string("/proc/swaps")
+            .unwrap_or_default()
+            .lines()
+            .skip(1)
+            .map(|l| l.split_whitespace().next().unwrap_or("").to_string())
+            .collect();
+        let mut zram: Vec<String> = std::fs::read_dir("/sys/block")
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().to_string())
+                    .filter(|n| n.starts_with("zram"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        zram.sort();
+        (swaps, zram)
+    }
+
+    #[test]
+    fn a_pageout_swaps_out_to_the_runs_own_zram_and_nothing_is_left() {
+        let _one = SWAP.lock().unwrap_or_else(|e| e.into_inner());
+        let before = swap_state();
+        let src = "swapon 16M\nmeminfo SwapFree\nmmap 0 64K rw private,anon\ntouch 0 64K w\n\
+                   madvise 0 32K pageout\npagemap 0 64K\nmeminfo SwapFree\ntouch 0 4K r\n\
+                   meminfo SwapFree\n";
+        let Some(r) = on_kernel(src, DEFAULT_FOOTPRINT_CAP) else {
+            return;
+        };
+        let out = r.unwrap();
+        assert!(
+            after_op(&out, 5, "D P").contains(" RssAnon=32 ")
+                && after_op(&out, 5, "D P").contains(" VmSwap=32 "),
+            "{out}"
+        );
+        assert!(out.contains("G P 0 ssssssssAAAAAAAA\n"), "{out}");
+        let free = |n| -> i64 {
+            after_op(&out, n, "K P")
+                .split("SwapFree=")
+                .nth(1)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("{out}"))
+        };
+        // A 16 MiB device: 4095 slots (the header is not swap); 8 used, then one swapped in
+        // (a slot referenced once is freed as its page comes back).
+        assert_eq!(free(2), 4095 * 4, "{out}");
+        assert_eq!(free(7), free(2) - 32, "{out}");
+        assert_eq!(free(9), free(7) + 4, "{out}");
+        assert_eq!(
+            swap_state(),
+            before,
+            "the run left a swap device or zram disk"
+        );
+    }
+
+    #[test]
+    fn the_janitor_removes_the_swap_device_of_a_killed_runner() {
+        use std::io::BufRead;
+        let _one = SWAP.lock().unwrap_or_else(|e| e.into_inner());
+        let Ok(runner) = available() else {
+            return eprintln!("skipped: {}", available().unwrap_err());
+        };
+        let before = swap_state();
+        let s = exitmm_script::parse(
+            "swapon 16M\nmmap 0 64K rw private,anon\ntouch 0 64K w\nmadvise 0 64K pageout\n",
+        )
+        .unwrap();
+        let mut child = Command::new(runner)
+            .arg("-S")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(digest(&s).unwrap().as_bytes()).unwrap();
+        stdin.flush().unwrap();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut seen = String::new();
+        while !seen.contains("# 4 madvise") || !seen.ends_with("hugetlb=0\n") {
+            match lines.next() {
+                Some(Ok(l)) => seen += &(l + "\n"),
+                _ => {
+                    let out = child.wait_with_output().unwrap();
+                    let why = String::from_utf8_lossy(&out.stderr).to_string();
+                    assert_eq!(out.status.code(), Some(EXIT_UNAVAILABLE), "{why}\n{seen}");
+                    return eprintln!("skipped: {why}");
+                }
+            }
+        }
+        assert!(seen.contains(" VmSwap=64 "), "{seen}");
+        assert_ne!(swap_state(), before, "the device is on while the run lives");
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        drop(stdin);
+        let t0 = std::time::Instant::now();
+        while swap_state() != before {
+            assert!(
+                t0.elapsed() < std::time::Duration::from_secs(10),
+                "the janitor left {:?} (before: {before:?})",
+                swap_state()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
 }

@@ -330,7 +330,11 @@ impl<H: Hardware> Kernel<H> {
                 continue;
             }
             if lazyfree {
-                self.mem.page_mut(pfn).flags.insert(PageFlags::SWAPBACKED);
+                // try_to_unmap_one: a lazyfree folio written again is swap-backed once more,
+                // and stays mapped this time (the unmap fails; reclaim activates it).
+                let q = self.mem.page_mut(pfn);
+                q.flags.insert(PageFlags::SWAPBACKED | PageFlags::ACTIVE);
+                continue;
             }
             // add_to_swap (a folio already in the swap cache keeps its slot).
             let slot = match self

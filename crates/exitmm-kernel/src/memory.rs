@@ -517,17 +517,19 @@ impl<H: Hardware> Kernel<H> {
             p.mapping = av;
             p.index = vma.linear_index(addr) as u32;
         }
+        if in_cache {
+            // The fault's reference (swap_cache_get_folio's), the mapping's once mapped.
+            self.mem.page_mut(pfn).refcount += 1;
+        }
         self.swap_free(slot);
         if in_cache {
             let si = self.swap.as_ref().expect("device");
             let locked = vma.flags.contains(VmFlags::LOCKED)
                 || self.mem.page(pfn).flags.contains(PageFlags::MLOCKED);
             // should_try_to_free_swap: the folio's references are the cache's and the fault's.
-            if si.vm_swap_full() || locked || (write && self.folio_ref_count(pfn) == 1) {
+            if si.vm_swap_full() || locked || (write && self.folio_ref_count(pfn) == 2) {
                 self.folio_free_swap(pfn);
             }
-            // The fault's reference becomes the mapping's.
-            self.mem.page_mut(pfn).refcount += 1;
         }
         // folio_ref_count == 1: nothing but this fault holds the folio.
         let sole = in_cache && self.folio_ref_count(pfn) == 1;

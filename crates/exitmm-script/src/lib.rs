@@ -1182,6 +1182,31 @@ mod tests {
     }
 
     #[test]
+    fn swapon_once_before_any_fork_and_pageout_advice() {
+        for (src, want) in [
+            ("nop\nswapon 4K", "SIZE is a multiple of 4K from 8K to 4G"),
+            ("nop\nswapon 10000", "SIZE is a multiple of 4K"),
+            ("nop\nswapon 8G", "from 8K to 4G"),
+            ("swapon 1M\nswapon 1M", "at most one swap device"),
+            ("fork\nswapon 1M", "before the first fork"),
+            ("nop\nswapon", "usage: swapon SIZE"),
+        ] {
+            let e = parse(src).unwrap_err();
+            assert_eq!(e.line, 2, "{src}");
+            assert!(e.msg.contains(want), "{src}: {}", e.msg);
+        }
+        let s = parse("swapon 64M\nmmap 0 8K rw private,anon\nmadvise 0 8K pageout\n").unwrap();
+        assert_eq!(s.lines[0].op, Op::Swapon { size: 64 << 20 });
+        assert!(matches!(
+            s.lines[2].op,
+            Op::Madvise {
+                advice: Advice::PageOut,
+                ..
+            }
+        ));
+    }
+
+    #[test]
     fn hugetlb_pool_and_stat_errors_name_the_line() {
         for (src, want) in [
             ("nop\nhugetlb_pool 4M 1", "SIZE must be 2M or 1G, got '4M'"),

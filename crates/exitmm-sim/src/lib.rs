@@ -590,12 +590,14 @@ impl Sim {
                     "Committed_AS" => self.kernel.committed * 4,
                     "SwapFree" => free as i64 * 4,
                     "SwapTotal" => total as i64 * 4,
-                    _ => return Err(Self::unsupported(
-                        line,
-                        format!(
+                    _ => {
+                        return Err(Self::unsupported(
+                            line,
+                            format!(
                             "meminfo {key} (the model keeps Committed_AS, SwapFree and SwapTotal)"
                         ),
-                    )),
+                        ))
+                    }
                 };
                 out.push(format!("K {} {key}={kb}", role.letter()));
                 Ok(())
@@ -1213,8 +1215,16 @@ impl Sim {
                 anon += 1;
             }
         }
+        // With a swap device: slots in use and folios in the swap cache (mapped or not).
+        let swap = self.kernel.swap.as_ref().map_or(String::new(), |si| {
+            format!(
+                " swap_slots={} frames_swapcache={}",
+                self.kernel.swap_inuse(),
+                si.cache.len()
+            )
+        });
         format!(
-            "K {} census frames_anon={anon} frames_pagecache={cache} frames_pgtable={tables} frames_hugetlb={hugetlb} frames_perf={} frames_free={} Committed_AS={}",
+            "K {} census frames_anon={anon} frames_pagecache={cache} frames_pgtable={tables} frames_hugetlb={hugetlb} frames_perf={} frames_free={} Committed_AS={}{swap}",
             role.letter(),
             self.kernel.perf_rb_pages(),
             self.kernel.mem.nr_free(),
