@@ -156,7 +156,8 @@ child mmap 4M 16K rx private code
 child uprobe code 0x1000
 child call 4M+0x1000
 # Removing the probe writes the original byte back into the copy; 6.18 drops the copy only if
-# nothing else holds it, and a page this new still sits in the CPU's LRU batch: it stays.
+# nothing else holds it, and removal's own read marks the page accessed a second time, which
+# queues it in the CPU's lru_activate batch: that batch's reference keeps the copy.
 child uprobe_remove code 0x1000
 child_exit
 # Read the child's teardown. __mmput clears the uprobe state before exit_mmap (the XOL
@@ -206,9 +207,10 @@ exit
 # expect: X P vm_unacct_memory pages=1088
 # expect: X P check_mm ok=1
 # After the exit, exit_files closed the memfd: its last reference gone, its 256 cached pages
-# were freed and their charge returned. Nothing is left.
+# were freed and their charge returned. What is left is the child's codefile: its name under
+# /dev/shm keeps the inode, with its 4 cached pages and their 16 kB charge.
 census
-# expect: K P census frames_anon=0 frames_pagecache=0 frames_pgtable=0 Committed_AS=0
+# expect: K P census frames_anon=0 frames_pagecache=4 frames_pgtable=0 Committed_AS=16
 #
 # Try: `exitmm demo --records` (the same as records), `exitmm demo --inject skip-lazy-flush`
 # (break a TLB rule on purpose and watch the model catch it), `exitmm run FILE` for your own

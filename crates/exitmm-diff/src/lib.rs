@@ -30,6 +30,9 @@ pub struct Probe {
     /// Whether uprobes (`uprobe`, `call` on a probed codefile) can run here: root, and tracefs
     /// `uprobe_events` usable. `Err` says what is missing.
     pub uprobes: Result<(), String>,
+    /// Whether `swapon` can run here as the model assumes: a zram device made and swapped on,
+    /// no other swap device (it could take the pages), zswap off. `Err` says what is missing.
+    pub swap: Result<(), String>,
 }
 
 /// Where the host's huge page sizes live.
@@ -315,6 +318,41 @@ pub fn probe(cap: u64) -> Result<Probe, HostError> {
         Ok(()) => "uprobes: true (root, tracefs uprobe_events)".to_string(),
         Err(why) => format!("uprobes: false ({why})"),
     });
+    // Swap: no other device, zswap off, and a run's own zram device that takes a pageout.
+    let others: Vec<String> = read_sys("/proc/swaps")
+        .unwrap_or_default()
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().next().unwrap_or("").to_string())
+        .collect();
+    let zswap =
+        read_sys("/sys/module/zswap/parameters/enabled").is_some_and(|v| v.starts_with('Y'));
+    let swap = if !others.is_empty() {
+        Err(format!(
+            "the host swaps to {others:?} already, which could take the pages"
+        ))
+    } else if zswap {
+        Err("zswap is on: pages would go to it, not to the device".into())
+    } else {
+        match kernel_records(
+            "swapon 64K\nmmap 0 8K rw private,anon\ntouch 0 8K w\nmadvise 0 8K pageout\n",
+            cap,
+        ) {
+            Ok(r) if !r.contains("R P rc=-") && r.contains(" VmSwap=8 ") => Ok(()),
+            Ok(r) => Err(format!("a pageout does not swap out: {}", first_err(&r))),
+            Err(e) => Err(e.to_string()),
+        }
+    };
+    if let Some(c) = read_sys("/proc/sys/vm/page-cluster").and_then(|v| v.parse().ok()) {
+        config.page_cluster = c;
+    }
+    facts.push(match &swap {
+        Ok(()) => format!(
+            "swap: true (a zram device per run; vm.page-cluster={})",
+            config.page_cluster
+        ),
+        Err(why) => format!("swap: false ({why})"),
+    });
     Ok(Probe {
         config,
         facts,
@@ -323,6 +361,7 @@ pub fn probe(cap: u64) -> Result<Probe, HostError> {
         hugetlb_pool,
         perf,
         uprobes,
+        swap,
     })
 }
 
@@ -348,6 +387,7 @@ impl Probe {
             cap,
             perf: self.perf.is_ok(),
             uprobes: self.uprobes.is_ok(),
+            swap: self.swap.is_ok(),
             ..exitmm_sim::gen::GenOptions::default()
         }
     }

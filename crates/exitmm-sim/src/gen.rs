@@ -79,6 +79,8 @@ pub struct GenOptions {
     pub uprobes: bool,
     /// Device regions (`iomap`, `pat`): model only, for the model's own property tests.
     pub iomap: bool,
+    /// A swap device (`swapon`), `madvise pageout` and `meminfo SwapFree`.
+    pub swap: bool,
 }
 
 impl Default for GenOptions {
@@ -91,6 +93,7 @@ impl Default for GenOptions {
             perf: false,
             uprobes: false,
             iomap: false,
+            swap: false,
         }
     }
 }
@@ -334,6 +337,10 @@ struct State {
     probes: Vec<(String, u64)>,
     /// Device regions by name, with their sizes.
     devices: Vec<(String, u64)>,
+    /// The script made a swap device.
+    swapon: bool,
+    /// Private anonymous mappings made (start, len): what pageout mostly aims at.
+    private_anon: Vec<(u64, u64)>,
 }
 
 const K4: u64 = 4096;
@@ -405,6 +412,8 @@ fn mmap_anon(r: &mut Rng, st: &mut State) -> String {
     st.edges.push(o + l);
     if shared {
         st.shared.push((o, l));
+    } else {
+        st.private_anon.push((o, l));
     }
     format!("mmap {} {} {} {flags}", num(o), num(l), r.weighted(&PROTS))
 }
@@ -593,6 +602,36 @@ fn op(r: &mut Rng, st: &mut State, opts: &GenOptions, out: &mut Vec<String>) {
         }
     };
     if st.child && r.chance(1, 2) {
+        out.push(format!("child {line}"));
+    } else {
+        out.push(line);
+    }
+}
+
+/// Scripts with a swap device, where the host can make one (one in this many).
+pub const SWAPON_ONE_IN: u64 = 3;
+/// Swap ops (pageout, `meminfo SwapFree`) in a script with a device: one op in this many.
+pub const SWAP_OP_ONE_IN: u64 = 4;
+
+/// A swap op: `madvise pageout` of a range (three in four) or `meminfo SwapFree`.
+fn swap_op(r: &mut Rng, st: &mut State, out: &mut Vec<String>) {
+    let line = if r.below(4) < 3 {
+        // Mostly part of a private anonymous mapping (the model pages out anonymous memory
+        // only), sometimes anywhere.
+        let (o, l) = match st.private_anon.is_empty() || r.chance(1, 4) {
+            true => (offset(r, st), length(r)),
+            false => {
+                let (o, l) = *r.pick(&st.private_anon);
+                let pages = (l / K4).max(1);
+                let first = r.below(pages);
+                (o + first * K4, (1 + r.below(pages - first)) * K4)
+            }
+        };
+        format!("madvise {} {} pageout", num(o), num(l))
+    } else {
+        "meminfo SwapFree".into()
+    };
+    if st.child && r.chance(1, 3) {
         out.push(format!("child {line}"));
     } else {
         out.push(line);
@@ -992,6 +1031,8 @@ pub fn script(seed: u64, opts: &GenOptions) -> String {
         code_regions: Vec::new(),
         probes: Vec::new(),
         devices: Vec::new(),
+        swapon: false,
+        private_anon: Vec::new(),
     };
     let mut out = Vec::new();
     let (f, g) = ((1 + r.below(64)) * K4, (1 + r.below(64)) * K4);
@@ -1013,6 +1054,12 @@ pub fn script(seed: u64, opts: &GenOptions) -> String {
         out.push(format!("hugetlb_pool {} {pool}", size.word()));
         st.huge = Some((size, pool));
     }
+    if opts.swap && r.below(SWAPON_ONE_IN) == 0 {
+        // Devices from 3 slots (full at once) to 16383.
+        let size = *r.pick(&[16 * K4 / 4, 64 * K4, 256 * K4, 16 << 20, 64 << 20]);
+        out.push(format!("swapon {}", num(size)));
+        st.swapon = true;
+    }
     let n = 1 + r.below(opts.max_ops as u64) as usize;
     for _ in 0..n {
         if !st.child && r.below(FORK_ONE_IN) == 0 {
@@ -1025,7 +1072,9 @@ pub fn script(seed: u64, opts: &GenOptions) -> String {
             st.child = false;
             continue;
         }
-        if st.huge.is_some() && r.below(HUGETLB_ONE_IN) == 0 {
+        if st.swapon && r.below(SWAP_OP_ONE_IN) == 0 {
+            swap_op(&mut r, &mut st, &mut out);
+        } else if st.huge.is_some() && r.below(HUGETLB_ONE_IN) == 0 {
             huge_op(&mut r, &mut st, opts, &mut out);
         } else if (opts.perf || opts.uprobes || opts.iomap) && r.below(SPECIAL_ONE_IN) == 0 {
             special_op(&mut r, &mut st, opts, &mut out);

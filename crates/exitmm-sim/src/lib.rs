@@ -726,6 +726,9 @@ impl Sim {
                     {
                         Ok(id) => {
                             self.proc_mut(role).fds.insert(name.clone(), id);
+                            // The name under /dev/shm holds the inode (its pages and their
+                            // charge) after the last descriptor is closed.
+                            self.kernel.get_file(id);
                             self.kernel.shmem_fill(id)
                         }
                         Err(e) => Err(e),
