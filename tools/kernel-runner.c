@@ -364,11 +364,11 @@ struct result {
 enum { OP_MMAP, OP_FILE, OP_TOUCH, OP_MUNMAP, OP_MPROTECT, OP_MLOCK, OP_MUNLOCK, OP_MLOCKALL,
        OP_MUNLOCKALL, OP_MADVISE, OP_MREMAP, OP_FORK, OP_CHILD_EXIT, OP_DUMP, OP_PAGEMAP,
        OP_COMMIT, OP_MEMINFO, OP_HUGETLB_POOL, OP_HUGETLB_STAT, OP_PERF_RING, OP_CLOSE,
-       OP_CODEFILE, OP_UPROBE, OP_UPROBE_REMOVE, OP_CALL, OP_SWAPON, OP_NOP, OP_QUIT, OP_PFN_PROBE, OP_PEEK };
+       OP_CODEFILE, OP_UPROBE, OP_UPROBE_REMOVE, OP_CALL, OP_SWAPON, OP_THP, OP_NOP, OP_QUIT, OP_PFN_PROBE, OP_PEEK };
 static const char *op_names[] = {"mmap", "file", "touch", "munmap", "mprotect", "mlock", "munlock",
 	"mlockall", "munlockall", "madvise", "mremap", "fork", "child_exit", "dump", "pagemap",
 	"commit", "meminfo", "hugetlb_pool", "hugetlb_stat", "perf_ring", "close", "codefile",
-	"uprobe", "uprobe_remove", "call", "swapon", "nop", "quit", "pfn_probe", "peek"};
+	"uprobe", "uprobe_remove", "call", "swapon", "thp", "nop", "quit", "pfn_probe", "peek"};
 
 /* Files, per process: each process runs its ops on its own table (a child inherits the
  * parent's at fork); the parent keeps a mirror of the child's names and kinds (`ctab`), for the
@@ -486,6 +486,10 @@ static struct result run_op(const struct cmd *c) {
 		else if (m != addr) { munmap(m, c->a[1]); r.rc = -EEXIST; }
 		break;
 	}
+	case OP_THP:
+		/* `thp on|off`: PR_SET_THP_DISABLE (inherited at fork); the runner starts with it set */
+		if (prctl(PR_SET_THP_DISABLE, c->a[0] ? 0 : 1, 0, 0, 0) < 0) r.rc = -errno;
+		break;
 	case OP_FILE: {
 		int fd;
 		if (files.n >= MAX_FILES) die("too many files");
@@ -1832,7 +1836,16 @@ static u64 now_ns(void) {
 	return (u64)ts.tv_sec * 1000000000ULL + (u64)ts.tv_nsec;
 }
 
-static void time_exits(u64 pages, int repeats) {
+/* VmSwap of this process, kB (-1 if unreadable) */
+static long long own_vmswap_kb(void) {
+	read_file("/proc/self/status");
+	const char *k = strstr(procbuf, "\nVmSwap:");
+	return k ? strtoll(k + 9, NULL, 10) : -1;
+}
+
+/* -t / -T: time the exits of REPEATS children that wrote PAGES pages (-T: and swapped them all
+ * out to the run's zram device first, so that the exit frees swap entries, not pages) */
+static void time_exits(u64 pages, int repeats, int swapped) {
 	for (int r = 0; r < repeats; r++) {
 		int p[2];
 		if (pipe(p)) die("pipe: %s", strerror(errno));
@@ -1845,6 +1858,9 @@ static void time_exits(u64 pages, int repeats) {
 					       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 				if (m == MAP_FAILED) _exit(3);
 				for (u64 i = 0; i < pages; i++) m[i * PAGE] = 1;
+				if (swapped && (madvise(m, pages * PAGE, MADV_PAGEOUT) < 0 ||
+						own_vmswap_kb() != (long long)(pages * 4)))
+					_exit(5);
 			}
 			char c = 1;
 			if (write(p[1], &c, 1) != 1) _exit(4);
@@ -1873,9 +1889,20 @@ int main(int argc, char **argv) {
 		else if (!strcmp(argv[i], "-H")) host_ns = 1;
 		else if (!strcmp(argv[i], "-t") && i + 2 < argc) {
 			if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) < 0) die("PR_SET_THP_DISABLE: %s", strerror(errno));
-			time_exits(strtoull(argv[i + 1], NULL, 0), atoi(argv[i + 2]));
+			time_exits(strtoull(argv[i + 1], NULL, 0), atoi(argv[i + 2]), 0);
 			return 0;
-		} else die("usage: kernel-runner [-c CAP_BYTES] [-P] [-U] [-S] [-H] < digested-script | kernel-runner -t PAGES "
+		} else if (!strcmp(argv[i], "-T") && i + 2 < argc) {
+			/* swapped-out pages: a zram device for the run (the janitor removes it), one CPU
+			 * (pageout drains only this CPU's folio batches) */
+			if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) < 0) die("PR_SET_THP_DISABLE: %s", strerror(errno));
+			u64 pages = strtoull(argv[i + 1], NULL, 0);
+			pin_to_one_cpu();
+			janitor_start();
+			swapon_zram((pages + 16) * PAGE, "-T");
+			time_exits(pages, atoi(argv[i + 2]), 1);
+			janitor_end();
+			return 0;
+		} else die("usage: kernel-runner [-c CAP_BYTES] [-P] [-U] [-S] [-H] < digested-script | kernel-runner -t|-T PAGES "
 			       "REPEATS | kernel-runner -E");
 	}
 	if (sysconf(_SC_PAGESIZE) != 4096) die("needs 4 KiB pages");

@@ -195,6 +195,7 @@ fn digest_line(l: &Line) -> Result<String, HostError> {
         Op::UprobeRemove { name, foff } => ("uprobe_remove", format!("{foff} ={name}")),
         Op::Call { off } => ("call", format!("{off}")),
         Op::Swapon { size } => ("swapon", format!("{size}")),
+        Op::Thp { on } => ("thp", format!("{}", *on as u8)),
         _ => {
             return Err(HostError::ModelOnly {
                 line: l.line,
@@ -336,9 +337,19 @@ pub fn uprobe_events() -> Result<Vec<String>, HostError> {
 /// Times, on this machine's kernel, the exit of a process that wrote `pages` anonymous pages:
 /// `repeats` runs, each the nanoseconds from the child's last message to `waitpid` returning.
 pub fn time_exit(pages: u64, repeats: u32) -> Result<Vec<u64>, HostError> {
+    time_exits("-t", pages, repeats)
+}
+
+/// [`time_exit`] of a child whose `pages` pages are all swapped out first (`MADV_PAGEOUT` to a
+/// zram device made for the run): its exit frees swap entries. Needs root and zram.
+pub fn time_exit_swapped(pages: u64, repeats: u32) -> Result<Vec<u64>, HostError> {
+    time_exits("-T", pages, repeats)
+}
+
+fn time_exits(mode: &str, pages: u64, repeats: u32) -> Result<Vec<u64>, HostError> {
     let runner = available()?;
     let out = Command::new(runner)
-        .args(["-t", &pages.to_string(), &repeats.to_string()])
+        .args([mode, &pages.to_string(), &repeats.to_string()])
         .output()
         .map_err(|e| HostError::Unavailable(format!("cannot start {runner}: {e}")))?;
     if !out.status.success() {

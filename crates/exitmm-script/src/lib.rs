@@ -296,6 +296,8 @@ pub enum Op {
     Call { off: u64 },
     /// `swapon SIZE`: a swap device of SIZE bytes for the run (at most one, before any fork).
     Swapon { size: u64 },
+    /// `thp on|off`: whether the role's process may get transparent huge pages.
+    Thp { on: bool },
 }
 
 /// The memory type of an `iomap` device region (x86 PAT cache modes).
@@ -376,6 +378,7 @@ impl Op {
             Op::Pat => "pat",
             Op::Codefile { .. } => "codefile",
             Op::Swapon { .. } => "swapon",
+            Op::Thp { .. } => "thp",
             Op::Uprobe { .. } => "uprobe",
             Op::UprobeRemove { .. } => "uprobe_remove",
             Op::Call { .. } => "call",
@@ -900,6 +903,14 @@ fn parse_op(words: &[&str]) -> Result<Op, String> {
                 return Err("swapon: SIZE is a multiple of 4K from 8K to 4G".into());
             }
             Op::Swapon { size }
+        }
+        "thp" => {
+            want(args, 1, 1, "thp on|off")?;
+            match args[0] {
+                "on" => Op::Thp { on: true },
+                "off" => Op::Thp { on: false },
+                x => return Err(format!("thp: on or off, got '{x}'")),
+            }
         }
         "call" => {
             want(args, 1, 1, "call OFF")?;

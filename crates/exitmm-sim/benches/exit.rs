@@ -1,6 +1,7 @@
 //! Exit of a process with N touched anonymous 4 KiB pages, N = 2^10 … 2^20: the model's
 //! `do_exit` (criterion), and on the same run the host kernel's exit of a process that touched
-//! the same N pages (through the kernel runner), as ns per page and their ratio.
+//! the same N pages (through the kernel runner), as ns per page and their ratio. A second sweep
+//! does the same with every page swapped out first (the exit frees swap entries).
 //!
 //! `cargo bench -p exitmm-sim --bench exit` (set EXITMM_BENCH_MAX_SHIFT to stop earlier).
 
@@ -50,6 +51,30 @@ fn model_exit_ns(pages: u64, runs: u32) -> f64 {
     best.as_nanos() as f64
 }
 
+/// The model's exit of a process whose `pages` pages were all swapped out, best of `runs`.
+fn model_exit_swapped_ns(pages: u64, runs: u32) -> f64 {
+    let mut best = Duration::MAX;
+    for _ in 0..runs {
+        let (mut k, id) = setup(pages);
+        k.sys_swapon((pages + 16) * 4096).unwrap();
+        k.with_mm(id, |k, mm| {
+            k.do_madvise(
+                mm,
+                ARENA,
+                pages * 4096,
+                exitmm_kernel::madvise::Advice::PageOut,
+            )
+            .unwrap()
+        });
+        assert_eq!(k.swap_inuse(), pages);
+        let t = Instant::now();
+        let r = k.do_exit(id, &[]);
+        best = best.min(t.elapsed());
+        assert_eq!(r.fact("unmap_vmas", "swap"), Some(pages as i64));
+    }
+    best.as_nanos() as f64
+}
+
 fn bench(c: &mut Criterion) {
     // EXITMM_BENCH_TABLES_ONLY=1: only the side-by-side tables (no criterion sampling).
     let tables_only = std::env::var("EXITMM_BENCH_TABLES_ONLY").is_ok();
@@ -79,6 +104,27 @@ fn bench(c: &mut Criterion) {
         let pages = 1u64 << shift;
         let model = model_exit_ns(pages, 5) / pages as f64;
         match (exitmm_host::time_exit(pages, 5), base) {
+            (Ok(v), Some(b)) => {
+                let kernel = (median(v) as f64 - b).max(0.0) / pages as f64;
+                println!(
+                    "{pages:>9} {model:>14.1} {kernel:>14.1} {:>8.2}",
+                    model / kernel
+                );
+            }
+            (Err(e), _) => println!("{pages:>9} {model:>14.1} {:>14} (kernel side: {e})", "-"),
+            (_, None) => println!("{pages:>9} {model:>14.1} {:>14}", "-"),
+        }
+    }
+
+    // Swap entries: every page swapped out before the exit (2^10 … 2^18 pages).
+    println!(
+        "\n{:>9} {:>14} {:>14} {:>8}   (swapped out)",
+        "entries", "model ns/entry", "kernel ns/entry", "ratio"
+    );
+    for shift in (10..=max_shift().min(18)).step_by(2) {
+        let pages = 1u64 << shift;
+        let model = model_exit_swapped_ns(pages, 5) / pages as f64;
+        match (exitmm_host::time_exit_swapped(pages, 5), base) {
             (Ok(v), Some(b)) => {
                 let kernel = (median(v) as f64 - b).max(0.0) / pages as f64;
                 println!(

@@ -374,7 +374,7 @@ impl Gigantic {
             }
         };
         match op {
-            Op::Swapon { .. } => {}
+            Op::Swapon { .. } | Op::Thp { .. } => {}
             Op::Dump => {
                 let mut g = Ranges::default();
                 for l in lines {

@@ -603,6 +603,14 @@ impl Sim {
                 Ok(())
             }
             Op::Swapon { size } => self.kernel.sys_swapon(*size),
+            // Off is where every process starts; on would need PMD-mapped THPs.
+            Op::Thp { on: false } => Ok(()),
+            Op::Thp { on: true } => {
+                return Err(Self::unsupported(
+                    line,
+                    "thp on (transparent huge pages are not modelled yet)",
+                ))
+            }
             Op::Nop => Ok(()),
             Op::Census => {
                 out.push(self.census(role));
