@@ -30,6 +30,8 @@ struct Found {
     walked: alloc::collections::BTreeSet<Pfn>,
     /// Swap PTEs naming each slot.
     swap_refs: BTreeMap<u32, u32>,
+    /// THP deposits found under PMD leaves.
+    deposits: u64,
 }
 
 impl<H: Hardware> Kernel<H> {
@@ -51,6 +53,18 @@ impl<H: Hardware> Kernel<H> {
             }
         }
         self.check_swap(&mut found, &mut bad);
+        if found.deposits != self.thp_deposits.len() as u64 {
+            bad.push(format!(
+                "{} THP tables deposited but {} THP PMDs",
+                self.thp_deposits.len(),
+                found.deposits
+            ));
+        }
+        if let Some(z) = self.huge_zero {
+            for f in z..z + crate::huge_memory::HPAGE_PMD_NR {
+                *found.refs.entry(f).or_default() += 1;
+            }
+        }
         for (id, f) in self.files.table.iter().enumerate() {
             let Some(f) = f else { continue };
             // A perf event's ring buffer holds one reference to each of its pages.
@@ -295,6 +309,68 @@ impl<H: Hardware> Kernel<H> {
         }
     }
 
+    /// A PMD leaf of `mm` at `addr` in a VMA that is not hugetlb: a THP (512 frames of an
+    /// aligned block, anonymous, each referenced and mapped by it) or the huge zero page, in
+    /// a private anonymous VMA with an anon_vma, with a table deposited. Returns its RSS.
+    fn check_thp_leaf(
+        &self,
+        mm: &Mm,
+        addr: u64,
+        (pmd, k): (Pfn, usize),
+        e: u64,
+        found: &mut Found,
+        bad: &mut Vec<String>,
+    ) -> i64 {
+        let id = mm.id;
+        let vma = mm.vma_at(addr).expect("checked by the caller");
+        if vma.file.is_some()
+            || vma.anon_vma.is_none()
+            || vma.start > addr
+            || vma.end < addr + pt::PMD_SIZE
+        {
+            bad.push(format!(
+                "mm {id}: a THP at {addr:#x} outside a private anonymous VMA that holds it"
+            ));
+        }
+        match self.thp_deposits.get(&(pmd, k as u16)) {
+            Some(&t) => {
+                found.deposits += 1;
+                *found.refs.entry(t).or_default() += 1;
+                if !self.mem.page(t).flags.contains(PageFlags::PGTABLE) {
+                    bad.push(format!(
+                        "mm {id}: THP deposit {t} at {addr:#x} lacks PageTable"
+                    ));
+                }
+            }
+            None => bad.push(format!("mm {id}: THP at {addr:#x} has no deposited table")),
+        }
+        if self.is_huge_zero_pmd(e) {
+            if e & pt::RW != 0 {
+                bad.push(format!(
+                    "mm {id}: the huge zero page is writable at {addr:#x}"
+                ));
+            }
+            return 0;
+        }
+        let head = pt::pfn_of(e);
+        if !head.is_multiple_of(crate::huge_memory::HPAGE_PMD_NR) {
+            bad.push(format!(
+                "mm {id}: THP at {addr:#x} maps unaligned frame {head}"
+            ));
+        }
+        for f in head..head + crate::huge_memory::HPAGE_PMD_NR {
+            *found.refs.entry(f).or_default() += 1;
+            *found.maps.entry(f).or_default() += 1;
+            if !self.mem.page(f).flags.contains(PageFlags::ANON) {
+                bad.push(format!(
+                    "mm {id}: THP frame {f} at {addr:#x} is not anonymous"
+                ));
+                break;
+            }
+        }
+        crate::huge_memory::HPAGE_PMD_NR as i64
+    }
+
     /// The swap device: every slot's count is the swap PTEs naming it; every cached folio
     /// holds one reference and its slot; the free count is the slots neither counted nor
     /// cached; the header slot is never used.
@@ -435,6 +511,12 @@ impl<H: Hardware> Kernel<H> {
                     }
                     if pt::leaf(e) {
                         let addr = base | ((k as u64) << 21);
+                        if mm.vma_at(addr).is_some_and(|v| v.hugetlb.is_none()) {
+                            tables += 1; // the deposited table
+                            rss[crate::mm_types::MM_ANONPAGES] +=
+                                self.check_thp_leaf(mm, addr, (pmd, k), e, found, bad);
+                            continue;
+                        }
                         hugetlb += self.check_huge_leaf(mm, addr, e, HugeSize::Huge2M, found, bad);
                         continue;
                     }

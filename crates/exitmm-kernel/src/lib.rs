@@ -13,6 +13,7 @@ pub mod arch;
 pub mod check;
 pub mod exit;
 pub mod fork;
+pub mod huge_memory;
 pub mod hugetlb;
 pub mod hugetlbfs;
 pub mod iomap;
@@ -144,6 +145,10 @@ pub struct Config {
     pub hugetlb_baseline: [HugetlbBaseline; 2],
     /// `vm.page-cluster`: swap readahead reads up to `1 << page_cluster` pages.
     pub page_cluster: u32,
+    /// `transparent_hugepage/enabled`.
+    pub thp_enabled: huge_memory::ThpEnabled,
+    /// `transparent_hugepage/use_zero_page`: a read fault maps the huge zero page.
+    pub thp_use_zero_page: bool,
     /// Which kernel's PFN-map PAT tracking to follow (5.10's `VM_PAT` by default, the seed's).
     pub pat: pat::PatTracking,
     /// `kernel.perf_event_mlock_kb`: ring-buffer memory a user may map per CPU before the
@@ -181,6 +186,8 @@ impl Default for Config {
             inject: Inject::empty(),
             hugetlb_baseline: Default::default(),
             page_cluster: 3,
+            thp_enabled: huge_memory::ThpEnabled::Madvise,
+            thp_use_zero_page: true,
             pat: pat::PatTracking::VmPat,
             perf_event_mlock_kb: 516,
             online_cpus: 1,
@@ -245,6 +252,10 @@ pub struct Kernel<H: Hardware> {
     pub fbatches: swap::FolioBatches,
     /// The swap device (`swapon`), if any.
     pub swap: Option<swapfile::SwapInfo>,
+    /// PTE tables deposited for PMD-mapped THPs: (PMD table, entry) → table.
+    pub thp_deposits: alloc::collections::BTreeMap<(Pfn, u16), Pfn>,
+    /// The huge zero page's first frame, once allocated.
+    pub huge_zero: Option<Pfn>,
     /// Settings.
     pub config: Config,
     next_content: u32,
@@ -291,6 +302,8 @@ impl<H: Hardware> Kernel<H> {
             uprobe_contents: Default::default(),
             fbatches: Default::default(),
             swap: None,
+            thp_deposits: Default::default(),
+            huge_zero: None,
             config,
             next_content: 1,
         };

@@ -224,6 +224,15 @@ impl<H: Hardware> Kernel<H> {
     fn madvise_free_pte_range(&mut self, mm: &mut Mm, start: u64, end: u64) {
         let mut a = start;
         while a < end {
+            if let Some(e) = self.pmd_leaf_at(mm, a) {
+                let next = pt::addr_end(a, end, pt::PMD_SHIFT);
+                if next - a == pt::PMD_SIZE {
+                    self.madvise_free_huge_pmd(mm, a, e);
+                    a = next;
+                    continue;
+                }
+                self.split_huge_pmd_address(mm, a); // split_folio, then the PTE path
+            }
             if let Some(t) = self.pte_table(mm, a) {
                 let i = pt::Level::Pte.index(a);
                 let e = self.hw.table(t)[i];
@@ -250,6 +259,54 @@ impl<H: Hardware> Kernel<H> {
             a += PAGE_SIZE;
         }
         self.hw.flush_tlb_range(mm.id, start, end, 12, false);
+    }
+
+    /// `madvise_free_huge_pmd`: a whole THP mapped by this mm alone becomes lazily freeable
+    /// (its PMD clean and old, its frames no longer swap-backed or dirty); a shared one is left.
+    fn madvise_free_huge_pmd(&mut self, mm: &mut Mm, addr: u64, e: u64) {
+        if self.is_huge_zero_pmd(e) {
+            return;
+        }
+        let head = pt::pfn_of(e);
+        let n = crate::huge_memory::HPAGE_PMD_NR;
+        if (head..head + n).any(|f| self.mem.page(f).mapcount != 1) {
+            return;
+        }
+        for f in head..head + n {
+            self.mem
+                .page_mut(f)
+                .flags
+                .remove(PageFlags::DIRTY | PageFlags::SWAPBACKED);
+        }
+        let pmd = self.pmd_table_of(mm, addr).expect("a leaf has a table");
+        self.hw.table_mut(pmd)[pt::Level::Pmd.index(addr)] &= !(pt::DIRTY | pt::ACCESSED);
+        let haddr = addr & !(pt::PMD_SIZE - 1);
+        self.hw
+            .flush_tlb_range(mm.id, haddr, haddr + pt::PMD_SIZE, pt::PMD_SHIFT, false);
+    }
+
+    /// Reclaim of a whole lazyfree THP (`try_to_unmap_one` on a PMD): clean, it is dropped
+    /// whole, PMD and deposit gone; written again, it is swap-backed once more and stays.
+    /// True if it was dealt with.
+    fn pageout_discard_lazyfree_thp(&mut self, mm: &mut Mm, addr: u64, e: u64) -> bool {
+        let head = pt::pfn_of(e);
+        let n = crate::huge_memory::HPAGE_PMD_NR;
+        if self.mem.page(head).flags.contains(PageFlags::SWAPBACKED) {
+            return false;
+        }
+        let dirty = e & pt::DIRTY != 0
+            || (head..head + n).any(|f| self.mem.page(f).flags.contains(PageFlags::DIRTY));
+        if dirty {
+            for f in head..head + n {
+                self.mem
+                    .page_mut(f)
+                    .flags
+                    .insert(PageFlags::SWAPBACKED | PageFlags::ACTIVE);
+            }
+            return true;
+        }
+        self.discard_thp(mm, addr);
+        true
     }
 
     /// `madvise_willneed` on anonymous memory: every swap PTE's page is read into the swap
@@ -298,6 +355,27 @@ impl<H: Hardware> Kernel<H> {
     fn madvise_pageout_pte_range(&mut self, mm: &mut Mm, start: u64, end: u64) {
         let mut a = start;
         while a < end {
+            if let Some(e) = self.pmd_leaf_at(mm, a) {
+                let next = pt::addr_end(a, end, pt::PMD_SHIFT);
+                if self.is_huge_zero_pmd(e) {
+                    a = next;
+                    continue; // the huge zero page is left alone
+                }
+                let head = pt::pfn_of(e);
+                let shared = (head..head + crate::huge_memory::HPAGE_PMD_NR)
+                    .any(|f| self.mem.page(f).mapcount != 1);
+                if shared {
+                    a = next;
+                    continue; // maybe shared: skipped
+                }
+                if next - a == pt::PMD_SIZE && self.pageout_discard_lazyfree_thp(mm, a, e) {
+                    a = next;
+                    continue;
+                }
+                // Split (a part; or the whole THP, which reclaim swaps out as 512 entries or,
+                // without swap, splits and puts back), then page out at the PTE level.
+                self.split_huge_pmd_address(mm, a);
+            }
             let Some(table) = self.pte_table(mm, a) else {
                 a = (a | (crate::pgtable::PMD_SIZE - 1)) + 1;
                 continue;

@@ -173,7 +173,7 @@ fn vma_pte_writable(vma: &Vma) -> bool {
 impl<H: Hardware> Kernel<H> {
     /// `pte_alloc_one` / `pmd_alloc_one` / `pud_alloc_one`: a zeroed table frame, counted in
     /// `pgtables_bytes` (all three levels on x86-64).
-    fn alloc_table(&mut self, mm: &mut Mm) -> Result<Pfn, Errno> {
+    pub(crate) fn alloc_table(&mut self, mm: &mut Mm) -> Result<Pfn, Errno> {
         let pfn = self.mem.alloc_pages(0).map_err(|_| Errno::ENOMEM)?;
         self.mem.page_mut(pfn).flags = PageFlags::PGTABLE;
         self.hw.table_alloc(pfn);
@@ -371,6 +371,19 @@ impl<H: Hardware> Kernel<H> {
             .walk_to_pmd_table(mm, addr, true)
             .map_err(|_| Fault::Oom)?
             .expect("allocated");
+        // create_huge_pmd / a present huge PMD (6.18 __handle_mm_fault): a PMD THP where the
+        // settings allow one; a split PMD goes on at the PTE level.
+        let pe = self.hw.table(pmd)[Level::Pmd.index(addr)];
+        if pt::leaf(pe) {
+            if self.do_huge_pmd_fault(mm, &vma, pmd, addr, write)? {
+                return Ok(());
+            }
+        } else if !pt::present(pe)
+            && self.thp_fault_allowed(mm, &vma, addr)
+            && self.do_huge_pmd_anonymous_page(mm, &vma, pmd, addr, write)?
+        {
+            return Ok(());
+        }
         let existing = self
             .table_below(mm, pmd, Level::Pmd.index(addr), false)
             .expect("no allocation");
@@ -1017,7 +1030,22 @@ impl<H: Hardware> Kernel<H> {
         loop {
             let next = addr_end(addr, end, PMD_SHIFT);
             let idx = Level::Pmd.index(addr);
-            let e = self.hw.table(pmd)[idx];
+            let mut e = self.hw.table(pmd)[idx];
+            if pt::leaf(e) {
+                zap.walk.pmd_entries += 1;
+                if next - addr == PMD_SIZE {
+                    self.zap_huge_pmd(tlb, zap, mm, pmd, idx, addr);
+                    addr = next;
+                    if addr == end {
+                        break;
+                    }
+                    continue;
+                }
+                // Part of a THP: split it, then zap the part at the PTE level.
+                self.split_huge_pmd_locked(mm, pmd, idx, addr & !(PMD_SIZE - 1));
+                zap.walk.pmd_entries -= 1;
+                e = self.hw.table(pmd)[idx];
+            }
             if pt::present(e) {
                 zap.walk.pmd_entries += 1;
                 let table = pt::pfn_of(e);
@@ -1479,7 +1507,9 @@ impl<H: Hardware> Kernel<H> {
         while addr < end {
             let next = addr_end(addr, end, PMD_SHIFT);
             let e = self.hw.table(src_pmd)[Level::Pmd.index(addr)];
-            if pt::present(e) {
+            if pt::leaf(e) {
+                self.copy_huge_pmd(dst, src_pmd, dst_pmd, Level::Pmd.index(addr))?;
+            } else if pt::present(e) {
                 let src_table = pt::pfn_of(e);
                 let dst_table = self
                     .table_below(dst, dst_pmd, Level::Pmd.index(addr), true)?

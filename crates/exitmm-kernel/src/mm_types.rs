@@ -172,6 +172,10 @@ bitflags::bitflags! {
         const HAS_UPROBES = 1 << 3;
         /// `MMF_RECALC_UPROBES`: whether it still has one must be worked out again.
         const RECALC_UPROBES = 1 << 4;
+        /// `MMF_DISABLE_THP_COMPLETELY` (`prctl(PR_SET_THP_DISABLE)`; inherited at fork).
+        const DISABLE_THP = 1 << 5;
+        /// `MMF_HUGE_ZERO_FOLIO`: this mm has used the huge zero page.
+        const HUGE_ZERO_FOLIO = 1 << 6;
     }
 }
 

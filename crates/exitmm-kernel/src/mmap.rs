@@ -129,6 +129,9 @@ impl<H: Hardware> Kernel<H> {
             }
             self.hugetlb_split(mm, vma_start, at);
         }
+        // __split_vma → vma_adjust_trans_huge: a THP across the new boundary is split first.
+        let end = mm.vmas[&vma_start].end;
+        self.vma_adjust_trans_huge(mm, vma_start, end, at);
         let v = mm.vmas.get_mut(&vma_start).expect("split: no VMA");
         debug_assert!(v.start < at && at < v.end);
         let mut upper = v.clone();

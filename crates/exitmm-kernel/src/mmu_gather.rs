@@ -39,12 +39,18 @@ pub const MAX_TABLE_BATCH: usize = 509;
 /// the gather can consume it.
 #[must_use = "a zapped page must go to the gather, which frees it after the TLB flush"]
 #[derive(Debug)]
-pub struct ZappedPage(Pfn);
+pub struct ZappedPage(Pfn, u32);
 
 impl ZappedPage {
     /// Made only by the zap walk, right after it cleared the PTE mapping `pfn`.
     pub(crate) fn new(pfn: Pfn) -> Self {
-        ZappedPage(pfn)
+        ZappedPage(pfn, 1)
+    }
+
+    /// A transparent huge page whose PMD `zap_huge_pmd` just cleared: the `nr` frames from
+    /// `head`, one entry of the gather (`tlb_remove_page_size`), a reference dropped on each.
+    pub(crate) fn folio(head: Pfn, nr: u32) -> Self {
+        ZappedPage(head, nr)
     }
 }
 
@@ -66,7 +72,8 @@ pub struct TlbFlushed(());
 struct Batch {
     /// The frame holding this batch (none for the on-stack one).
     frame: Option<Pfn>,
-    pages: Vec<Pfn>,
+    /// Gathered pages: a frame and how many frames from it (a THP is one entry of 512).
+    pages: Vec<(Pfn, u32)>,
     max: usize,
 }
 
@@ -201,7 +208,7 @@ impl MmuGather {
     /// caller must flush (`tlb_flush_mmu`) before queueing more.
     pub fn remove_page(&mut self, page: ZappedPage, mem: &mut PhysMem) -> bool {
         let b = &mut self.batches[self.active];
-        b.pages.push(page.0);
+        b.pages.push((page.0, page.1));
         if b.pages.len() < b.max {
             return false;
         }
@@ -322,17 +329,19 @@ impl MmuGather {
         mem: &mut PhysMem,
     ) {
         for b in &mut self.batches {
-            for pfn in b.pages.drain(..) {
-                self.stats.pages_released += 1;
-                let p = mem.page_mut(pfn);
-                if p.flags.contains(PageFlags::HUGETLB) {
-                    p.refcount -= 1;
-                    if p.refcount == 0 {
-                        self.hugetlb_freed.push(pfn);
+            for (head, nr) in b.pages.drain(..) {
+                for pfn in head..head + nr {
+                    self.stats.pages_released += 1;
+                    let p = mem.page_mut(pfn);
+                    if p.flags.contains(PageFlags::HUGETLB) {
+                        p.refcount -= 1;
+                        if p.refcount == 0 {
+                            self.hugetlb_freed.push(pfn);
+                            self.stats.pages_freed += 1;
+                        }
+                    } else if put_page(pfn, mem, hw) {
                         self.stats.pages_freed += 1;
                     }
-                } else if put_page(pfn, mem, hw) {
-                    self.stats.pages_freed += 1;
                 }
             }
         }

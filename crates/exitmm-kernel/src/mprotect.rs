@@ -134,6 +134,19 @@ impl<H: Hardware> Kernel<H> {
         let mut a = start;
         while a < end {
             let next = pt::addr_end(a, end, pt::PMD_SHIFT);
+            if let Some(e) = self.pmd_leaf_at(mm, a) {
+                // change_pmd_range: part of a THP is split; a whole one is change_huge_pmd.
+                if next - a == pt::PMD_SIZE {
+                    if e & pt::RW != 0 {
+                        let pmd = self.pmd_table_of(mm, a).expect("a leaf has a table");
+                        self.hw.table_mut(pmd)[pt::Level::Pmd.index(a)] &= !pt::RW;
+                        changed = true;
+                    }
+                    a = next;
+                    continue;
+                }
+                self.split_huge_pmd_address(mm, a);
+            }
             if let Some(t) = self.pte_table(mm, a) {
                 let first = pt::Level::Pte.index(a);
                 let n = ((next - a) >> 12) as usize;

@@ -535,6 +535,16 @@ impl<H: Hardware> Kernel<H> {
             let Ok(Some(new_pmd)) = self.table_below(mm, new_pud, Level::Pud.index(n), true) else {
                 break;
             };
+            if pt::leaf(self.hw.table(old_pmd)[old_pmd_idx]) {
+                // A THP: moved whole (move_huge_pmd) if the extent is all of it, else split.
+                let new_idx = Level::Pmd.index(n);
+                if extent == PMD_SIZE && pt::none(self.hw.table(new_pmd)[new_idx]) {
+                    self.move_huge_pmd(mm, (old_pmd, old_pmd_idx), (new_pmd, new_idx), o);
+                    (o, n) = (o + extent, n + extent);
+                    continue;
+                }
+                self.split_huge_pmd_locked(mm, old_pmd, old_pmd_idx, o & !(PMD_SIZE - 1));
+            }
             if extent == PMD_SIZE
                 && self.move_normal_entry(mm, (old_pmd, old_pmd_idx), new_pmd, (o, n), PMD_SHIFT)
             {

@@ -46,6 +46,7 @@ pub struct SmapsStats {
     pub anonymous: u64,
     pub lazyfree: u64,
     pub swap: u64,
+    pub anon_huge: u64,
     pub pss_locked: u64,
     pub shared_hugetlb: u64,
     pub private_hugetlb: u64,
@@ -136,6 +137,21 @@ impl<H: Hardware> Kernel<H> {
         let mut a = vma.start;
         while a < vma.end {
             let next = pt::addr_end(a, vma.end, pt::PMD_SHIFT);
+            if let Some(e) = self.pmd_leaf_at(mm, a) {
+                // smaps_pmd_entry: the huge zero page counts nowhere; a THP is AnonHugePages
+                // and, frame by frame, what 512 PTEs with the PMD's bits would be.
+                if !self.is_huge_zero_pmd(e) {
+                    s.anon_huge += pt::PMD_SIZE;
+                    let head = pt::pfn_of(e);
+                    for f in head..head + crate::huge_memory::HPAGE_PMD_NR {
+                        let pte = pt::mk_pte(f, e & pt::RW != 0, e & pt::DIRTY != 0, false)
+                            & !(!e & pt::ACCESSED);
+                        self.smaps_page(&mut s, pte, locked);
+                    }
+                }
+                a = next;
+                continue;
+            }
             let Some(t) = self.pte_table(mm, a) else {
                 a = next;
                 continue;
@@ -147,42 +163,48 @@ impl<H: Hardware> Kernel<H> {
                     s.swap += PAGE_SIZE; // smaps_pte_entry: a swap entry is Swap, not Rss
                     continue;
                 }
-                if !pt::present(e) || e & pt::SPECIAL != 0 {
-                    continue; // vm_normal_page() is NULL for the zero page
-                }
-                let page = self.mem.page(pt::pfn_of(e));
-                let size = PAGE_SIZE;
-                let dirty = e & pt::DIRTY != 0 || page.flags.contains(PageFlags::DIRTY);
-                if page.flags.contains(PageFlags::ANON) {
-                    s.anonymous += size;
-                    if !page.flags.contains(PageFlags::SWAPBACKED) && !dirty {
-                        s.lazyfree += size;
-                    }
-                }
-                s.resident += size;
-                if e & pt::ACCESSED != 0 || page.flags.contains(PageFlags::REFERENCED) {
-                    s.referenced += size;
-                }
-                let (pss, private) = if page.refcount == 1 {
-                    (size << PSS_SHIFT, true)
-                } else {
-                    let mc = page.mapcount.max(1) as u64;
-                    ((size << PSS_SHIFT) / if mc >= 2 { mc } else { 1 }, mc < 2)
-                };
-                s.pss += pss;
-                match (dirty, private) {
-                    (true, true) => s.private_dirty += size,
-                    (true, false) => s.shared_dirty += size,
-                    (false, true) => s.private_clean += size,
-                    (false, false) => s.shared_clean += size,
-                }
-                if locked {
-                    s.pss_locked += pss;
-                }
+                self.smaps_page(&mut s, e, locked);
             }
             a = next;
         }
         s
+    }
+
+    /// `smaps_pte_entry` + `smaps_account` for one present entry `e` (a PTE, or one frame of
+    /// a THP's PMD).
+    fn smaps_page(&self, s: &mut SmapsStats, e: u64, locked: bool) {
+        if !pt::present(e) || e & pt::SPECIAL != 0 {
+            return; // vm_normal_page() is NULL for the zero page
+        }
+        let page = self.mem.page(pt::pfn_of(e));
+        let size = PAGE_SIZE;
+        let dirty = e & pt::DIRTY != 0 || page.flags.contains(PageFlags::DIRTY);
+        if page.flags.contains(PageFlags::ANON) {
+            s.anonymous += size;
+            if !page.flags.contains(PageFlags::SWAPBACKED) && !dirty {
+                s.lazyfree += size;
+            }
+        }
+        s.resident += size;
+        if e & pt::ACCESSED != 0 || page.flags.contains(PageFlags::REFERENCED) {
+            s.referenced += size;
+        }
+        let (pss, private) = if page.refcount == 1 {
+            (size << PSS_SHIFT, true)
+        } else {
+            let mc = page.mapcount.max(1) as u64;
+            ((size << PSS_SHIFT) / if mc >= 2 { mc } else { 1 }, mc < 2)
+        };
+        s.pss += pss;
+        match (dirty, private) {
+            (true, true) => s.private_dirty += size,
+            (true, false) => s.shared_dirty += size,
+            (false, true) => s.private_clean += size,
+            (false, false) => s.shared_clean += size,
+        }
+        if locked {
+            s.pss_locked += pss;
+        }
     }
 
     /// `/proc/PID/maps` (and smaps) entries for every VMA of `mm` in `[lo, hi)`.

@@ -253,6 +253,11 @@ impl Sim {
         };
         let mut kernel = Kernel::new(machine, opts.config.clone());
         let mm = kernel.mm_alloc().expect("boot: first mm");
+        // The runner disables THP for its processes (`thp on` lets one have them).
+        kernel
+            .mm_mut(mm)
+            .flags
+            .insert(exitmm_kernel::mm_types::MmFlags::DISABLE_THP);
         let pgd = kernel.mm(mm).pgd;
         if let Some(c) = kernel.hw.cpus.as_mut() {
             c.switch_mm(0, mm, pgd);
@@ -603,13 +608,13 @@ impl Sim {
                 Ok(())
             }
             Op::Swapon { size } => self.kernel.sys_swapon(*size),
-            // Off is where every process starts; on would need PMD-mapped THPs.
-            Op::Thp { on: false } => Ok(()),
-            Op::Thp { on: true } => {
-                return Err(Self::unsupported(
-                    line,
-                    "thp on (transparent huge pages are not modelled yet)",
-                ))
+            // prctl(PR_SET_THP_DISABLE): every process starts with it set, as the runner's.
+            Op::Thp { on } => {
+                let id = self.proc(role).mm;
+                let mm = self.kernel.mm_mut(id);
+                mm.flags
+                    .set(exitmm_kernel::mm_types::MmFlags::DISABLE_THP, !*on);
+                Ok(())
             }
             Op::Nop => Ok(()),
             Op::Census => {
@@ -1063,6 +1068,7 @@ impl Sim {
         let kb = |b: u64| b >> 10;
         let (mut size, mut rss, mut pss, mut anon, mut locked_vm, mut locked) = (0, 0, 0, 0, 0, 0);
         let (mut sc, mut sd, mut pc, mut pd, mut swap, mut hugetlb) = (0, 0, 0, 0, 0, 0);
+        let mut thp = 0;
         for m in &maps {
             let s = &m.stats;
             let h = hugetlb_smaps(m);
@@ -1081,9 +1087,10 @@ impl Sim {
             pc += kb(s.private_clean);
             pd += kb(s.private_dirty);
             swap += kb(s.swap);
+            thp += kb(s.anon_huge);
         }
         format!(
-            "T {} nvma={} size={size} rss={rss} pss={pss} anon={anon} file_shmem={} locked_vm={locked_vm} Locked={locked} Shared_Clean={sc} Shared_Dirty={sd} Private_Clean={pc} Private_Dirty={pd} Swap={swap} AnonHugePages=0 hugetlb={hugetlb}",
+            "T {} nvma={} size={size} rss={rss} pss={pss} anon={anon} file_shmem={} locked_vm={locked_vm} Locked={locked} Shared_Clean={sc} Shared_Dirty={sd} Private_Clean={pc} Private_Dirty={pd} Swap={swap} AnonHugePages={thp} hugetlb={hugetlb}",
             role.letter(),
             maps.len(),
             rss - anon
@@ -1116,7 +1123,7 @@ impl Sim {
                 .map(|(_, n)| *n)
                 .collect();
             out.push(format!(
-                "V {r} {}-{} {} Rss={} Pss={} Shared_Clean={} Shared_Dirty={} Private_Clean={} Private_Dirty={} Referenced={} Anonymous={} KSM=0 LazyFree={} AnonHugePages=0 ShmemPmdMapped=0 FilePmdMapped=0 Swap={} Locked={} Shared_Hugetlb={} Private_Hugetlb={} KernelPageSize={} MMUPageSize={} THPeligible=0 VmFlags={}",
+                "V {r} {}-{} {} Rss={} Pss={} Shared_Clean={} Shared_Dirty={} Private_Clean={} Private_Dirty={} Referenced={} Anonymous={} KSM=0 LazyFree={} AnonHugePages={} ShmemPmdMapped=0 FilePmdMapped=0 Swap={} Locked={} Shared_Hugetlb={} Private_Hugetlb={} KernelPageSize={} MMUPageSize={} THPeligible=0 VmFlags={}",
                 hex(m.vma.start - ARENA),
                 hex(m.vma.end - ARENA),
                 m.perms,
@@ -1129,6 +1136,7 @@ impl Sim {
                 kb(s.referenced),
                 kb(s.anonymous),
                 kb(s.lazyfree),
+                kb(s.anon_huge),
                 kb(s.swap),
                 kb(s.pss_locked >> PSS_SHIFT),
                 h.shared_kb,
@@ -1155,6 +1163,21 @@ impl Sim {
                     None => '.',
                     Some(true) => 'H',
                     Some(false) => 'h',
+                });
+                a += pt::PAGE_SIZE;
+                continue;
+            }
+            if let Some(e) = self.kernel.pmd_leaf_at(mm, va) {
+                // A PMD-mapped THP shows as its subpages; the huge zero page as zero pages.
+                g.push(if self.kernel.is_huge_zero_pmd(e) {
+                    'z'
+                } else {
+                    let f = pt::pfn_of(e) + ((va >> 12) & 511) as u32;
+                    if self.kernel.mem.page(f).mapcount == 1 {
+                        'A'
+                    } else {
+                        'a'
+                    }
                 });
                 a += pt::PAGE_SIZE;
                 continue;
