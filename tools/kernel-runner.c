@@ -874,6 +874,9 @@ static void print_pagemap(char role, int pid, u64 off, u64 len) {
 		u64 pm = pm_buf[i], va = ARENA + s + i * PAGE;
 		while (vi < nvmas && vmas[vi].end <= va) vi++;
 		int ht = vi < nvmas && vmas[vi].start <= va && has_vmflag(vmas[vi].flags, "ht");
+		/* a private anonymous VMA: the only "file" page it can map is the huge zero page */
+		int anon_private = vi < nvmas && vmas[vi].start <= va && vmas[vi].ino == 0 &&
+				   vmas[vi].perms[3] == 'p';
 		char ch = '.';
 		if (pm & (1ULL << 63)) {
 			u64 pfn = pm & ((1ULL << 55) - 1);
@@ -882,6 +885,7 @@ static void print_pagemap(char role, int pid, u64 off, u64 len) {
 			 * mapped once (private ones read as anon, shared ones as file) */
 			if (ht) ch = excl ? 'H' : 'h';
 			else if (!file && pfn == zero_pfn) ch = 'z';
+			else if (file && anon_private) ch = 'z'; /* the huge zero page */
 			else if (file) ch = excl ? 'F' : 'f';
 			else ch = excl ? 'A' : 'a';
 		} else if (pm & (1ULL << 62)) ch = 's';

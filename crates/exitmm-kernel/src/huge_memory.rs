@@ -402,22 +402,38 @@ impl<H: Hardware> Kernel<H> {
             .flush_tlb_range(mm.id, old_addr, old_addr + PMD_SIZE, PMD_SHIFT, false);
     }
 
-    /// A whole THP unmapped and freed outside any gather (reclaim of a clean lazyfree THP):
-    /// the PMD is cleared and flushed, the deposit freed, the frames returned.
-    pub(crate) fn discard_thp(&mut self, mm: &mut Mm, addr: u64) {
-        let pmd = self.pmd_table_of(mm, addr).expect("a leaf has a table");
+    /// `split_folio` of the THP mapped at `addr` by this mm alone (6.18 `__folio_split`, then
+    /// `remap_page` with `RMP_USE_SHARED_ZEROPAGE`): the PMD is split, and each zero-filled
+    /// base page is mapped to the shared zero page instead and freed (RSS by one each), as
+    /// `try_to_map_unused_to_zeropage` does; not in a locked VMA.
+    pub(crate) fn split_folio_at(&mut self, mm: &mut Mm, addr: u64) {
+        let Some(pmd) = self.pmd_table_of(mm, addr) else {
+            return;
+        };
         let idx = Level::Pmd.index(addr);
         let e = self.hw.table(pmd)[idx];
-        let haddr = addr & !(PMD_SIZE - 1);
-        self.hw.table_mut(pmd)[idx] = 0;
-        self.hw
-            .flush_tlb_range(mm.id, haddr, haddr + PMD_SIZE, PMD_SHIFT, false);
-        self.zap_deposited_table(mm, pmd, idx);
-        let head = pt::pfn_of(e);
-        for f in head..head + HPAGE_PMD_NR {
-            self.mem.page_mut(f).mapcount -= 1;
-            crate::mmu_gather::put_page(f, &mut self.mem, &mut self.hw);
+        if !pt::leaf(e) || self.is_huge_zero_pmd(e) {
+            return;
         }
-        mm.rss[MM_ANONPAGES] -= HPAGE_PMD_NR as i64;
+        let haddr = addr & !(PMD_SIZE - 1);
+        self.split_huge_pmd_locked(mm, pmd, idx, haddr);
+        if mm
+            .vma_at(haddr)
+            .is_none_or(|v| v.flags.contains(VmFlags::LOCKED))
+        {
+            return;
+        }
+        let table = pt::pfn_of(self.hw.table(pmd)[idx]);
+        for i in 0..HPAGE_PMD_NR as usize {
+            let f = pt::pfn_of(self.hw.table(table)[i]);
+            let p = self.mem.page(f);
+            if p.content != 0 || p.mapcount != 1 || p.flags.contains(PageFlags::MLOCKED) {
+                continue;
+            }
+            self.hw.table_mut(table)[i] = pt::mk_pte(self.zero_pfn, false, false, true);
+            self.mem.page_mut(f).mapcount = 0;
+            crate::mmu_gather::put_page(f, &mut self.mem, &mut self.hw);
+            mm.rss[MM_ANONPAGES] -= 1;
+        }
     }
 }

@@ -231,7 +231,17 @@ impl<H: Hardware> Kernel<H> {
                     a = next;
                     continue;
                 }
-                self.split_huge_pmd_address(mm, a); // split_folio, then the PTE path
+                // split_folio (a THP another mm maps is left alone), then the PTE path.
+                if !self.is_huge_zero_pmd(e) {
+                    let head = pt::pfn_of(e);
+                    if (head..head + crate::huge_memory::HPAGE_PMD_NR)
+                        .any(|f| self.mem.page(f).mapcount != 1)
+                    {
+                        a = next;
+                        continue;
+                    }
+                }
+                self.split_folio_at(mm, a);
             }
             if let Some(t) = self.pte_table(mm, a) {
                 let i = pt::Level::Pte.index(a);
@@ -283,30 +293,6 @@ impl<H: Hardware> Kernel<H> {
         let haddr = addr & !(pt::PMD_SIZE - 1);
         self.hw
             .flush_tlb_range(mm.id, haddr, haddr + pt::PMD_SIZE, pt::PMD_SHIFT, false);
-    }
-
-    /// Reclaim of a whole lazyfree THP (`try_to_unmap_one` on a PMD): clean, it is dropped
-    /// whole, PMD and deposit gone; written again, it is swap-backed once more and stays.
-    /// True if it was dealt with.
-    fn pageout_discard_lazyfree_thp(&mut self, mm: &mut Mm, addr: u64, e: u64) -> bool {
-        let head = pt::pfn_of(e);
-        let n = crate::huge_memory::HPAGE_PMD_NR;
-        if self.mem.page(head).flags.contains(PageFlags::SWAPBACKED) {
-            return false;
-        }
-        let dirty = e & pt::DIRTY != 0
-            || (head..head + n).any(|f| self.mem.page(f).flags.contains(PageFlags::DIRTY));
-        if dirty {
-            for f in head..head + n {
-                self.mem
-                    .page_mut(f)
-                    .flags
-                    .insert(PageFlags::SWAPBACKED | PageFlags::ACTIVE);
-            }
-            return true;
-        }
-        self.discard_thp(mm, addr);
-        true
     }
 
     /// `madvise_willneed` on anonymous memory: every swap PTE's page is read into the swap
@@ -368,13 +354,18 @@ impl<H: Hardware> Kernel<H> {
                     a = next;
                     continue; // maybe shared: skipped
                 }
-                if next - a == pt::PMD_SIZE && self.pageout_discard_lazyfree_thp(mm, a, e) {
-                    a = next;
-                    continue;
+                // A part: split_folio. The whole THP: reclaim swaps it out whole where a free
+                // swap cluster takes it (unmapped with TTU_SPLIT_HUGE_PMD: 512 swap entries),
+                // and a lazyfree one is unmapped likewise; otherwise it splits the folio and
+                // reclaims the base pages. Then the PTE level does the rest.
+                let whole = next - a == pt::PMD_SIZE;
+                let lazyfree = !self.mem.page(head).flags.contains(PageFlags::SWAPBACKED);
+                let cluster = self.swap.as_ref().is_some_and(|si| si.has_free_cluster());
+                if whole && (cluster || lazyfree) {
+                    self.split_huge_pmd_address(mm, a);
+                } else {
+                    self.split_folio_at(mm, a);
                 }
-                // Split (a part; or the whole THP, which reclaim swaps out as 512 entries or,
-                // without swap, splits and puts back), then page out at the PTE level.
-                self.split_huge_pmd_address(mm, a);
             }
             let Some(table) = self.pte_table(mm, a) else {
                 a = (a | (crate::pgtable::PMD_SIZE - 1)) + 1;

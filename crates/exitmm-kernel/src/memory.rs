@@ -305,11 +305,18 @@ impl<H: Hardware> Kernel<H> {
     /// longer what they were, so it gets a content tag of its own; a uprobe breakpoint at that
     /// very byte is overwritten, any other stays.
     fn user_store(&mut self, mm: &Mm, addr: u64) {
-        let e = self.pte_at(mm, addr);
-        if !pt::present(e) || e & pt::SPECIAL != 0 {
-            return;
-        }
-        let pfn = pt::pfn_of(e);
+        let pfn = match self.pmd_leaf_at(mm, addr) {
+            // A byte of one base page of a THP.
+            Some(e) if !self.is_huge_zero_pmd(e) => pt::pfn_of(e) + ((addr >> 12) & 511) as Pfn,
+            Some(_) => return,
+            None => {
+                let e = self.pte_at(mm, addr);
+                if !pt::present(e) || e & pt::SPECIAL != 0 {
+                    return;
+                }
+                pt::pfn_of(e)
+            }
+        };
         let old = self.mem.page(pfn).content;
         let c = self.new_content();
         if let Some(bp) = self.uprobe_contents.get(&old).cloned() {

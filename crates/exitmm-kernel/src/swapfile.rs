@@ -46,6 +46,15 @@ impl SwapInfo {
         self.count[slot as usize] == 0 && !self.cache.contains_key(&slot)
     }
 
+    /// Whether a whole cluster of [`SWAPFILE_CLUSTER`] slots is free (what an order-9
+    /// allocation, a THP swapped out whole, needs).
+    pub fn has_free_cluster(&self) -> bool {
+        let n = self.count.len() as u32 / SWAPFILE_CLUSTER;
+        (0..n).any(|c| {
+            (c * SWAPFILE_CLUSTER..(c + 1) * SWAPFILE_CLUSTER).all(|s| s != 0 && self.slot_free(s))
+        })
+    }
+
     /// `vm_swap_full`: more than half the slots in use.
     pub fn vm_swap_full(&self) -> bool {
         (self.nr_free as u64) * 2 < self.pages as u64
