@@ -224,11 +224,12 @@ impl<H: Hardware> Kernel<H> {
         r.step("tlb_gather_mmu", d, &[("fullmm", 1)]);
         let vmas: Vec<_> = core::mem::take(&mut mm.vmas).into_values().collect();
         // Use -1 here to ensure all VMAs in the mm are unmapped.
-        let (rss, entries, huge, pfns) = (
+        let (rss, entries, huge, pfns, thp) = (
             mm.rss,
             tlb.stats.entries,
             tlb.stats.huge_entries,
             tlb.stats.pfn_entries,
+            tlb.stats.thp_pages,
         );
         let done = self.unmap_vmas(&mut tlb, mm, &vmas, 0, u64::MAX);
         // The totals come from what the walk changed (the RSS counters, the gather's cleared
@@ -248,7 +249,11 @@ impl<H: Hardware> Kernel<H> {
                 ("file", file),
                 ("shmem", shmem),
                 ("swap", gone(MM_SWAPENTS)),
-                ("zero", ptes - anon - file - shmem - pfn),
+                // THP PMDs unmapped anonymous pages without clearing PTEs.
+                (
+                    "zero",
+                    ptes - (anon - (tlb.stats.thp_pages - thp) as i64) - file - shmem - pfn,
+                ),
                 ("pfn", pfn),
                 ("hugetlb", (tlb.stats.huge_entries - huge) as i64),
             ],

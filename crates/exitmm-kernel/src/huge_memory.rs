@@ -334,10 +334,12 @@ impl<H: Hardware> Kernel<H> {
     ) {
         let e = self.hw.table(pmd)[idx];
         self.hw.table_mut(pmd)[idx] = 0; // pmdp_huge_get_and_clear_full
-        tlb.remove_huge_tlb_entry(addr & !(PMD_SIZE - 1), PMD_SHIFT);
+        let zero = self.is_huge_zero_pmd(e);
+        let pages = if zero { 0 } else { HPAGE_PMD_NR as u64 };
+        tlb.remove_pmd_tlb_entry(addr & !(PMD_SIZE - 1), pages);
         zap.huge_pmd += 1;
         self.zap_deposited_table(mm, pmd, idx);
-        if self.is_huge_zero_pmd(e) {
+        if zero {
             return;
         }
         let head = pt::pfn_of(e);

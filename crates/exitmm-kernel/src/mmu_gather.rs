@@ -86,6 +86,10 @@ pub struct GatherStats {
     pub huge_entries: u64,
     /// Of `entries`, raw PFN entries of `VM_PFNMAP` VMAs (no page behind them).
     pub pfn_entries: u64,
+    /// PMD leaves of THPs (and the huge zero page) cleared (`tlb_remove_pmd_tlb_entry`).
+    pub thp_pmds: u64,
+    /// Base pages those THP PMDs mapped (the huge zero page's not counted).
+    pub thp_pages: u64,
     /// TLB flushes issued.
     pub flushes: u64,
     /// Pages whose last reference the gather dropped (they went back to the allocator).
@@ -178,6 +182,15 @@ impl MmuGather {
         self.adjust_range(addr, 1 << PAGE_SHIFT);
         self.cleared_ptes = true;
         self.stats.entries += 1;
+    }
+
+    /// `tlb_remove_pmd_tlb_entry`: the PMD leaf of a THP mapping `pages` base pages (0 for the
+    /// huge zero page) at `addr` was cleared.
+    pub fn remove_pmd_tlb_entry(&mut self, addr: u64, pages: u64) {
+        self.adjust_range(addr, 1 << PMD_SHIFT);
+        self.cleared_pmds = true;
+        self.stats.thp_pmds += 1;
+        self.stats.thp_pages += pages;
     }
 
     /// `tlb_remove_huge_tlb_entry`: a huge leaf of `1 << shift` bytes at `addr` was cleared.
