@@ -346,6 +346,25 @@ pub fn probe(cap: u64) -> Result<Probe, HostError> {
     if let Some(c) = read_sys("/proc/sys/vm/page-cluster").and_then(|v| v.parse().ok()) {
         config.page_cluster = c;
     }
+    // THP: the host's enabled (the bracketed word) and use_zero_page settings.
+    let thp_dir = "/sys/kernel/mm/transparent_hugepage";
+    let bracketed =
+        |v: String| -> Option<String> { Some(v.split('[').nth(1)?.split(']').next()?.to_string()) };
+    let thp_mode = read_sys(&format!("{thp_dir}/enabled")).and_then(bracketed);
+    config.thp_enabled = match thp_mode.as_deref() {
+        Some("always") => exitmm_kernel::huge_memory::ThpEnabled::Always,
+        Some("madvise") => exitmm_kernel::huge_memory::ThpEnabled::Madvise,
+        _ => exitmm_kernel::huge_memory::ThpEnabled::Never,
+    };
+    config.thp_use_zero_page =
+        read_sys(&format!("{thp_dir}/use_zero_page")).is_some_and(|v| v.trim() == "1");
+    let defrag = read_sys(&format!("{thp_dir}/defrag")).and_then(bracketed);
+    facts.push(format!(
+        "THP: enabled={} defrag={} use_zero_page={}",
+        thp_mode.as_deref().unwrap_or("(none)"),
+        defrag.as_deref().unwrap_or("(none)"),
+        config.thp_use_zero_page as u8
+    ));
     facts.push(match &swap {
         Ok(()) => format!(
             "swap: true (a zram device per run; vm.page-cluster={})",
@@ -388,6 +407,7 @@ impl Probe {
             perf: self.perf.is_ok(),
             uprobes: self.uprobes.is_ok(),
             swap: self.swap.is_ok(),
+            thp: self.config.thp_enabled != exitmm_kernel::huge_memory::ThpEnabled::Never,
             ..exitmm_sim::gen::GenOptions::default()
         }
     }

@@ -81,6 +81,8 @@ pub struct GenOptions {
     pub iomap: bool,
     /// A swap device (`swapon`), `madvise pageout` and `meminfo SwapFree`.
     pub swap: bool,
+    /// Transparent huge pages (`thp on`, `VM_HUGEPAGE` regions and what splits them).
+    pub thp: bool,
 }
 
 impl Default for GenOptions {
@@ -94,6 +96,7 @@ impl Default for GenOptions {
             uprobes: false,
             iomap: false,
             swap: false,
+            thp: false,
         }
     }
 }
@@ -341,6 +344,10 @@ struct State {
     swapon: bool,
     /// Private anonymous mappings made (start, len): what pageout mostly aims at.
     private_anon: Vec<(u64, u64)>,
+    /// The script turned THP on.
+    thp: bool,
+    /// `VM_HUGEPAGE` regions made for THPs (start, len), 2 MiB aligned.
+    thp_regions: Vec<(u64, u64)>,
 }
 
 const K4: u64 = 4096;
@@ -612,6 +619,102 @@ fn op(r: &mut Rng, st: &mut State, opts: &GenOptions, out: &mut Vec<String>) {
 pub const SWAPON_ONE_IN: u64 = 3;
 /// Swap ops (pageout, `meminfo SwapFree`) in a script with a device: one op in this many.
 pub const SWAP_OP_ONE_IN: u64 = 4;
+
+/// Scripts with THP on, where the host has THP (one in this many).
+pub const THP_ONE_IN: u64 = 3;
+/// THP ops in such a script: one op in this many.
+pub const THP_OP_ONE_IN: u64 = 3;
+
+/// A THP op: a new `VM_HUGEPAGE` region (2 MiB aligned, 2-6 MiB), touches in one (whole THPs
+/// or a few pages), and what splits, moves or frees them: part or all of a region unmapped,
+/// protected, advised, moved; and now and then the process's THP switched.
+fn thp_op(r: &mut Rng, st: &mut State, out: &mut Vec<String>) {
+    let child = st.child && r.chance(1, 3);
+    let pre = if child { "child " } else { "" };
+    if st.thp_regions.is_empty() || r.chance(1, 5) {
+        let o = (16 + r.below(64)) * M2;
+        let l = (1 + r.below(3)) * M2;
+        st.edges.push(o);
+        st.edges.push(o + l);
+        st.private_anon.push((o, l));
+        st.thp_regions.push((o, l));
+        out.push(format!("{pre}mmap {} {} rw private,anon", num(o), num(l)));
+        out.push(format!("{pre}madvise {} {} hugepage", num(o), num(l)));
+        return;
+    }
+    let (o, l) = *r.pick(&st.thp_regions);
+    let part = |r: &mut Rng| -> (u64, u64) {
+        let pages = l / K4;
+        let first = r.below(pages);
+        (o + first * K4, (1 + r.below((pages - first).min(768))) * K4)
+    };
+    let line = match r.below(14) {
+        0..=3 => format!("touch {} {} w {}", num(o), num(l), num(M2)),
+        4 => format!("touch {} {} r {}", num(o), num(l), num(M2)),
+        5 => {
+            let (a, n) = part(r);
+            format!("touch {} {} {}", num(a), num(n), *r.pick(&["r", "w"]))
+        }
+        6 => {
+            let (a, n) = part(r);
+            format!("munmap {} {}", num(a), num(n))
+        }
+        7 => {
+            let (a, n) = part(r);
+            format!(
+                "mprotect {} {} {}",
+                num(a),
+                num(n),
+                *r.pick(&["r", "rw", "none"])
+            )
+        }
+        8 => {
+            let (a, n) = if r.chance(1, 2) { part(r) } else { (o, l) };
+            let advice = *r.pick(&[
+                "dontneed",
+                "free",
+                "pageout",
+                "nohugepage",
+                "populate_write",
+            ]);
+            format!("madvise {} {} {advice}", num(a), num(n))
+        }
+        9 => {
+            let to = (96 + r.below(32)) * M2 + if r.chance(1, 3) { K4 } else { 0 };
+            st.edges.push(to);
+            format!(
+                "mremap {} {} {} maymove fixed={}",
+                num(o),
+                num(l),
+                num(l),
+                num(to)
+            )
+        }
+        10 => format!("mlock {} {}", num(o), num(l.min(st_lock_room(st)))),
+        11 => "fork".into(),
+        12 => format!("thp {}", *r.pick(&["on", "off"])),
+        _ => format!("pagemap {} {}", num(o), num(l.min(2 * M2))),
+    };
+    if line == "fork" {
+        if !st.child {
+            out.push(line);
+            st.child = true;
+        }
+        return;
+    }
+    if line.starts_with("mlock") && line.ends_with(" 0") {
+        return;
+    }
+    if line.starts_with("mlock") {
+        st.locked += l.min(st_lock_room(st));
+    }
+    out.push(format!("{pre}{line}"));
+}
+
+/// What may still be mlocked within the generator's RLIMIT_MEMLOCK budget (8 MiB).
+fn st_lock_room(st: &State) -> u64 {
+    (8u64 << 20).saturating_sub(st.locked) & !(K4 - 1)
+}
 
 /// A swap op: `madvise pageout` of a range (three in four) or `meminfo SwapFree`.
 fn swap_op(r: &mut Rng, st: &mut State, out: &mut Vec<String>) {
@@ -1033,6 +1136,8 @@ pub fn script(seed: u64, opts: &GenOptions) -> String {
         devices: Vec::new(),
         swapon: false,
         private_anon: Vec::new(),
+        thp: false,
+        thp_regions: Vec::new(),
     };
     let mut out = Vec::new();
     let (f, g) = ((1 + r.below(64)) * K4, (1 + r.below(64)) * K4);
@@ -1060,6 +1165,10 @@ pub fn script(seed: u64, opts: &GenOptions) -> String {
         out.push(format!("swapon {}", num(size)));
         st.swapon = true;
     }
+    if opts.thp && r.below(THP_ONE_IN) == 0 {
+        out.push("thp on".into());
+        st.thp = true;
+    }
     let n = 1 + r.below(opts.max_ops as u64) as usize;
     for _ in 0..n {
         if !st.child && r.below(FORK_ONE_IN) == 0 {
@@ -1072,7 +1181,9 @@ pub fn script(seed: u64, opts: &GenOptions) -> String {
             st.child = false;
             continue;
         }
-        if st.swapon && r.below(SWAP_OP_ONE_IN) == 0 {
+        if st.thp && r.below(THP_OP_ONE_IN) == 0 {
+            thp_op(&mut r, &mut st, &mut out);
+        } else if st.swapon && r.below(SWAP_OP_ONE_IN) == 0 {
             swap_op(&mut r, &mut st, &mut out);
         } else if st.huge.is_some() && r.below(HUGETLB_ONE_IN) == 0 {
             huge_op(&mut r, &mut st, opts, &mut out);

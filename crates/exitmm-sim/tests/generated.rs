@@ -20,15 +20,21 @@ fn generated_scripts_run_on_the_model_with_every_invariant() {
         swap: true,
         ..GenOptions::default()
     };
+    let thp = GenOptions {
+        swap: true,
+        thp: true,
+        ..GenOptions::default()
+    };
     // The one refusal allowed: pageout of shmem pages (the model pages out anonymous memory
     // only); counted, and bounded below.
     let mut pageout_refused = 0u64;
     for seed in 0..n {
-        // Half the scripts may use huge pages of both sizes, a quarter swap.
+        // Half the scripts may use huge pages of both sizes, a quarter swap, a quarter THP
+        // (with swap).
         let gen = match seed % 4 {
             0 | 2 => &hugetlb,
             1 => &swap,
-            _ => &GenOptions::default(),
+            _ => &thp,
         };
         // Then the parent exits too (generated scripts end without a child).
         let text = script(0x6E_0000_0000 + seed, gen) + "exit\n";
