@@ -165,6 +165,7 @@ impl<H: Hardware> Kernel<H> {
         if vma.flags.contains(VmFlags::LOCKED) {
             flags |= PageFlags::MLOCKED;
         }
+        self.mem.make_large(head);
         for i in 0..HPAGE_PMD_NR {
             let p = self.mem.page_mut(head + i);
             let gen = p.gen;
@@ -404,38 +405,82 @@ impl<H: Hardware> Kernel<H> {
             .flush_tlb_range(mm.id, old_addr, old_addr + PMD_SIZE, PMD_SHIFT, false);
     }
 
-    /// `split_folio` of the THP mapped at `addr` by this mm alone (6.18 `__folio_split`, then
-    /// `remap_page` with `RMP_USE_SHARED_ZEROPAGE`): the PMD is split, and each zero-filled
-    /// base page is mapped to the shared zero page instead and freed (RSS by one each), as
+    /// `split_folio` of the large folio mapped at `addr` by this mm alone (6.18
+    /// `__folio_split`, then `remap_page` with `RMP_USE_SHARED_ZEROPAGE`): a PMD mapping is
+    /// split first; the folio becomes 512 base pages, and each zero-filled one this VMA maps is
+    /// mapped to the shared zero page instead and freed (RSS by one each), as
     /// `try_to_map_unused_to_zeropage` does; not in a locked VMA.
     pub(crate) fn split_folio_at(&mut self, mm: &mut Mm, addr: u64) {
-        let Some(pmd) = self.pmd_table_of(mm, addr) else {
-            return;
+        let head = match self.pmd_leaf_at(mm, addr) {
+            Some(e) if self.is_huge_zero_pmd(e) => return,
+            Some(e) => {
+                let head = pt::pfn_of(e);
+                self.split_huge_pmd_address(mm, addr);
+                head
+            }
+            None => {
+                let e = self.pte_at(mm, addr);
+                if !pt::present(e) || e & pt::SPECIAL != 0 {
+                    return;
+                }
+                match self.mem.large_folio_of(pt::pfn_of(e)) {
+                    Some(h) => h,
+                    None => return,
+                }
+            }
         };
-        let idx = Level::Pmd.index(addr);
-        let e = self.hw.table(pmd)[idx];
-        if !pt::leaf(e) || self.is_huge_zero_pmd(e) {
-            return;
-        }
+        self.mem.unmake_large(head);
+        // remap_page walks every mapping of the folio: here, every VMA of the 2 MiB around
+        // `addr` (where its frames are, unless mremap moved them by an unaligned amount).
         let haddr = addr & !(PMD_SIZE - 1);
-        self.split_huge_pmd_locked(mm, pmd, idx, haddr);
-        if mm
-            .vma_at(haddr)
-            .is_none_or(|v| v.flags.contains(VmFlags::LOCKED))
-        {
-            return;
+        let vmas: alloc::vec::Vec<Vma> = mm
+            .overlapping(haddr, haddr + PMD_SIZE)
+            .iter()
+            .map(|s| mm.vmas[s].clone())
+            .collect();
+        for vma in vmas {
+            if !vma.flags.contains(VmFlags::LOCKED) {
+                let (s, e) = (vma.start.max(haddr), vma.end.min(haddr + PMD_SIZE));
+                self.remap_zero_subpages(mm, head, s, e);
+            }
         }
-        let table = pt::pfn_of(self.hw.table(pmd)[idx]);
-        for i in 0..HPAGE_PMD_NR as usize {
-            let f = pt::pfn_of(self.hw.table(table)[i]);
+    }
+
+    /// `try_to_map_unused_to_zeropage` over `[s, e)`: each zero-filled frame of the former
+    /// folio `head` mapped there once becomes a zero-page PTE; the frame is freed.
+    fn remap_zero_subpages(&mut self, mm: &mut Mm, head: Pfn, s: u64, end: u64) {
+        let mut a = s;
+        while a < end {
+            let Some(table) = self.pte_table(mm, a) else {
+                a = (a | (PMD_SIZE - 1)) + 1;
+                continue;
+            };
+            let i = Level::Pte.index(a);
+            let e = self.hw.table(table)[i];
+            a += PAGE_SIZE;
+            if !pt::present(e) || e & pt::SPECIAL != 0 {
+                continue;
+            }
+            let f = pt::pfn_of(e);
+            if f < head || f >= head + HPAGE_PMD_NR {
+                continue;
+            }
             let p = self.mem.page(f);
             if p.content != 0 || p.mapcount != 1 || p.flags.contains(PageFlags::MLOCKED) {
                 continue;
             }
             self.hw.table_mut(table)[i] = pt::mk_pte(self.zero_pfn, false, false, true);
+            self.hw.flush_tlb_range(mm.id, a - PAGE_SIZE, a, 12, false);
             self.mem.page_mut(f).mapcount = 0;
             crate::mmu_gather::put_page(f, &mut self.mem, &mut self.hw);
             mm.rss[MM_ANONPAGES] -= 1;
         }
+    }
+
+    /// Whether the large folio `head` may be mapped by another mm (`folio_maybe_mapped_shared`:
+    /// some frame of it mapped more than once).
+    pub(crate) fn folio_maybe_mapped_shared(&self, head: Pfn) -> bool {
+        (head..head + HPAGE_PMD_NR)
+            .any(|f| self.mem.large_folio_of(f) == Some(head) && self.mem.page(f).mapcount > 1)
     }
 }

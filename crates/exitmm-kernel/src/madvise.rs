@@ -253,6 +253,18 @@ impl<H: Hardware> Kernel<H> {
                     self.free_swap_and_cache(pt::swp_offset(e));
                 } else if pt::present(e) && e & pt::SPECIAL == 0 {
                     let pfn = pt::pfn_of(e);
+                    if let Some(head) = self.mem.large_folio_of(pfn) {
+                        // Part of a PTE-mapped THP: split it (a shared one is left alone).
+                        let nr = self.folio_pte_batch(mm, a, end, pfn, head);
+                        if nr < crate::huge_memory::HPAGE_PMD_NR as u64 {
+                            if !self.folio_maybe_mapped_shared(head) {
+                                self.split_folio_at(mm, a);
+                                continue;
+                            }
+                            a += PAGE_SIZE;
+                            continue;
+                        }
+                    }
                     if self.mem.page(pfn).mapcount == 1 && self.folio_test_swapcache(pfn) {
                         self.folio_free_swap(pfn);
                     }
@@ -293,6 +305,30 @@ impl<H: Hardware> Kernel<H> {
         let haddr = addr & !(pt::PMD_SIZE - 1);
         self.hw
             .flush_tlb_range(mm.id, haddr, haddr + pt::PMD_SIZE, pt::PMD_SHIFT, false);
+    }
+
+    /// `madvise_folio_pte_batch`: how many PTEs from `addr` (before `end`, in one PTE table)
+    /// map the consecutive frames of the large folio `head` from `pfn` on.
+    fn folio_pte_batch(
+        &self,
+        mm: &Mm,
+        addr: u64,
+        end: u64,
+        pfn: crate::page::Pfn,
+        head: crate::page::Pfn,
+    ) -> u64 {
+        let mut n = 0u64;
+        let table_end = (addr | (pt::PMD_SIZE - 1)) + 1;
+        while addr + (n << 12) < end.min(table_end)
+            && pfn + (n as u32) < head + crate::huge_memory::HPAGE_PMD_NR
+        {
+            let e = self.pte_at(mm, addr + (n << 12));
+            if !pt::present(e) || e & pt::SPECIAL != 0 || pt::pfn_of(e) != pfn + n as u32 {
+                break;
+            }
+            n += 1;
+        }
+        n
     }
 
     /// `madvise_willneed` on anonymous memory: every swap PTE's page is read into the swap
@@ -363,6 +399,7 @@ impl<H: Hardware> Kernel<H> {
                 let cluster = self.swap.as_ref().is_some_and(|si| si.has_free_cluster());
                 if whole && (cluster || lazyfree) {
                     self.split_huge_pmd_address(mm, a);
+                    self.mem.unmake_large(head);
                 } else {
                     self.split_folio_at(mm, a);
                 }
@@ -379,6 +416,31 @@ impl<H: Hardware> Kernel<H> {
                 continue; // none, swap entries, the zero page, raw PFNs
             }
             let pfn = pt::pfn_of(e);
+            if let Some(head) = self.mem.large_folio_of(pfn) {
+                // A PTE-mapped THP: split unless this range maps all of it (then it is
+                // reclaimed whole: swapped out where a free cluster takes it, else split).
+                let nr = self.folio_pte_batch(mm, addr, end, pfn, head);
+                if nr < crate::huge_memory::HPAGE_PMD_NR as u64 {
+                    if !self.folio_maybe_mapped_shared(head) {
+                        self.split_folio_at(mm, addr);
+                        a = addr;
+                    }
+                    continue;
+                }
+                if self.folio_maybe_mapped_shared(head) {
+                    a = addr + (nr << 12);
+                    continue;
+                }
+                let lazyfree = !self.mem.page(pfn).flags.contains(PageFlags::SWAPBACKED);
+                let cluster = self.swap.as_ref().is_some_and(|si| si.has_free_cluster());
+                if !cluster && !lazyfree {
+                    self.split_folio_at(mm, addr);
+                    a = addr;
+                    continue;
+                }
+                // Reclaimed whole: its pages go one by one below, no longer a large folio.
+                self.mem.unmake_large(head);
+            }
             let p = *self.mem.page(pfn);
             if !p.flags.contains(PageFlags::ANON) || !self.folio_test_lru(pfn) || p.mapcount != 1 {
                 continue;

@@ -36,9 +36,57 @@ pub struct PhysMem {
     nr_frames: u64,
     nr_free: u64,
     fail_after: Option<u64>,
+    /// Large (order-9) anonymous folios still whole: head → its frames not yet freed.
+    large: alloc::collections::BTreeMap<Pfn, LargeFolio>,
+}
+
+/// What the allocator keeps of a large folio (`compound_head`, `_nr_pages_mapped` in spirit):
+/// which of its 512 frames have gone back already. Its frames are counted one by one (see
+/// `huge_memory`), so a frame may be freed, and even reused, before the folio is gone.
+#[derive(Clone, Debug)]
+struct LargeFolio {
+    live: u32,
+    freed: [u64; 8],
 }
 
 impl PhysMem {
+    /// The 512 frames from `head` form a large folio (a new THP).
+    pub fn make_large(&mut self, head: Pfn) {
+        self.large.insert(
+            head,
+            LargeFolio {
+                live: 512,
+                freed: [0; 8],
+            },
+        );
+    }
+
+    /// The large folio is split into base pages (`split_folio`).
+    pub fn unmake_large(&mut self, head: Pfn) {
+        self.large.remove(&head);
+    }
+
+    /// The head of the large folio frame `pfn` belongs to, if it is still part of one.
+    pub fn large_folio_of(&self, pfn: Pfn) -> Option<Pfn> {
+        let head = pfn & !511;
+        let f = self.large.get(&head)?;
+        let i = (pfn - head) as usize;
+        (f.freed[i / 64] & (1 << (i % 64)) == 0).then_some(head)
+    }
+
+    /// A frame of a large folio went back to the allocator.
+    fn large_frame_freed(&mut self, pfn: Pfn) {
+        if let Some(head) = self.large_folio_of(pfn) {
+            let f = self.large.get_mut(&head).expect("just found");
+            let i = (pfn - head) as usize;
+            f.freed[i / 64] |= 1 << (i % 64);
+            f.live -= 1;
+            if f.live == 0 {
+                self.large.remove(&head);
+            }
+        }
+    }
+
     /// Simulated RAM of `bytes` (rounded down to whole sections, at least one).
     pub fn new(bytes: u64) -> Self {
         let nsec = ((bytes / 4096) as usize / SECTION_PAGES).max(1);
@@ -52,6 +100,7 @@ impl PhysMem {
             nr_frames: (nsec * SECTION_PAGES) as u64,
             nr_free: (nsec * SECTION_PAGES) as u64,
             fail_after: None,
+            large: Default::default(),
         }
     }
 
@@ -222,6 +271,9 @@ impl PhysMem {
         }
         self.nr_free += 1 << order;
         if order == 0 {
+            if !self.large.is_empty() {
+                self.large_frame_freed(pfn);
+            }
             self.pcp.push(pfn);
             if self.pcp.len() >= PCP_HIGH + PCP_BATCH {
                 // free_pcppages_bulk: the oldest batch goes back to the buddy lists.

@@ -1172,7 +1172,9 @@ impl Sim {
                 g.push(if self.kernel.is_huge_zero_pmd(e) {
                     'z'
                 } else {
-                    let f = pt::pfn_of(e) + ((va >> 12) & 511) as u32;
+                    // pagemap_pmd_range_thp asks of every subpage whether the PMD's first
+                    // page (not the subpage) is mapped exactly once.
+                    let f = pt::pfn_of(e);
                     if self.kernel.mem.page(f).mapcount == 1 {
                         'A'
                     } else {
