@@ -429,20 +429,26 @@ impl<H: Hardware> Kernel<H> {
                 }
             }
         };
+        // remap_page walks every mapping of the folio (its anon_vma's VMAs): here, every VMA
+        // of this mm with the folio's anon_vma (mremap may have moved part of it away).
+        let Some(av) = (head..head + HPAGE_PMD_NR)
+            .filter(|&f| self.mem.large_folio_of(f) == Some(head))
+            .map(|f| self.mem.page(f))
+            .find(|p| p.refcount > 0 && p.flags.contains(PageFlags::ANON))
+            .map(|p| p.mapping)
+        else {
+            self.mem.unmake_large(head);
+            return;
+        };
         self.mem.unmake_large(head);
-        // remap_page walks every mapping of the folio: here, every VMA of the 2 MiB around
-        // `addr` (where its frames are, unless mremap moved them by an unaligned amount).
-        let haddr = addr & !(PMD_SIZE - 1);
         let vmas: alloc::vec::Vec<Vma> = mm
-            .overlapping(haddr, haddr + PMD_SIZE)
-            .iter()
-            .map(|s| mm.vmas[s].clone())
+            .vmas
+            .values()
+            .filter(|v| v.anon_vma == Some(av) && !v.flags.contains(VmFlags::LOCKED))
+            .cloned()
             .collect();
         for vma in vmas {
-            if !vma.flags.contains(VmFlags::LOCKED) {
-                let (s, e) = (vma.start.max(haddr), vma.end.min(haddr + PMD_SIZE));
-                self.remap_zero_subpages(mm, head, s, e);
-            }
+            self.remap_zero_subpages(mm, head, vma.start, vma.end);
         }
     }
 

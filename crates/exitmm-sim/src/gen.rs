@@ -860,7 +860,13 @@ fn huge_op(r: &mut Rng, st: &mut State, opts: &GenOptions, out: &mut Vec<String>
                 0 => format!("munmap {} {}", num(a), num(n)),
                 1 => format!("mprotect {} {} {}", num(a), num(n), r.weighted(&PROTS)),
                 2 => format!("madvise {} {} {}", num(a), num(n), r.weighted(&ADVICES)),
-                3 => format!("mlock {} {}", num(a), num(n)),
+                // A hugetlb VMA is never locked, but what the region holds now may not be
+                // hugetlb any more (a later mapping over it): stay within the lock budget.
+                3 => {
+                    let n = n.min(st_lock_room(st)).max(K4);
+                    st.locked += n;
+                    format!("mlock {} {}", num(a), num(n))
+                }
                 _ => {
                     let to = (32 + r.below(16)) * hb.max(M2 * 4);
                     st.huge_regions.push((to, n));
@@ -951,7 +957,11 @@ fn special_op(r: &mut Rng, st: &mut State, opts: &GenOptions, out: &mut Vec<Stri
                 1 => format!("munmap {} {}", num(a), num(n)),
                 2 => format!("mprotect {} {} {}", num(a), num(n), r.weighted(&PROTS)),
                 3 => format!("madvise {} {} {}", num(a), num(n), r.weighted(&ADVICES)),
-                4 => format!("mlock {} {}", num(a), num(n)),
+                4 => {
+                    let n = n.min(st_lock_room(st)).max(K4);
+                    st.locked += n;
+                    format!("mlock {} {}", num(a), num(n))
+                }
                 5 => {
                     let to = offset(r, st);
                     st.edges.push(to);
