@@ -1849,7 +1849,16 @@ static long long own_vmswap_kb(void) {
 
 /* -t / -T: time the exits of REPEATS children that wrote PAGES pages (-T: and swapped them all
  * out to the run's zram device first, so that the exit frees swap entries, not pages) */
-static void time_exits(u64 pages, int repeats, int swapped) {
+/* AnonHugePages of this process, kB (-1 if unreadable) */
+static long long own_thp_kb(void) {
+	read_file("/proc/self/smaps_rollup");
+	const char *k = strstr(procbuf, "\nAnonHugePages:");
+	return k ? strtoll(k + 15, NULL, 10) : -1;
+}
+
+/* MODE 1 (-T): swapped out; MODE 2 (-M): THPs (THP on, MADV_HUGEPAGE, a byte per 2 MiB) */
+static void time_exits(u64 pages, int repeats, int mode) {
+	int swapped = mode == 1, thp = mode == 2;
 	for (int r = 0; r < repeats; r++) {
 		int p[2];
 		if (pipe(p)) die("pipe: %s", strerror(errno));
@@ -1861,7 +1870,11 @@ static void time_exits(u64 pages, int repeats, int swapped) {
 				char *m = mmap((void *)ARENA, pages * PAGE, PROT_READ | PROT_WRITE,
 					       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 				if (m == MAP_FAILED) _exit(3);
-				for (u64 i = 0; i < pages; i++) m[i * PAGE] = 1;
+				if (thp && (prctl(PR_SET_THP_DISABLE, 0, 0, 0, 0) < 0 ||
+					    madvise(m, pages * PAGE, MADV_HUGEPAGE) < 0))
+					_exit(6);
+				for (u64 i = 0; i < pages; i += thp ? 512 : 1) m[i * PAGE] = 1;
+				if (thp && own_thp_kb() != (long long)(pages * 4)) _exit(7);
 				if (swapped && (madvise(m, pages * PAGE, MADV_PAGEOUT) < 0 ||
 						own_vmswap_kb() != (long long)(pages * 4)))
 					_exit(5);
@@ -1895,6 +1908,11 @@ int main(int argc, char **argv) {
 			if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) < 0) die("PR_SET_THP_DISABLE: %s", strerror(errno));
 			time_exits(strtoull(argv[i + 1], NULL, 0), atoi(argv[i + 2]), 0);
 			return 0;
+		} else if (!strcmp(argv[i], "-M") && i + 2 < argc) {
+			/* THPs: the runner's own memory stays without them (set again in the child) */
+			if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) < 0) die("PR_SET_THP_DISABLE: %s", strerror(errno));
+			time_exits(strtoull(argv[i + 1], NULL, 0), atoi(argv[i + 2]), 2);
+			return 0;
 		} else if (!strcmp(argv[i], "-T") && i + 2 < argc) {
 			/* swapped-out pages: a zram device for the run (the janitor removes it), one CPU
 			 * (pageout drains only this CPU's folio batches) */
@@ -1906,7 +1924,7 @@ int main(int argc, char **argv) {
 			time_exits(pages, atoi(argv[i + 2]), 1);
 			janitor_end();
 			return 0;
-		} else die("usage: kernel-runner [-c CAP_BYTES] [-P] [-U] [-S] [-H] < digested-script | kernel-runner -t|-T PAGES "
+		} else die("usage: kernel-runner [-c CAP_BYTES] [-P] [-U] [-S] [-H] < digested-script | kernel-runner -t|-T|-M PAGES "
 			       "REPEATS | kernel-runner -E");
 	}
 	if (sysconf(_SC_PAGESIZE) != 4096) die("needs 4 KiB pages");

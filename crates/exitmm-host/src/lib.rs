@@ -346,6 +346,12 @@ pub fn time_exit_swapped(pages: u64, repeats: u32) -> Result<Vec<u64>, HostError
     time_exits("-T", pages, repeats)
 }
 
+/// [`time_exit`] of a child whose `pages` pages (a multiple of 512) are THPs: it turns THP on,
+/// advises `MADV_HUGEPAGE` and writes one byte per 2 MiB.
+pub fn time_exit_thp(pages: u64, repeats: u32) -> Result<Vec<u64>, HostError> {
+    time_exits("-M", pages, repeats)
+}
+
 fn time_exits(mode: &str, pages: u64, repeats: u32) -> Result<Vec<u64>, HostError> {
     let runner = available()?;
     let out = Command::new(runner)

@@ -996,6 +996,23 @@ mod tests {
     }
 
     #[test]
+    fn check_mm_reports_a_leaked_swap_count_like_the_kernel() {
+        use crate::mm_types::MM_SWAPENTS;
+        let mut k = kernel();
+        let (id, _) = process(&mut k, false);
+        // A swap entry the counter still counts but no PTE holds any more.
+        k.mm_mut(id).rss[MM_SWAPENTS] += 1;
+        let r = k.do_exit(id, &[]);
+        let s = r.get("check_mm").unwrap();
+        assert_eq!(s.facts, alloc::vec![("ok", 0)]);
+        assert!(
+            s.messages[0].ends_with(" type:MM_SWAPENTS val:1"),
+            "{}",
+            s.messages[0]
+        );
+    }
+
+    #[test]
     fn a_full_gather_forces_a_flush_after_8_plus_19_batches_of_510() {
         let mut k = kernel();
         let id = k.mm_alloc().unwrap();

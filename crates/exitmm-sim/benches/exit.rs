@@ -1,7 +1,8 @@
 //! Exit of a process with N touched anonymous 4 KiB pages, N = 2^10 … 2^20: the model's
 //! `do_exit` (criterion), and on the same run the host kernel's exit of a process that touched
 //! the same N pages (through the kernel runner), as ns per page and their ratio. A second sweep
-//! does the same with every page swapped out first (the exit frees swap entries).
+//! does the same with every page swapped out first (the exit frees swap entries), a third with
+//! the pages in THPs (ns per 4 KiB of them).
 //!
 //! `cargo bench -p exitmm-sim --bench exit` (set EXITMM_BENCH_MAX_SHIFT to stop earlier).
 
@@ -43,6 +44,41 @@ fn model_exit_ns(pages: u64, runs: u32) -> f64 {
     let mut best = Duration::MAX;
     for _ in 0..runs {
         let (mut k, id) = setup(pages);
+        let t = Instant::now();
+        let r = k.do_exit(id, &[]);
+        best = best.min(t.elapsed());
+        assert_eq!(r.fact("tlb_finish_mmu", "pages_freed"), Some(pages as i64));
+    }
+    best.as_nanos() as f64
+}
+
+/// The model's exit of a process whose `pages` pages (a multiple of 512) are THPs, best of
+/// `runs`.
+fn model_exit_thp_ns(pages: u64, runs: u32) -> f64 {
+    let mut best = Duration::MAX;
+    for _ in 0..runs {
+        let mut k = Kernel::new(Machine::new(), Config::default());
+        let id = k.mm_alloc().unwrap();
+        let rw = Prot {
+            read: true,
+            write: true,
+            exec: false,
+        };
+        k.with_mm(id, |k, mm| {
+            k.do_mmap(mm, ARENA, pages * 4096, rw, MapFlags::default(), None, 0)
+                .unwrap();
+            k.do_madvise(
+                mm,
+                ARENA,
+                pages * 4096,
+                exitmm_kernel::madvise::Advice::HugePage,
+            )
+            .unwrap();
+            for i in (0..pages).step_by(512) {
+                k.handle_mm_fault(mm, ARENA + i * 4096, true).unwrap();
+            }
+            assert_eq!(mm.rss[1] as u64, pages);
+        });
         let t = Instant::now();
         let r = k.do_exit(id, &[]);
         best = best.min(t.elapsed());
@@ -134,6 +170,27 @@ fn bench(c: &mut Criterion) {
             }
             (Err(e), _) => println!("{pages:>9} {model:>14.1} {:>14} (kernel side: {e})", "-"),
             (_, None) => println!("{pages:>9} {model:>14.1} {:>14}", "-"),
+        }
+    }
+
+    // THPs: every 2 MiB of the range one THP (2^12 … 2^20 base pages), per 4 KiB of them.
+    println!(
+        "\n{:>9} {:>14} {:>14} {:>8}   (THPs, per 4K)",
+        "pages", "model ns/page", "kernel ns/page", "ratio"
+    );
+    for shift in (12..=max_shift()).step_by(2) {
+        let pages = 1u64 << shift;
+        let model = model_exit_thp_ns(pages, 5) / pages as f64;
+        match (exitmm_host::time_exit_thp(pages, 5), base) {
+            (Ok(v), Some(b)) => {
+                let kernel = (median(v) as f64 - b).max(0.0) / pages as f64;
+                println!(
+                    "{pages:>9} {model:>14.2} {kernel:>14.2} {:>8.2}",
+                    model / kernel
+                );
+            }
+            (Err(e), _) => println!("{pages:>9} {model:>14.2} {:>14} (kernel side: {e})", "-"),
+            (_, None) => println!("{pages:>9} {model:>14.2} {:>14}", "-"),
         }
     }
 
