@@ -834,9 +834,46 @@ mod tests {
         assert!(why.contains("the byte there is 0x01"), "{why}");
     }
 
+    /// The runner (with `flag`) running `src`, its stdin left open so that it waits for more
+    /// once it has printed the records of the op whose header starts with `op`; with what it
+    /// printed. `None` (saying why) where the host cannot run it.
+    fn runner_paused_after(
+        runner: &str,
+        flag: &str,
+        src: &str,
+        op: &str,
+    ) -> Option<(std::process::Child, std::process::ChildStdin, String)> {
+        use std::io::BufRead;
+        let s = exitmm_script::parse(src).unwrap();
+        let mut child = Command::new(runner)
+            .arg(flag)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(digest(&s).unwrap().as_bytes()).unwrap();
+        stdin.flush().unwrap();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut seen = String::new();
+        while !seen.contains(op) || !seen.ends_with("hugetlb=0\n") {
+            match lines.next() {
+                Some(Ok(l)) => seen += &(l + "\n"),
+                _ => {
+                    let out = child.wait_with_output().unwrap();
+                    let why = String::from_utf8_lossy(&out.stderr).to_string();
+                    assert_eq!(out.status.code(), Some(EXIT_UNAVAILABLE), "{why}\n{seen}");
+                    eprintln!("skipped: {why}");
+                    return None;
+                }
+            }
+        }
+        Some((child, stdin, seen))
+    }
+
     #[test]
     fn the_janitor_removes_the_uprobes_of_a_killed_runner() {
-        use std::io::BufRead;
         let _one = UPROBES.lock().unwrap_or_else(|e| e.into_inner());
         let Ok(runner) = available() else {
             return eprintln!("skipped: {}", available().unwrap_err());
@@ -844,34 +881,11 @@ mod tests {
         if events_or_skip().is_none() {
             return;
         }
-        let s = exitmm_script::parse(
-            "codefile code 16K\nmmap 0 16K rx private code\nuprobe code 0x1000\n",
-        )
-        .unwrap();
-        let mut child = Command::new(runner)
-            .arg("-U")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        // The script, but stdin stays open: the runner waits for more after the uprobe.
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(digest(&s).unwrap().as_bytes()).unwrap();
-        stdin.flush().unwrap();
-        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut seen = String::new();
-        while !seen.contains("# 3 uprobe") || !seen.ends_with("hugetlb=0\n") {
-            match lines.next() {
-                Some(Ok(l)) => seen += &(l + "\n"),
-                _ => {
-                    let out = child.wait_with_output().unwrap();
-                    let why = String::from_utf8_lossy(&out.stderr).to_string();
-                    assert_eq!(out.status.code(), Some(EXIT_UNAVAILABLE), "{why}\n{seen}");
-                    return eprintln!("skipped: {why}");
-                }
-            }
-        }
+        let src = "codefile code 16K\nmmap 0 16K rx private code\nuprobe code 0x1000\n";
+        let Some((mut child, stdin, seen)) = runner_paused_after(runner, "-U", src, "# 3 uprobe")
+        else {
+            return;
+        };
         assert!(
             seen.contains("# 3 uprobe code 0x1000\nR P rc=0 err=0\n"),
             "{seen}"
@@ -994,39 +1008,16 @@ mod tests {
 
     #[test]
     fn the_janitor_removes_the_swap_device_of_a_killed_runner() {
-        use std::io::BufRead;
         let _one = SWAP.lock().unwrap_or_else(|e| e.into_inner());
         let Ok(runner) = available() else {
             return eprintln!("skipped: {}", available().unwrap_err());
         };
         let before = swap_state();
-        let s = exitmm_script::parse(
-            "swapon 16M\nmmap 0 64K rw private,anon\ntouch 0 64K w\nmadvise 0 64K pageout\n",
-        )
-        .unwrap();
-        let mut child = Command::new(runner)
-            .arg("-S")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(digest(&s).unwrap().as_bytes()).unwrap();
-        stdin.flush().unwrap();
-        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut seen = String::new();
-        while !seen.contains("# 4 madvise") || !seen.ends_with("hugetlb=0\n") {
-            match lines.next() {
-                Some(Ok(l)) => seen += &(l + "\n"),
-                _ => {
-                    let out = child.wait_with_output().unwrap();
-                    let why = String::from_utf8_lossy(&out.stderr).to_string();
-                    assert_eq!(out.status.code(), Some(EXIT_UNAVAILABLE), "{why}\n{seen}");
-                    return eprintln!("skipped: {why}");
-                }
-            }
-        }
+        let src = "swapon 16M\nmmap 0 64K rw private,anon\ntouch 0 64K w\nmadvise 0 64K pageout\n";
+        let Some((mut child, stdin, seen)) = runner_paused_after(runner, "-S", src, "# 4 madvise")
+        else {
+            return;
+        };
         assert!(seen.contains(" VmSwap=64 "), "{seen}");
         assert_ne!(swap_state(), before, "the device is on while the run lives");
         child.kill().unwrap(); // SIGKILL

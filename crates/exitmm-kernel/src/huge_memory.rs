@@ -103,10 +103,7 @@ impl<H: Hardware> Kernel<H> {
     /// `zap_deposited_table`: the withdrawn table is freed at once (no hardware ever saw it).
     fn zap_deposited_table(&mut self, mm: &mut Mm, pmd: Pfn, idx: usize) {
         let t = self.pgtable_trans_huge_withdraw(pmd, idx);
-        self.hw.table_free(t);
-        self.mem.page_mut(t).refcount = 0;
-        self.mem.free_pages(t, 0);
-        mm.pgtables_bytes -= PAGE_SIZE as i64;
+        self.free_table_now(mm, t);
     }
 
     /// `do_huge_pmd_anonymous_page` (6.18) for a fault at `addr` under entry `idx` of `pmd`
@@ -181,7 +178,8 @@ impl<H: Hardware> Kernel<H> {
         }
     }
 
-    /// A table frame allocated but never used (a fault that fell back).
+    /// `pte_free`: a table frame no hardware walks (a deposit, or one a fault that fell back
+    /// never used) goes back at once.
     fn free_table_now(&mut self, mm: &mut Mm, t: Pfn) {
         self.hw.table_free(t);
         self.mem.page_mut(t).refcount = 0;

@@ -130,69 +130,38 @@ fn bench(c: &mut Criterion) {
     }
     g.finish();
 
-    // The same run, side by side: best of 5 for the model, median of 5 for the kernel.
-    println!(
-        "\n{:>9} {:>14} {:>14} {:>8}",
-        "pages", "model ns/page", "kernel ns/page", "ratio"
-    );
+    // The same run, side by side: best of 5 for the model, median of 5 for the kernel (less
+    // the exit of a child with no pages).
     let base = exitmm_host::time_exit(0, 5).ok().map(|v| median(v) as f64);
-    for shift in 10..=max_shift() {
-        let pages = 1u64 << shift;
-        let model = model_exit_ns(pages, 5) / pages as f64;
-        match (exitmm_host::time_exit(pages, 5), base) {
-            (Ok(v), Some(b)) => {
-                let kernel = (median(v) as f64 - b).max(0.0) / pages as f64;
-                println!(
-                    "{pages:>9} {model:>14.1} {kernel:>14.1} {:>8.2}",
-                    model / kernel
-                );
-            }
-            (Err(e), _) => println!("{pages:>9} {model:>14.1} {:>14} (kernel side: {e})", "-"),
-            (_, None) => println!("{pages:>9} {model:>14.1} {:>14}", "-"),
-        }
-    }
-
-    // Swap entries: every page swapped out before the exit (2^10 … 2^18 pages).
-    println!(
-        "\n{:>9} {:>14} {:>14} {:>8}   (swapped out)",
-        "entries", "model ns/entry", "kernel ns/entry", "ratio"
+    let plain: Vec<u32> = (10..=max_shift()).collect();
+    let to_18: Vec<u32> = (10..=max_shift().min(18)).step_by(2).collect();
+    let thp: Vec<u32> = (12..=max_shift()).step_by(2).collect();
+    sweep(
+        "pages",
+        "",
+        &plain,
+        base,
+        model_exit_ns,
+        exitmm_host::time_exit,
     );
-    for shift in (10..=max_shift().min(18)).step_by(2) {
-        let pages = 1u64 << shift;
-        let model = model_exit_swapped_ns(pages, 5) / pages as f64;
-        match (exitmm_host::time_exit_swapped(pages, 5), base) {
-            (Ok(v), Some(b)) => {
-                let kernel = (median(v) as f64 - b).max(0.0) / pages as f64;
-                println!(
-                    "{pages:>9} {model:>14.1} {kernel:>14.1} {:>8.2}",
-                    model / kernel
-                );
-            }
-            (Err(e), _) => println!("{pages:>9} {model:>14.1} {:>14} (kernel side: {e})", "-"),
-            (_, None) => println!("{pages:>9} {model:>14.1} {:>14}", "-"),
-        }
-    }
-
-    // THPs: every 2 MiB of the range one THP (2^12 … 2^20 base pages), per 4 KiB of them.
-    println!(
-        "\n{:>9} {:>14} {:>14} {:>8}   (THPs, per 4K)",
-        "pages", "model ns/page", "kernel ns/page", "ratio"
+    // Swap entries: every page swapped out before the exit.
+    sweep(
+        "entries",
+        "   (swapped out)",
+        &to_18,
+        base,
+        model_exit_swapped_ns,
+        exitmm_host::time_exit_swapped,
     );
-    for shift in (12..=max_shift()).step_by(2) {
-        let pages = 1u64 << shift;
-        let model = model_exit_thp_ns(pages, 5) / pages as f64;
-        match (exitmm_host::time_exit_thp(pages, 5), base) {
-            (Ok(v), Some(b)) => {
-                let kernel = (median(v) as f64 - b).max(0.0) / pages as f64;
-                println!(
-                    "{pages:>9} {model:>14.2} {kernel:>14.2} {:>8.2}",
-                    model / kernel
-                );
-            }
-            (Err(e), _) => println!("{pages:>9} {model:>14.2} {:>14} (kernel side: {e})", "-"),
-            (_, None) => println!("{pages:>9} {model:>14.2} {:>14}", "-"),
-        }
-    }
+    // THPs: one per 2 MiB of the range, per 4 KiB of them.
+    sweep(
+        "pages",
+        "   (THPs, per 4K)",
+        &thp,
+        base,
+        model_exit_thp_ns,
+        exitmm_host::time_exit_thp,
+    );
 
     // The TLB model's cost at exit, same run: 4 CPUs with TLBs against no CPUs.
     println!(
@@ -206,6 +175,34 @@ fn bench(c: &mut Criterion) {
             "{pages:>9} {plain:>16.1} {tlb:>16.1} {:>7.0}%",
             (tlb / plain - 1.0) * 100.0
         );
+    }
+}
+
+/// One side-by-side table: for each `2^shift` pages, the model's exit (`model`, best of 5) and
+/// the host kernel's (`kernel`, median of 5 less `base`), per page, and their ratio.
+fn sweep(
+    unit: &str,
+    title: &str,
+    shifts: &[u32],
+    base: Option<f64>,
+    model: fn(u64, u32) -> f64,
+    kernel: fn(u64, u32) -> Result<Vec<u64>, exitmm_host::HostError>,
+) {
+    println!(
+        "\n{unit:>9} {:>14} {:>14} {:>8}{title}",
+        "model ns/page", "kernel ns/page", "ratio"
+    );
+    for &shift in shifts {
+        let pages = 1u64 << shift;
+        let m = model(pages, 5) / pages as f64;
+        match (kernel(pages, 5), base) {
+            (Ok(v), Some(b)) => {
+                let k = (median(v) as f64 - b).max(0.0) / pages as f64;
+                println!("{pages:>9} {m:>14.1} {k:>14.1} {:>8.2}", m / k);
+            }
+            (Err(e), _) => println!("{pages:>9} {m:>14.1} {:>14} (kernel side: {e})", "-"),
+            (_, None) => println!("{pages:>9} {m:>14.1} {:>14}", "-"),
+        }
     }
 }
 
