@@ -82,7 +82,7 @@ impl<H: Hardware> Kernel<H> {
                 }
             }
             committed += if f.per_page_acct {
-                f.pages.len() as i64
+                (f.pages.len() + f.swapped.len()) as i64 + f.dropped as i64
             } else {
                 f.whole_charge
             };
@@ -375,6 +375,12 @@ impl<H: Hardware> Kernel<H> {
     /// holds one reference and its slot; the free count is the slots neither counted nor
     /// cached; the header slot is never used.
     fn check_swap(&self, found: &mut Found, bad: &mut Vec<String>) {
+        // A shmem page written out holds one count of its slot.
+        for f in self.files.table.iter().flatten() {
+            for &slot in f.swapped.values() {
+                *found.swap_refs.entry(slot).or_default() += 1;
+            }
+        }
         let Some(si) = &self.swap else {
             if !found.swap_refs.is_empty() {
                 bad.push("swap PTEs but no swap device".into());

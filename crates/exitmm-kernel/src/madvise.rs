@@ -344,29 +344,6 @@ impl<H: Hardware> Kernel<H> {
         }
     }
 
-    /// Whether `MADV_PAGEOUT` of `[start, end)` would reclaim a page-cache folio (one mapped
-    /// by this mm alone: `can_do_file_pageout` holds for root), which the model does not do.
-    pub fn pageout_touches_file_folios(&self, mm: &Mm, start: u64, end: u64) -> bool {
-        let mut a = start & !(PAGE_SIZE - 1);
-        while a < end {
-            let e = self.pte_at(mm, a);
-            if pt::present(e) && e & pt::SPECIAL == 0 {
-                let p = self.mem.page(pt::pfn_of(e));
-                if !p.flags.contains(PageFlags::ANON)
-                    && p.mapcount == 1
-                    && mm.vma_at(a).is_some_and(|v| {
-                        !v.flags
-                            .intersects(VmFlags::LOCKED | VmFlags::PFNMAP | VmFlags::HUGETLB)
-                    })
-                {
-                    return true;
-                }
-            }
-            a += PAGE_SIZE;
-        }
-        false
-    }
-
     /// `madvise_cold_or_pageout_pte_range` (pageout) and `reclaim_pages`, in address order:
     /// an anonymous folio on the LRU and mapped by this mm alone is reclaimed at once
     /// (`shrink_folio_list` ignoring references). It gets a swap slot and a place in the swap
@@ -442,7 +419,31 @@ impl<H: Hardware> Kernel<H> {
                 self.mem.unmake_large(head);
             }
             let p = *self.mem.page(pfn);
-            if !p.flags.contains(PageFlags::ANON) || !self.folio_test_lru(pfn) || p.mapcount != 1 {
+            if !self.folio_test_lru(pfn) || p.mapcount != 1 {
+                continue;
+            }
+            if !p.flags.contains(PageFlags::ANON) {
+                // A shmem page (can_do_file_pageout holds for root): try_to_unmap takes it out
+                // of this mapping, then shmem_writeout moves it to swap if it can.
+                if p.flags.contains(PageFlags::PAGECACHE) && !p.flags.contains(PageFlags::MLOCKED) {
+                    self.hw.table_mut(table)[i] = 0;
+                    self.hw
+                        .flush_tlb_range(mm.id, addr, addr + PAGE_SIZE, 12, false);
+                    mm.rss[crate::memory::mm_counter(p.flags)] -= 1;
+                    let q = self.mem.page_mut(pfn);
+                    q.mapcount = 0;
+                    if e & pt::DIRTY != 0 {
+                        q.flags.insert(PageFlags::DIRTY);
+                    }
+                    crate::mmu_gather::put_page(pfn, &mut self.mem, &mut self.hw);
+                    if self.mem.page(pfn).flags.contains(PageFlags::DIRTY) {
+                        self.shmem_writeout(pfn);
+                    } else {
+                        // A clean page (a hole read, never written) has nothing to write:
+                        // __remove_mapping drops it from the cache.
+                        self.shmem_drop_clean(pfn);
+                    }
+                }
                 continue;
             }
             if p.flags.contains(PageFlags::MLOCKED) {

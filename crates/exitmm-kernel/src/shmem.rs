@@ -57,6 +57,12 @@ pub struct ShmemFile {
     pub size: u64,
     /// The page cache: page offset → frame.
     pub pages: BTreeMap<u64, Pfn>,
+    /// Pages written out to swap (`shmem_writeout`): page offset → swap slot, each holding one
+    /// count of the slot. They stay charged like cached pages.
+    pub swapped: BTreeMap<u64, u32>,
+    /// Clean pages reclaim dropped from the cache whose charge the inode still holds:
+    /// `shmem_recalc_inode` returns it at the next allocation, hole punch or eviction.
+    pub dropped: u64,
     /// References: open descriptors plus mapping VMAs (`f_count`).
     pub refs: u32,
     /// `VM_NORESERVE` object: charged per page. Otherwise charged `whole_charge` at setup.
@@ -136,6 +142,8 @@ impl<H: Hardware> Kernel<H> {
             kind,
             size,
             pages: BTreeMap::new(),
+            swapped: BTreeMap::new(),
+            dropped: 0,
             refs: 1,
             per_page_acct: noreserve,
             whole_charge: whole,
@@ -205,6 +213,9 @@ impl<H: Hardware> Kernel<H> {
             return;
         }
         let f = self.files.table[id as usize].take().expect("file");
+        for &slot in f.swapped.values() {
+            self.swap_free(slot); // shmem_undo_range: free_swap_and_cache
+        }
         if !f.pages.is_empty() {
             self.lru_add_drain(); // shmem_undo_range's folio_batch_release
         }
@@ -214,7 +225,7 @@ impl<H: Hardware> Kernel<H> {
             crate::mmu_gather::put_page(*pfn, &mut self.mem, &mut self.hw);
         }
         let unacct = if f.per_page_acct {
-            f.pages.len() as i64
+            (f.pages.len() + f.swapped.len()) as i64 + f.dropped as i64
         } else {
             f.whole_charge
         };
@@ -231,6 +242,11 @@ impl<H: Hardware> Kernel<H> {
         if let Some(&p) = f.pages.get(&index) {
             return Ok(p);
         }
+        if let Some(&slot) = f.swapped.get(&index) {
+            return self.shmem_swapin_folio(id, index, slot);
+        }
+        self.shmem_recalc_inode(id);
+        let f = self.files.get(id);
         if f.per_page_acct {
             self.vm_enough_memory(1).map_err(Some)?;
         }
@@ -251,6 +267,86 @@ impl<H: Hardware> Kernel<H> {
         self.files.get_mut(id).pages.insert(index, pfn);
         self.folio_add_lru(pfn);
         Ok(pfn)
+    }
+
+    /// `shmem_swapin_folio`: the page written out from `index` comes back into the cache (dirty,
+    /// its only copy now in memory) and its slot is freed (`swap_free`, after
+    /// `delete_from_swap_cache`). It was charged all along.
+    fn shmem_swapin_folio(
+        &mut self,
+        id: FileId,
+        index: u64,
+        slot: u32,
+    ) -> Result<Pfn, Option<Errno>> {
+        let pfn = self.mem.alloc_pages(0).map_err(|_| Some(Errno::ENOMEM))?;
+        let content = self
+            .swap
+            .as_ref()
+            .expect("a swapped page implies a device")
+            .content[slot as usize];
+        let p = self.mem.page_mut(pfn);
+        p.flags = PageFlags::PAGECACHE
+            | PageFlags::SWAPBACKED
+            | PageFlags::UPTODATE
+            | PageFlags::LRU
+            | PageFlags::DIRTY;
+        p.mapping = id;
+        p.index = index as u32;
+        p.content = content;
+        let f = self.files.get_mut(id);
+        f.swapped.remove(&index);
+        f.pages.insert(index, pfn);
+        self.swap_free(slot);
+        self.folio_add_lru(pfn);
+        Ok(pfn)
+    }
+
+    /// `shmem_writeout` of the cached page `pfn` (mapped nowhere now): with a free swap slot it
+    /// is written there and leaves the cache (the slot holds one count for the file); without
+    /// one it stays, dirty. True if it went.
+    pub(crate) fn shmem_writeout(&mut self, pfn: Pfn) -> bool {
+        let (id, index) = {
+            let p = self.mem.page(pfn);
+            (p.mapping, p.index as u64)
+        };
+        let Some(slot) = self.folio_alloc_swap() else {
+            return false;
+        };
+        self.swap_duplicate(slot);
+        let content = self.mem.page(pfn).content;
+        self.swap.as_mut().expect("device").content[slot as usize] = content;
+        let f = self.files.get_mut(id);
+        f.pages.remove(&index);
+        f.swapped.insert(index, slot);
+        self.mem.page_mut(pfn).flags.remove(PageFlags::PAGECACHE);
+        crate::mmu_gather::put_page(pfn, &mut self.mem, &mut self.hw);
+        true
+    }
+
+    /// `__remove_mapping` of a clean cached page mapped nowhere: it leaves the cache, its
+    /// charge with it (`shmem_recalc_inode`).
+    pub(crate) fn shmem_drop_clean(&mut self, pfn: Pfn) {
+        let (id, index) = {
+            let p = self.mem.page(pfn);
+            (p.mapping, p.index as u64)
+        };
+        let f = self.files.get_mut(id);
+        f.pages.remove(&index);
+        if f.per_page_acct {
+            f.dropped += 1;
+        }
+        self.mem.page_mut(pfn).flags.remove(PageFlags::PAGECACHE);
+        crate::mmu_gather::put_page(pfn, &mut self.mem, &mut self.hw);
+    }
+
+    /// `shmem_recalc_inode`: the charge of pages that left the cache without the inode knowing
+    /// (clean ones reclaim dropped) goes back.
+    fn shmem_recalc_inode(&mut self, id: FileId) {
+        let f = self.files.get_mut(id);
+        let n = core::mem::take(&mut f.dropped);
+        if n > 0 {
+            self.vm_unacct_memory(n as i64);
+        }
     }
 
     /// `memfd NAME SIZE fill`: writes one byte into every page through the file (`pwrite`), so
@@ -313,7 +409,22 @@ impl<H: Hardware> Kernel<H> {
         for (i, _) in &gone {
             f.pages.remove(i);
         }
+        let swapped: Vec<(u64, u32)> = f
+            .swapped
+            .range(first..last)
+            .map(|(i, s)| (*i, *s))
+            .collect();
+        for (i, _) in &swapped {
+            f.swapped.remove(i);
+        }
         let per_page = f.per_page_acct;
+        for (_, slot) in &swapped {
+            self.swap_free(*slot);
+        }
+        self.shmem_recalc_inode(file);
+        if per_page {
+            self.vm_unacct_memory(swapped.len() as i64);
+        }
         if !gone.is_empty() {
             self.lru_add_drain(); // shmem_undo_range's folio_batch_release
         }

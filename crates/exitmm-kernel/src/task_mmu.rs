@@ -134,6 +134,21 @@ impl<H: Hardware> Kernel<H> {
             return s;
         }
         let locked = vma.flags.contains(VmFlags::LOCKED);
+        // smap_gather_stats: a shmem mapping's swapped-out pages (shmem_swap_usage over its
+        // range; where a private writable one has a page of its own, that page is not counted).
+        if let Some(f) = vma.file.map(|f| self.files.get(f)) {
+            let private_w = vma.flags & (VmFlags::SHARED | VmFlags::WRITE) == VmFlags::WRITE;
+            for &idx in f
+                .swapped
+                .range(vma.pgoff..vma.pgoff + vma.pages())
+                .map(|(i, _)| i)
+            {
+                let addr = vma.start + ((idx - vma.pgoff) << 12);
+                if !private_w || pt::none(self.pte_at(mm, addr)) {
+                    s.swap += PAGE_SIZE;
+                }
+            }
+        }
         let mut a = vma.start;
         while a < vma.end {
             let next = pt::addr_end(a, vma.end, pt::PMD_SHIFT);

@@ -719,8 +719,7 @@ fn st_lock_room(st: &State) -> u64 {
 /// A swap op: `madvise pageout` of a range (three in four) or `meminfo SwapFree`.
 fn swap_op(r: &mut Rng, st: &mut State, out: &mut Vec<String>) {
     let line = if r.below(4) < 3 {
-        // Mostly part of a private anonymous mapping (the model pages out anonymous memory
-        // only), sometimes anywhere.
+        // Mostly part of a private anonymous mapping, sometimes anywhere (shmem pages too).
         let (o, l) = match st.private_anon.is_empty() || r.chance(1, 4) {
             true => (offset(r, st), length(r)),
             false => {

@@ -487,18 +487,6 @@ impl Sim {
                     Advice::PageOut => madvise::Advice::PageOut,
                 };
                 let s = ARENA.wrapping_add(*off);
-                if a == madvise::Advice::PageOut {
-                    let mm = self.kernel.mm(self.proc(role).mm);
-                    if self
-                        .kernel
-                        .pageout_touches_file_folios(mm, s, s.saturating_add(*len))
-                    {
-                        return Err(Self::unsupported(
-                            line,
-                            "madvise pageout of page-cache or shmem pages (the model reclaims anonymous pages only)",
-                        ));
-                    }
-                }
                 self.with_mm(role, |k, mm| k.do_madvise(mm, s, *len, a))
             }
             Op::Mremap {
