@@ -37,12 +37,6 @@ fn generated_scripts_run_on_the_model_with_every_invariant() {
         let text = script(0x6E_0000_0000 + seed, gen) + "exit\n";
         let s = exitmm_script::parse(&text).expect("generated scripts parse");
         match run_records(&s, &opts) {
-            Err(e)
-                if e.to_string()
-                    .contains("madvise pageout of page-cache or shmem pages") =>
-            {
-                pageout_refused += 1
-            }
             Err(e) => failures.push(format!("{e}\n{text}")),
             Ok((_, sim)) => {
                 // Once every process has exited, the pools are whole: every folio free, and
