@@ -9,6 +9,9 @@
 # model computes them from real x86-64 page tables, per-page reference counts and a buddy
 # allocator, and checks every counter against those structures after every operation.
 #
+# A swap device for the run (phase 7 pages memory out to it); it must come before any fork.
+swapon 64M
+#
 # Phase 1 - CPUs and TLBs. The model runs 4 CPUs, each with its own TLB. Two threads of this
 # process keep reading and writing memory on CPUs 1 and 2 while the main thread (CPU 0) unmaps
 # it: every munmap must shoot down their TLB entries before the pages are freed.
@@ -181,7 +184,32 @@ pat
 # the memfd's cache and the page tables are all there.
 census
 #
-# Phase 7 - the parent exits.
+# Phase 7 - transparent huge pages and swap, in a child. With THP on, a write fault in a
+# VM_HUGEPAGE region maps a whole 2 MiB THP with one PMD entry, and a PTE table is deposited
+# beside it for the day the PMD is split (VmPTE counts it). MADV_PAGEOUT writes private
+# anonymous pages to the swap device: their PTEs now hold swap entries (VmSwap), the pages are
+# free.
+fork
+child thp on
+child mmap 96M 4M rw private,anon
+child madvise 96M 4M hugepage
+child touch 96M 4M w 2M
+child mmap 104M 64K rw private,anon
+child touch 104M 64K w
+child madvise 104M 64K pageout
+child pagemap 104M 64K
+# expect: G C 0x6800000 ssssssssssssssss
+child_exit
+# Read the child's teardown. zap_pmd_range meets the two THPs' PMD entries: zap_huge_pmd clears
+# each, frees its deposited table at once and puts the THP in the gather as one entry of 512
+# pages (huge_pmd=2, anon=1024). zap_pte_range meets the 16 swap entries: each frees its slot
+# (free_swap_and_cache) and needs no TLB flush: a swap entry was never in a TLB (swap=16).
+# expect: X C unmap_single_vma vma=0x6000000-0x6400000 branch=page_range uprobe_munmap=0 untrack_pfn=0 ptes=0 anon=1024 huge_pmd=2
+# expect: X C unmap_single_vma vma=0x6800000-0x6810000 branch=page_range uprobe_munmap=0 untrack_pfn=0 ptes=0 anon=0 swap=16
+census
+# expect: K P census swap_slots=0 frames_swapcache=0
+#
+# Phase 8 - the parent exits.
 exit
 # Read the parent's teardown. locked_vm is not 0, so 5.10 first runs the munlock pass over the
 # one VM_LOCKED VMA (64 pages). unmap_vmas then visits the five VMAs, one unmap_single_vma
