@@ -145,6 +145,8 @@ pub struct Config {
     pub hugetlb_baseline: [HugetlbBaseline; 2],
     /// `vm.page-cluster`: swap readahead reads up to `1 << page_cluster` pages.
     pub page_cluster: u32,
+    /// `RLIMIT_STACK` in bytes: how far a growsdown VMA may grow (the runner's: 8 MiB).
+    pub stack_limit: u64,
     /// `transparent_hugepage/enabled`.
     pub thp_enabled: huge_memory::ThpEnabled,
     /// `transparent_hugepage/use_zero_page`: a read fault maps the huge zero page.
@@ -186,6 +188,7 @@ impl Default for Config {
             inject: Inject::empty(),
             hugetlb_baseline: Default::default(),
             page_cluster: 3,
+            stack_limit: 8 << 20,
             thp_enabled: huge_memory::ThpEnabled::Madvise,
             thp_use_zero_page: true,
             pat: pat::PatTracking::VmPat,

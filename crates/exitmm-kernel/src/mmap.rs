@@ -1,6 +1,9 @@
 //! mm/mmap.c and mm/vma.c: `do_mmap`, `mmap_region`, VMA split and merge, `do_munmap` →
 //! `unmap_region`, `remove_vma`, and `vm_stat_account`.
 
+/// `stack_guard_gap`: 256 pages kept free below a growing stack.
+pub const STACK_GUARD_GAP: u64 = 256 << 12;
+
 use crate::arch::{Hardware, MmId};
 use crate::memory::ZapStats;
 use crate::mm_types::{FileId, Mm, VmFlags, Vma};
@@ -113,6 +116,54 @@ impl<H: Hardware> Kernel<H> {
     }
 
     /// `__split_vma`: split the VMA starting at `vma_start` at `at`; both halves keep every
+    /// `expand_stack` → `expand_downwards` (6.18): a user access at `addr` below the growsdown
+    /// VMA above it grows that VMA down to the page, if the stack guard gap to the VMA below
+    /// stays whole and `acct_stack_growth` allows it (`RLIMIT_STACK`, the lock limit, and a
+    /// commit charge, which it takes whether or not the VMA is `VM_ACCOUNT`: one that is not
+    /// never gives it back).
+    pub fn expand_stack(&mut self, mm: &mut Mm, addr: u64) -> Result<(), Errno> {
+        let addr = addr & !(PAGE_SIZE - 1);
+        let vma = mm.find_vma(addr).cloned().ok_or(Errno::EFAULT)?;
+        if !vma.flags.contains(VmFlags::GROWSDOWN) || addr >= vma.start {
+            return Err(Errno::EFAULT);
+        }
+        if let Some((_, prev)) = mm.vmas.range(..vma.start).next_back() {
+            if !prev.flags.contains(VmFlags::GROWSDOWN)
+                && prev.flags.intersects(VmFlags::ACCESS)
+                && addr - prev.end < STACK_GUARD_GAP
+            {
+                return Err(Errno::ENOMEM);
+            }
+        }
+        self.anon_vma_prepare(mm, vma.start);
+        let grow = (vma.start - addr) >> 12;
+        if grow > vma.pgoff {
+            return Err(Errno::ENOMEM);
+        }
+        // acct_stack_growth
+        if vma.end - addr > self.config.stack_limit {
+            return Err(Errno::ENOMEM);
+        }
+        if let Some(limit) = self.config.memlock_limit {
+            if vma.flags.contains(VmFlags::LOCKED) && (mm.locked_vm as u64 + grow) > limit >> 12 {
+                return Err(Errno::ENOMEM);
+            }
+        }
+        self.vm_enough_memory(grow as i64)?;
+        if !vma.flags.contains(VmFlags::ACCOUNT) {
+            self.committed_leaked += grow as i64;
+        }
+        if vma.flags.contains(VmFlags::LOCKED) {
+            mm.locked_vm += grow as i64;
+        }
+        Self::vm_stat_account(mm, vma.flags, grow as i64);
+        let mut v = mm.vmas.remove(&vma.start).expect("the VMA");
+        v.start = addr;
+        v.pgoff -= grow;
+        mm.vmas.insert(addr, v);
+        Ok(())
+    }
+
     /// attribute; the upper half's pgoff moves on.
     pub fn split_vma(&mut self, mm: &mut Mm, vma_start: u64, at: u64) -> Result<(), Errno> {
         if mm.map_count >= self.config.max_map_count {

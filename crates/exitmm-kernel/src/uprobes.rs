@@ -440,6 +440,15 @@ impl<H: Hardware> Kernel<H> {
     /// registered probe, `handle_swbp`: the `ret` there is single-stepped out of line, from the
     /// mm's XOL area (made on first need, its page faulted in by the fetch).
     pub fn uprobe_call(&mut self, mm: &mut Mm, addr: u64) -> Result<CallOutcome, Fault> {
+        // do_user_addr_fault → lock_mm_and_find_vma: an access just below a growsdown VMA
+        // grows it first (whatever the access; the access check comes after).
+        if mm.vma_at(addr).is_none()
+            && mm
+                .find_vma(addr)
+                .is_some_and(|v| v.flags.contains(VmFlags::GROWSDOWN))
+        {
+            self.expand_stack(mm, addr).map_err(|_| Fault::Segv)?;
+        }
         let vma = mm.vma_at(addr).cloned().ok_or(Fault::Segv)?;
         if !vma.flags.contains(VmFlags::EXEC) {
             // x86's access_error does not look at VM_EXEC for a missing page: the fetch is

@@ -769,17 +769,17 @@ impl Sim {
                         "call into an executable mapping that is not a codefile (the model knows only code made of ret instructions)",
                     ));
                 }
-                let below_stack = {
+                let below_exec_stack = {
                     let mm = self.kernel.mm(self.proc(role).mm);
                     mm.vma_at(a).is_none()
                         && mm
                             .find_vma(a)
-                            .is_some_and(|v| v.flags.contains(VmFlags::GROWSDOWN))
+                            .is_some_and(|v| v.flags.contains(VmFlags::GROWSDOWN | VmFlags::EXEC))
                 };
-                if below_stack {
+                if below_exec_stack {
                     return Err(Self::unsupported(
                         line,
-                        "call below a growsdown VMA: the fault would grow the stack, which the model does not do yet",
+                        "call below an executable growsdown VMA: the grown stack's zero page would run as code",
                     ));
                 }
                 if !self.call_target_is_code(role, a) {
