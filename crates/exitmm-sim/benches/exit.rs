@@ -23,6 +23,12 @@ fn max_shift() -> u32 {
 
 /// A kernel with one process that wrote `pages` anonymous pages.
 fn setup(pages: u64) -> (Kernel<Machine>, MmId) {
+    setup_with(pages, false)
+}
+
+/// [`setup`], or (`thp`) with THP on and the range `MADV_HUGEPAGE`, one write per 2 MiB, so
+/// that every 512 pages are one THP.
+fn setup_with(pages: u64, thp: bool) -> (Kernel<Machine>, MmId) {
     let mut k = Kernel::new(Machine::new(), Config::default());
     let id = k.mm_alloc().unwrap();
     let rw = Prot {
@@ -33,9 +39,17 @@ fn setup(pages: u64) -> (Kernel<Machine>, MmId) {
     k.with_mm(id, |k, mm| {
         k.do_mmap(mm, ARENA, pages * 4096, rw, MapFlags::default(), None, 0)
             .unwrap();
-        for i in 0..pages {
+        let step = if thp {
+            let advice = exitmm_kernel::madvise::Advice::HugePage;
+            k.do_madvise(mm, ARENA, pages * 4096, advice).unwrap();
+            512
+        } else {
+            1
+        };
+        for i in (0..pages).step_by(step) {
             k.handle_mm_fault(mm, ARENA + i * 4096, true).unwrap();
         }
+        assert_eq!(mm.rss[1] as u64, pages);
     });
     (k, id)
 }
@@ -57,28 +71,7 @@ fn model_exit_ns(pages: u64, runs: u32) -> f64 {
 fn model_exit_thp_ns(pages: u64, runs: u32) -> f64 {
     let mut best = Duration::MAX;
     for _ in 0..runs {
-        let mut k = Kernel::new(Machine::new(), Config::default());
-        let id = k.mm_alloc().unwrap();
-        let rw = Prot {
-            read: true,
-            write: true,
-            exec: false,
-        };
-        k.with_mm(id, |k, mm| {
-            k.do_mmap(mm, ARENA, pages * 4096, rw, MapFlags::default(), None, 0)
-                .unwrap();
-            k.do_madvise(
-                mm,
-                ARENA,
-                pages * 4096,
-                exitmm_kernel::madvise::Advice::HugePage,
-            )
-            .unwrap();
-            for i in (0..pages).step_by(512) {
-                k.handle_mm_fault(mm, ARENA + i * 4096, true).unwrap();
-            }
-            assert_eq!(mm.rss[1] as u64, pages);
-        });
+        let (mut k, id) = setup_with(pages, true);
         let t = Instant::now();
         let r = k.do_exit(id, &[]);
         best = best.min(t.elapsed());
