@@ -49,6 +49,10 @@
  * else executable is refused.
  * A second mmap of a perf ring still mapped is refused (see perf_remap_check: 6.18 leaks the
  * ring's pages into the user's locked_vm until reboot).
+ * `mrelease ROLE [FLAGS]` (digested: `mrelease` with args TARGET FLAGS, TARGET 0 for P, 1 for C):
+ * the running role opens a pidfd of the target (pidfd_open) and calls process_mrelease on it.
+ * The runner kills no process, so the target is live and the kernel answers EINVAL; a target
+ * role that does not exist (no child) gets EBADF without a syscall, as no pidfd can be opened.
  * -E lists the exitmm uprobe events registered on the host (any run's) and exits.
  */
 #define _GNU_SOURCE
@@ -110,6 +114,8 @@
 #define HP_DIR "/sys/kernel/mm/hugepages/hugepages-%llukB"
 #define TRACEFS "/sys/kernel/tracing"
 #define TRACEFS_MAGIC_ 0x74726163
+#define SYS_pidfd_open_ 434       /* x86-64 */
+#define SYS_process_mrelease_ 448 /* x86-64, 5.15+ */
 
 typedef unsigned long long u64;
 
@@ -364,11 +370,12 @@ struct result {
 enum { OP_MMAP, OP_FILE, OP_TOUCH, OP_MUNMAP, OP_MPROTECT, OP_MLOCK, OP_MUNLOCK, OP_MLOCKALL,
        OP_MUNLOCKALL, OP_MADVISE, OP_MREMAP, OP_FORK, OP_CHILD_EXIT, OP_DUMP, OP_PAGEMAP,
        OP_COMMIT, OP_MEMINFO, OP_HUGETLB_POOL, OP_HUGETLB_STAT, OP_PERF_RING, OP_CLOSE,
-       OP_CODEFILE, OP_UPROBE, OP_UPROBE_REMOVE, OP_CALL, OP_SWAPON, OP_THP, OP_NOP, OP_QUIT, OP_PFN_PROBE, OP_PEEK };
+       OP_CODEFILE, OP_UPROBE, OP_UPROBE_REMOVE, OP_CALL, OP_SWAPON, OP_THP, OP_MRELEASE, OP_NOP, OP_QUIT,
+       OP_PFN_PROBE, OP_PEEK };
 static const char *op_names[] = {"mmap", "file", "touch", "munmap", "mprotect", "mlock", "munlock",
 	"mlockall", "munlockall", "madvise", "mremap", "fork", "child_exit", "dump", "pagemap",
 	"commit", "meminfo", "hugetlb_pool", "hugetlb_stat", "perf_ring", "close", "codefile",
-	"uprobe", "uprobe_remove", "call", "swapon", "thp", "nop", "quit", "pfn_probe", "peek"};
+	"uprobe", "uprobe_remove", "call", "swapon", "thp", "mrelease", "nop", "quit", "pfn_probe", "peek"};
 
 /* Files, per process: each process runs its ops on its own table (a child inherits the
  * parent's at fork); the parent keeps a mirror of the child's names and kinds (`ctab`), for the
@@ -582,6 +589,17 @@ static struct result run_op(const struct cmd *c) {
 		sigaction(SIGSEGV, &old_segv, NULL);
 		sigaction(SIGBUS, &old_bus, NULL);
 		sigaction(SIGTRAP, &old_trap, NULL);
+		break;
+	}
+	case OP_MRELEASE: {
+		/* a[0] target (0 P, 1 C), a[1] FLAGS; a[2] the target's pid, or 0 if the target role
+		 * does not exist (the parent fills it in): then no pidfd can be opened (EBADF). Only
+		 * syscalls: nothing of the role's memory moves. */
+		if (!c->a[2]) { r.rc = -EBADF; break; }
+		long fd = syscall(SYS_pidfd_open_, (pid_t)c->a[2], 0);
+		if (fd < 0) { r.rc = -errno; break; }
+		r.rc = sys_rc(syscall(SYS_process_mrelease_, (int)fd, (unsigned long)c->a[1]));
+		close((int)fd);
 		break;
 	}
 	case OP_PFN_PROBE: pfn_probe(c->a[0], c->a[1]); break;
@@ -2009,6 +2027,11 @@ int main(int argc, char **argv) {
 		if (role == 'C' && child_pid < 0) die("line %s: no child", f[0]);
 		if (c.op == OP_CALL) call_check(pid, c.a[0], f[4]);
 		if (c.op == OP_MMAP && !(c.a[3] & 2)) perf_remap_check(role, c.name, c.a[1], c.a[4], f[4]);
+		if (c.op == OP_MRELEASE) {
+			/* the target's pid, as the running role sees it (0: no such process) */
+			if (c.a[0] > 1) die("line %s: mrelease target %llu (0 P, 1 C)", f[0], c.a[0]);
+			c.a[2] = c.a[0] ? (child_pid > 0 ? (u64)child_pid : 0) : (u64)getpid();
+		}
 		footprint_check(&c, role, pid, f[4]);
 		drain_cpu_batches();
 		if (c.op == OP_CODEFILE) {

@@ -71,6 +71,33 @@ enum Cmd {
         #[arg(long, default_value_t = exitmm_host::DEFAULT_FOOTPRINT_CAP, value_parser = cap_arg)]
         cap: u64,
     },
+    /// Run a script with concurrent actors (kill, oom_kill, mrelease, ... then wait) under
+    /// every schedule the bound allows and check each; prints how many were explored and,
+    /// for a failure, the shortest failing schedule and the command that replays it.
+    Explore {
+        /// The script (.mm).
+        file: PathBuf,
+        /// At most this many schedules.
+        #[arg(long, default_value_t = 10_000)]
+        schedules: u64,
+        /// Depth-first search: at most this many preemptions per schedule.
+        #[arg(long, default_value_t = 2)]
+        preemptions: u32,
+        /// Random schedules instead of the depth-first search (seeds from --seed).
+        #[arg(long)]
+        random: bool,
+        /// PCT schedules of this depth instead of the depth-first search.
+        #[arg(long)]
+        pct: Option<u32>,
+        /// After the first failure, run up to this many more schedules for a shorter one.
+        #[arg(long, default_value_t = 2_000)]
+        shrink: u64,
+        /// Simulated RAM of the model.
+        #[arg(long, default_value = "16G")]
+        ram: String,
+        #[command(flatten)]
+        model: ModelArgs,
+    },
     /// Record the kernel's golden records for scripts: writes NAME.kernel beside each NAME.mm.
     Record {
         /// Scripts to record; model-only scripts are skipped.
@@ -95,12 +122,24 @@ struct ModelArgs {
     /// Simulated CPUs with TLBs (0: no TLB modelling).
     #[arg(long, default_value_t = 4)]
     cpus: usize,
-    /// Seed of the TLB model (fills, evictions, speculative walks).
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
+    /// Seed of the TLB model (fills, evictions, speculative walks) and, when given, of a
+    /// random schedule of the concurrent actors (without it they run first come, first
+    /// served).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Replay this schedule of the concurrent actors (as `wait` prints it and `explore`
+    /// reports it).
+    #[arg(long)]
+    schedule: Option<String>,
+    /// Which kernel's exit/OOM protocol to follow: 5.10 (the seed's: self-reap, MMF_OOM_SKIP
+    /// and the write-lock barrier, munlock pass) or 6.18 (unmap under mmap_read_lock).
+    #[arg(long, default_value = "5.10", value_parser = ["5.10", "6.18"])]
+    linux: String,
     /// Inject a fault the detector must catch: free-before-flush, skip-ipi, skip-lazy-flush,
     /// free-table-before-flush, drop-dirty-force-flush, skip-unshare-flush,
-    /// untrack-after-zap.
+    /// untrack-after-zap, and the exit/OOM races munlock-before-reap, no-oom-barrier,
+    /// no-skip-recheck, mrelease-mmget, blocking-notifier-in-reaper,
+    /// skip-secondary-invalidate.
     #[arg(long)]
     inject: Option<String>,
     /// Which kernel's PFN-map PAT tracking to follow: 5.10 (VM_PAT, untrack_pfn in
@@ -123,11 +162,20 @@ impl ModelArgs {
         let mut o = Options {
             check,
             cpus: (self.cpus > 0).then_some(self.cpus),
-            seed: self.seed,
+            seed: self.seed.unwrap_or(1),
             ..Options::default()
         };
         o.config.ram_bytes = ram;
         o.pat(&self.pat).map_err(|e| (format!("--pat: {e}"), 2))?;
+        o.linux(&self.linux)
+            .map_err(|e| (format!("--linux: {e}"), 2))?;
+        o.sched = match (&self.schedule, self.seed) {
+            (Some(s), _) => exitmm_sim::sched::Mode::Replay(
+                exitmm_sim::sched::decode(s).map_err(|e| (format!("--schedule: {e}"), 2))?,
+            ),
+            (None, Some(seed)) => exitmm_sim::sched::Mode::Random(seed),
+            (None, None) => exitmm_sim::sched::Mode::Fifo,
+        };
         if let Some(name) = &self.inject {
             o.inject(name).map_err(|e| (format!("--inject: {e}"), 2))?;
         }
@@ -158,6 +206,10 @@ fn sim_failure(name: &str, e: SimError) -> Failure {
                 "{name}:{line}: the TLB model caught {}",
                 reports.join("\n    and ")
             ),
+            1,
+        ),
+        SimError::Race { line, reports } => (
+            format!("{name}:{line}: race: {}", reports.join("\n    and ")),
             1,
         ),
     }
@@ -231,6 +283,89 @@ fn run(cli: Cli) -> Result<(), Failure> {
             verbose,
             cap,
         } => diff(file, random, seed, &out, verbose, cap),
+        Cmd::Explore {
+            file,
+            schedules,
+            preemptions,
+            random,
+            pct,
+            shrink,
+            ram,
+            model,
+        } => {
+            let script = load(&file)?;
+            let ram = exitmm_script::parse_number(&ram).map_err(|e| (format!("--ram: {e}"), 2))?;
+            let opts = model.options(true, ram)?;
+            let seed = model.seed.unwrap_or(1);
+            use exitmm_sim::explore::{explore, Strategy};
+            let (strategy, how) = match (random, pct) {
+                (true, _) => (
+                    Strategy::Random { seed },
+                    format!("random schedules from seed {seed}"),
+                ),
+                (_, Some(depth)) => (
+                    Strategy::Pct { seed, depth },
+                    format!("PCT schedules of depth {depth} from seed {seed}"),
+                ),
+                _ => (
+                    Strategy::Dfs { preemptions },
+                    format!("depth-first within {preemptions} preemptions"),
+                ),
+            };
+            let inject = model.inject.clone().unwrap_or_else(|| "nothing".into());
+            println!(
+                "explore {}: linux {}, injected: {inject}, {how}, at most {schedules} schedules",
+                file.display(),
+                model.linux
+            );
+            let t0 = std::time::Instant::now();
+            let rep = explore(&script, &opts, strategy, schedules, shrink, |n| {
+                if n % 1000 == 0 {
+                    eprint!("\r{n} schedules");
+                }
+            });
+            if rep.schedules >= 1000 {
+                eprintln!();
+            }
+            let secs = t0.elapsed().as_secs_f64();
+            let scope = if rep.complete {
+                "every schedule within the bound"
+            } else {
+                "the bound on schedules was reached"
+            };
+            match &rep.failure {
+                None => {
+                    println!(
+                        "explored {} schedules ({} distinct; {scope}) in {secs:.1} s: no violation",
+                        rep.schedules, rep.distinct
+                    );
+                    Ok(())
+                }
+                Some(f) => {
+                    println!(
+                        "violation found after {} schedules ({} of {} run failed) in {secs:.1} s:\n  {}",
+                        rep.first_failure_at.unwrap_or(0),
+                        rep.failures,
+                        rep.schedules,
+                        f.what
+                    );
+                    println!(
+                        "shortest failing schedule ({} steps): {}",
+                        f.steps, f.schedule
+                    );
+                    let mut cmd = format!("exitmm run --linux {}", model.linux);
+                    if let Some(i) = &model.inject {
+                        cmd += &format!(" --inject {i}");
+                    }
+                    println!(
+                        "replay: {cmd} --schedule '{}' {}",
+                        f.schedule,
+                        file.display()
+                    );
+                    Err((String::new(), 1))
+                }
+            }
+        }
         Cmd::Record { files, cap } => {
             let release = exitmm_host::kernel_release();
             for file in files {
@@ -412,7 +547,9 @@ fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err((msg, code)) => {
-            eprintln!("exitmm: {msg}");
+            if !msg.is_empty() {
+                eprintln!("exitmm: {msg}");
+            }
             ExitCode::from(code)
         }
     }

@@ -194,6 +194,10 @@ fn digest_line(l: &Line) -> Result<String, HostError> {
         Op::Uprobe { name, foff } => ("uprobe", format!("{foff} ={name}")),
         Op::UprobeRemove { name, foff } => ("uprobe_remove", format!("{foff} ={name}")),
         Op::Call { off } => ("call", format!("{off}")),
+        Op::Mrelease { target, flags } => (
+            "mrelease",
+            format!("{} {flags}", (*target == exitmm_script::Role::C) as u8),
+        ),
         Op::Swapon { size } => ("swapon", format!("{size}")),
         Op::Thp { on } => ("thp", format!("{}", *on as u8)),
         _ => {

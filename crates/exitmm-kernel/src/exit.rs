@@ -5,18 +5,21 @@
 //! with what it did; the report is the seed's call tree.
 
 use crate::arch::{Hardware, MmId};
-use crate::memory::{VmaUnmap, ZapStats};
+use crate::memory::VmaUnmap;
 use crate::mm_types::{
     Mm, MmFlags, VmFlags, MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS,
     RESIDENT_PAGE_TYPES,
 };
 use crate::mmu_gather::MmuGather;
+use crate::oom_kill::{self, TaskId};
 use crate::page::PageFlags;
-use crate::pgtable::{self as pt, PAGE_SIZE};
-use crate::Kernel;
+use crate::pgtable::{self as pt, PAGE_SIZE, PMD_SIZE};
+use crate::sched::{self, point, ActorKind, Cx, KCell};
+use crate::{Inject, Kernel, Linux};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::cell::RefCell;
 
 /// `FIRST_USER_ADDRESS` on x86-64.
 pub const FIRST_USER_ADDRESS: u64 = 0;
@@ -47,7 +50,8 @@ pub struct TeardownReport {
 }
 
 impl TeardownReport {
-    fn step(&mut self, func: &'static str, depth: u8, facts: &[(&'static str, i64)]) {
+    /// Appends a step.
+    pub fn step(&mut self, func: &'static str, depth: u8, facts: &[(&'static str, i64)]) {
         self.steps.push(Step {
             func,
             depth,
@@ -79,36 +83,22 @@ impl<H: Hardware> Kernel<H> {
     }
 
     /// `do_exit` of a task whose mm is `id` (the last thread) and whose open descriptors are
-    /// `files`: `exit_mm`, `exit_files`, `exit_task_work` (the releases `fput` deferred), then
-    /// the scheduler's `mmdrop` of the lazy `active_mm` reference when the dead task is
-    /// switched away.
+    /// `files`, run on its own (nothing else may run while it does): see [`do_exit`].
     pub fn do_exit(&mut self, id: MmId, files: &[crate::mm_types::FileId]) -> TeardownReport {
+        let task = self
+            .tasks
+            .iter()
+            .position(|t| t.as_ref().is_some_and(|t| t.mm == Some(id)))
+            .map(|t| t as TaskId);
+        let cx = Cx::new("exit", ActorKind::Exit);
         let mut r = TeardownReport::default();
-        r.step("do_exit", 0, &[]);
-        self.exit_mm(id, &mut r);
-        // exit_files: the descriptor table goes; each open file loses a reference.
-        for &f in files {
-            self.fput(f);
-        }
-        r.step("exit_files", 1, &[("files", files.len() as i64)]);
-        // exit_task_work: the files whose last reference went (in remove_vma or just now)
-        // are released: shmem inodes evicted, perf events freed.
-        let released = self.delayed_fput.len() as i64;
-        let perf_before = self.perf_rb_pages();
-        self.task_work_run();
-        r.step(
-            "exit_task_work",
-            1,
-            &[
-                ("files_released", released),
-                (
-                    "perf_pages_freed",
-                    (perf_before - self.perf_rb_pages()) as i64,
-                ),
-            ],
-        );
-        // finish_task_switch: the dead task's lazy active_mm reference goes.
-        self.mmdrop(id, &mut r, 1);
+        let cell = RefCell::new(self);
+        sched::block_on(
+            &cell,
+            &cx,
+            do_exit(&cell, &cx, task, id, files.to_vec(), &mut r),
+        )
+        .expect("an exit on its own waits for nobody");
         r
     }
 
@@ -127,154 +117,418 @@ impl<H: Hardware> Kernel<H> {
             .sum()
     }
 
-    /// `exit_mm`: detach the mm from the task (`mmgrab` keeps it as lazy `active_mm`), then
-    /// `mmput`.
-    fn exit_mm(&mut self, id: MmId, r: &mut TeardownReport) {
-        let users = self.mm(id).users as i64;
-        self.mm_mut(id).count += 1; // mmgrab: current->active_mm
-        r.step("exit_mm", 1, &[("mm_users", users)]);
-        self.mmput_report(id, r, 2);
+    /// `exit_mmap` of mm `id` run on its own (tests): see [`exit_mmap`].
+    pub fn exit_mmap(&mut self, id: MmId, r: &mut TeardownReport, depth: u8) {
+        let cx = Cx::new("exit", ActorKind::Exit);
+        let cell = RefCell::new(self);
+        sched::block_on(&cell, &cx, exit_mmap(&cell, &cx, id, r, depth))
+            .expect("an exit_mmap on its own waits for nobody");
     }
 
-    /// `mmput`: drop a user; the last one tears the address space down.
+    /// `mmput` run on its own: drop a user; the last one tears the address space down.
     pub fn mmput(&mut self, id: MmId) -> Option<TeardownReport> {
+        let cx = Cx::new("mmput", ActorKind::Exit);
         let mut r = TeardownReport::default();
-        let last = self.mmput_report(id, &mut r, 0);
+        let cell = RefCell::new(self);
+        let last = sched::block_on(&cell, &cx, mmput(&cell, &cx, id, &mut r, 0))
+            .expect("an mmput on its own waits for nobody");
         last.then_some(r)
     }
+}
 
-    fn mmput_report(&mut self, id: MmId, r: &mut TeardownReport, depth: u8) -> bool {
-        let mm = self.mm_mut(id);
-        mm.users -= 1;
-        let users = mm.users as i64;
-        r.step("mmput", depth, &[("mm_users", users)]);
-        if users == 0 {
-            self.__mmput(id, r, depth + 1);
-            true
-        } else {
-            false
+/// `do_exit` (kernel/exit.c): `exit_signals` (`PF_EXITING`), `exit_mm`, `exit_files`,
+/// `exit_task_work` (the releases `fput` deferred), the scheduler's `mmdrop` of the lazy
+/// `active_mm` reference when the dead task is switched away, and `release_task` (the parent
+/// reaps it at once here), which drops the task's own reference.
+pub async fn do_exit<H: Hardware>(
+    k: &KCell<'_, H>,
+    cx: &Cx,
+    task: Option<TaskId>,
+    id: MmId,
+    files: Vec<crate::mm_types::FileId>,
+    r: &mut TeardownReport,
+) {
+    r.step("do_exit", 0, &[]);
+    if let Some(t) = task {
+        k.borrow_mut().task_mut(t).exiting = true;
+    }
+    exit_mm(k, cx, task, id, r).await;
+    let mut kk = k.borrow_mut();
+    // exit_files: the descriptor table goes; each open file loses a reference.
+    for &f in &files {
+        kk.fput(f);
+    }
+    r.step("exit_files", 1, &[("files", files.len() as i64)]);
+    // exit_task_work: the files whose last reference went (in remove_vma or just now)
+    // are released: shmem inodes evicted, perf events freed.
+    let released = kk.delayed_fput.len() as i64;
+    let perf_before = kk.perf_rb_pages();
+    kk.task_work_run();
+    let perf_freed = (perf_before - kk.perf_rb_pages()) as i64;
+    r.step(
+        "exit_task_work",
+        1,
+        &[
+            ("files_released", released),
+            ("perf_pages_freed", perf_freed),
+        ],
+    );
+    // finish_task_switch: the dead task's lazy active_mm reference goes.
+    kk.mmdrop(id, r, 1);
+    if let Some(t) = task {
+        // release_task → put_task_struct: with the task's signal struct goes the OOM
+        // killer's oom_mm pin, if nobody else (the reaper) still holds the task.
+        kk.put_task_struct(t);
+        let mut i = 0;
+        while i < kk.late_mmdrop.len() {
+            if kk.late_mmdrop[i].0 == id {
+                let (_, late) = kk.late_mmdrop.remove(i);
+                r.steps.push(Step {
+                    func: "put_task_struct",
+                    depth: 1,
+                    facts: Vec::new(),
+                    messages: Vec::new(),
+                    vmas: Vec::new(),
+                });
+                r.steps.extend(late.steps.into_iter().map(|mut s| {
+                    s.depth += 2;
+                    s
+                }));
+            } else {
+                i += 1;
+            }
         }
     }
+}
 
-    /// `__mmput`: the per-mm exits that must run before `exit_mmap`, then `exit_mmap`, then the
-    /// references the mm itself held, then `mmdrop`.
-    #[allow(non_snake_case)]
-    fn __mmput(&mut self, id: MmId, r: &mut TeardownReport, depth: u8) {
-        r.step("__mmput", depth, &[]);
-        // The XOL area goes before exit_mmap: its own reference to its page is dropped, while
-        // the [uprobes] VMA's PTE (if the page was ever fetched) keeps it until the zap.
-        let xol = self.with_mm(id, |k, mm| k.uprobe_clear_state(mm));
-        r.step("uprobe_clear_state", depth + 1, &[("xol_area", xol as i64)]);
-        // exit_aio, ksm_exit, khugepaged_exit: the model has no aio rings, KSM or khugepaged
-        // slots, so they have nothing to do.
-        self.with_mm(id, |k, mm| k.exit_mmap(mm, r, depth + 1));
-        // mm_put_huge_zero_page, set_mm_exe_file(NULL), mmlist removal: nothing held here.
-        self.mmdrop(id, r, depth + 1);
+/// `exit_mm`: under `mmap_read_lock`, detach the mm from the task (`mmgrab` keeps it as the
+/// lazy `active_mm`), then `mmput`.
+async fn exit_mm<H: Hardware>(
+    k: &KCell<'_, H>,
+    cx: &Cx,
+    task: Option<TaskId>,
+    id: MmId,
+    r: &mut TeardownReport,
+) {
+    sched::mmap_read_lock(k, cx, id).await;
+    {
+        let mut kk = k.borrow_mut();
+        let users = kk.mm(id).users as i64;
+        kk.mm_mut(id).count += 1; // mmgrab: current->active_mm
+        if let Some(t) = task {
+            kk.task_mut(t).mm = None;
+        }
+        r.step("exit_mm", 1, &[("mm_users", users)]);
     }
+    sched::mmap_read_unlock(k, id);
+    mmput(k, cx, id, r, 2).await;
+}
 
-    /// `exit_mmap` (5.10, mm/mmap.c): release every mapping of a dead address space.
-    pub fn exit_mmap(&mut self, mm: &mut Mm, r: &mut TeardownReport, depth: u8) {
-        let d = depth + 1;
-        r.step("exit_mmap", depth, &[("vmas", mm.vmas.len() as i64)]);
-        let mut nr_accounted = 0i64;
+/// `mmput`: drop a user; the last one tears the address space down (in whatever context
+/// dropped it). Returns whether this was the last.
+pub async fn mmput<H: Hardware>(
+    k: &KCell<'_, H>,
+    cx: &Cx,
+    id: MmId,
+    r: &mut TeardownReport,
+    depth: u8,
+) -> bool {
+    let users = {
+        let mut kk = k.borrow_mut();
+        let mm = kk.mm_mut(id);
+        mm.users -= 1;
+        mm.users as i64
+    };
+    r.step("mmput", depth, &[("mm_users", users)]);
+    if users == 0 {
+        __mmput(k, cx, id, r, depth + 1).await;
+        true
+    } else {
+        false
+    }
+}
+
+/// `__mmput`: the per-mm exits that must run before `exit_mmap`, then `exit_mmap`, then the
+/// references the mm itself held, then `mmdrop`.
+#[allow(non_snake_case)]
+async fn __mmput<H: Hardware>(
+    k: &KCell<'_, H>,
+    cx: &Cx,
+    id: MmId,
+    r: &mut TeardownReport,
+    depth: u8,
+) {
+    r.step("__mmput", depth, &[]);
+    // The XOL area goes before exit_mmap: its own reference to its page is dropped, while
+    // the [uprobes] VMA's PTE (if the page was ever fetched) keeps it until the zap.
+    let xol = k.borrow_mut().with_mm(id, |k, mm| k.uprobe_clear_state(mm));
+    r.step("uprobe_clear_state", depth + 1, &[("xol_area", xol as i64)]);
+    // exit_aio, ksm_exit, khugepaged_exit: the model has no aio rings, KSM or khugepaged
+    // slots, so they have nothing to do.
+    exit_mmap(k, cx, id, r, depth + 1).await;
+    // mm_put_huge_zero_page, set_mm_exe_file(NULL), mmlist removal: nothing held here.
+    k.borrow_mut().mmdrop(id, r, depth + 1);
+}
+
+/// `exit_mmap` (mm/mmap.c): release every mapping of a dead address space, by the protocol
+/// of the configured kernel (`Config::linux`): [`exit_mmap_5_10`] or [`exit_mmap_6_18`].
+pub async fn exit_mmap<H: Hardware>(
+    k: &KCell<'_, H>,
+    cx: &Cx,
+    id: MmId,
+    r: &mut TeardownReport,
+    depth: u8,
+) {
+    let linux = {
+        let mut kk = k.borrow_mut();
+        if cx.kind == ActorKind::Mrelease {
+            kk.races.push(format!(
+                "{}: exit_mmap ran in process_mrelease's caller (its mmput was the last: \
+                 the caller must pin the mm with mmgrab, not mmget)",
+                cx.name
+            ));
+        }
+        let (n, linux) = (kk.mm(id).vmas.len() as i64, kk.config.linux);
+        let v = match linux {
+            Linux::V5_10 => 510,
+            Linux::V6_18 => 618,
+        };
+        r.step("exit_mmap", depth, &[("vmas", n), ("linux", v)]);
         // mm's last user has gone, and it's about to be pulled down.
-        self.mmu_notifier_release(mm, r, d);
-        if mm.flags.contains(MmFlags::OOM_VICTIM) {
-            // Reap what the OOM reaper may reap, then hide the mm from it for good: after
-            // MMF_OOM_SKIP, the write-lock barrier waits out a reaper holding the read lock.
-            self.hw.note_step("__oom_reap_task_mm");
-            let (zap, freed) = self.__oom_reap_task_mm(mm);
-            mm.flags.insert(MmFlags::OOM_SKIP);
-            r.step(
-                "__oom_reap_task_mm",
-                d,
-                &[
-                    ("ptes", zap.ptes as i64),
-                    ("anon", zap.anon as i64),
-                    ("file", zap.file as i64),
-                    ("shmem", zap.shmem as i64),
-                    ("pages_freed", freed as i64),
-                ],
-            );
+        kk.with_mm(id, |k, mm| k.mmu_notifier_release(mm, r, depth + 1));
+        linux
+    };
+    match linux {
+        Linux::V5_10 => exit_mmap_5_10(k, cx, id, r, depth + 1).await,
+        Linux::V6_18 => exit_mmap_6_18(k, cx, id, r, depth + 1).await,
+    }
+}
+
+/// The 5.10 body of `exit_mmap` after `mmu_notifier_release` (the seed's): no `mmap_lock`
+/// held; an OOM victim reaps itself, sets `MMF_OOM_SKIP` and waits out a reaper with an empty
+/// `mmap_write_lock`/`unlock` before the munlock pass, the unmap and the table free.
+async fn exit_mmap_5_10<H: Hardware>(
+    k: &KCell<'_, H>,
+    cx: &Cx,
+    id: MmId,
+    r: &mut TeardownReport,
+    d: u8,
+) {
+    let inject = k.borrow().config.inject;
+    let victim = k.borrow().mm(id).flags.contains(MmFlags::OOM_VICTIM);
+    let mut munlocked = false;
+    if victim && inject.contains(Inject::MUNLOCK_BEFORE_REAP) {
+        // Injected: the pre-4.17 order, munlock first (the reaper may be running now).
+        munlock_pass(k, cx, id, r, d).await;
+        munlocked = true;
+    }
+    if victim {
+        // Manually reap the mm to free as much memory as possible. Then, as the oom reaper
+        // does, set MMF_OOM_SKIP to disregard this mm from further consideration. Taking
+        // mmap_lock for write after setting MMF_OOM_SKIP will guarantee that the oom reaper
+        // will not run on this mm again after mmap_lock is dropped.
+        k.borrow_mut().hw.note_step("__oom_reap_task_mm");
+        let reaped = oom_kill::__oom_reap_task_mm(k, cx, id, oom_kill::ReapBy::Exit).await;
+        k.borrow_mut().mm_mut(id).flags.insert(MmFlags::OOM_SKIP);
+        r.step(
+            "__oom_reap_task_mm",
+            d,
+            &[
+                ("ptes", reaped.zap.ptes as i64),
+                ("anon", reaped.zap.anon as i64),
+                ("file", reaped.zap.file as i64),
+                ("shmem", reaped.zap.shmem as i64),
+                ("pages_freed", reaped.freed as i64),
+            ],
+        );
+        if !inject.contains(Inject::NO_OOM_BARRIER) {
+            sched::mmap_write_lock(k, cx, id).await;
+            sched::mmap_write_unlock(k, id);
             r.step("mmap_write_lock", d, &[("oom_skip", 1)]);
         }
-        if mm.locked_vm != 0 {
-            let (vmas, pages) = self.munlock_all(mm);
-            r.step(
-                "munlock_vma_pages_all",
-                d,
-                &[("vmas", vmas), ("pages", pages)],
-            );
-        }
-        self.hw.note_step("exit_mmap");
-        self.hw.arch_exit_mmap(mm.id);
+    }
+    if !munlocked && k.borrow().mm(id).locked_vm != 0 {
+        munlock_pass(k, cx, id, r, d).await;
+    }
+    {
+        let mut kk = k.borrow_mut();
+        kk.hw.note_step("exit_mmap");
+        kk.hw.arch_exit_mmap(id);
         r.step("arch_exit_mmap", d, &[]);
-        if mm.vmas.is_empty() {
+        if kk.mm(id).vmas.is_empty() {
             // Can happen if dup_mmap() received an OOM: nothing gathered, nothing to unaccount.
             return;
         }
         // lru_add_drain (5.10; 6.14 dropped it): the CPU's folio batches go to the LRU.
-        let batched = (self.fbatches.lru_add.len() + self.fbatches.mlock.len()) as i64;
-        self.lru_add_drain();
+        let batched = (kk.fbatches.lru_add.len() + kk.fbatches.mlock.len()) as i64;
+        kk.lru_add_drain();
         r.step("lru_add_drain", d, &[("folios", batched)]);
-        self.hw.flush_cache_mm(mm.id);
+    }
+    let (mut tlb, vmas) = unmap_all(k, cx, id, r, d).await;
+    let nr_accounted = free_and_remove(k, cx, id, &mut tlb, vmas, r, d).await;
+    let mut kk = k.borrow_mut();
+    kk.vm_unacct_memory(nr_accounted);
+    r.step("vm_unacct_memory", d, &[("pages", nr_accounted)]);
+}
+
+/// The 6.18 body of `exit_mmap` after `mmu_notifier_release`: the unmap under
+/// `mmap_read_lock` (a reaper may zap alongside: each page goes to whoever clears its entry),
+/// `MMF_OOM_SKIP`, then `mmap_write_lock` — which waits out every reader, each of which
+/// re-checks `MMF_OOM_SKIP` — around `free_pgtables`, the VMA removal and the tree's destroy.
+async fn exit_mmap_6_18<H: Hardware>(
+    k: &KCell<'_, H>,
+    cx: &Cx,
+    id: MmId,
+    r: &mut TeardownReport,
+    d: u8,
+) {
+    sched::mmap_read_lock(k, cx, id).await;
+    r.step("mmap_read_lock", d, &[]);
+    let empty = {
+        let mut kk = k.borrow_mut();
+        kk.hw.note_step("exit_mmap");
+        kk.hw.arch_exit_mmap(id);
+        r.step("arch_exit_mmap", d, &[]);
+        kk.mm(id).vmas.is_empty()
+    };
+    let mut nr_accounted = 0;
+    if empty {
+        sched::mmap_read_unlock(k, id);
+        sched::mmap_write_lock(k, cx, id).await;
+        r.step("mmap_write_lock", d, &[("oom_skip", 0)]);
+    } else {
+        let (mut tlb, vmas) = unmap_all(k, cx, id, r, d).await;
+        sched::mmap_read_unlock(k, id);
+        // Set MMF_OOM_SKIP to hide this task from the oom killer/reaper because the memory
+        // has been already freed.
+        k.borrow_mut().mm_mut(id).flags.insert(MmFlags::OOM_SKIP);
+        sched::mmap_write_lock(k, cx, id).await;
+        r.step("mmap_write_lock", d, &[("oom_skip", 1)]);
+        nr_accounted = free_and_remove(k, cx, id, &mut tlb, vmas, r, d).await;
+    }
+    // destroy: __mt_destroy under the lock.
+    sched::mmap_write_unlock(k, id);
+    r.step("mmap_write_unlock", d, &[]);
+    let mut kk = k.borrow_mut();
+    kk.vm_unacct_memory(nr_accounted);
+    r.step("vm_unacct_memory", d, &[("pages", nr_accounted)]);
+}
+
+/// `flush_cache_mm`, `tlb_gather_mmu_fullmm` and `unmap_vmas(&tlb, vma, 0, -1)`, with a
+/// preemption point after each VMA. Returns the gather and the VMAs it unmapped (still in the
+/// mm's tree: a reaper may look at them until the tables go).
+async fn unmap_all<H: Hardware>(
+    k: &KCell<'_, H>,
+    cx: &Cx,
+    id: MmId,
+    r: &mut TeardownReport,
+    d: u8,
+) -> (MmuGather, Vec<crate::mm_types::Vma>) {
+    let (mut tlb, vmas) = {
+        let mut kk = k.borrow_mut();
+        kk.hw.flush_cache_mm(id);
         r.step("flush_cache_mm", d, &[]);
-        let mut tlb = MmuGather::new(mm.id, true, self.config.inject);
+        let tlb = MmuGather::new(id, true, kk.config.inject);
+        let mm = kk.mm_mut(id);
         mm.tlb_flush_pending += 1;
         r.step("tlb_gather_mmu", d, &[("fullmm", 1)]);
-        let vmas: Vec<_> = core::mem::take(&mut mm.vmas).into_values().collect();
-        // Use -1 here to ensure all VMAs in the mm are unmapped.
-        let (rss, entries, huge, pfns, thp) = (
-            mm.rss,
-            tlb.stats.entries,
-            tlb.stats.huge_entries,
-            tlb.stats.pfn_entries,
-            tlb.stats.thp_pages,
-        );
-        let done = self.unmap_vmas(&mut tlb, mm, &vmas, 0, u64::MAX);
-        // The totals come from what the walk changed (the RSS counters, the gather's cleared
-        // entries), not from the per-VMA figures, so that the two can be checked against
-        // each other.
-        let gone = |c: usize| rss[c] - mm.rss[c];
-        let ptes = (tlb.stats.entries - entries) as i64;
-        let (anon, file, shmem) = (gone(MM_ANONPAGES), gone(MM_FILEPAGES), gone(MM_SHMEMPAGES));
-        let pfn = (tlb.stats.pfn_entries - pfns) as i64;
-        r.step(
-            "unmap_vmas",
-            d,
-            &[
-                ("vmas", done.len() as i64),
-                ("ptes", ptes),
-                ("anon", anon),
-                ("file", file),
-                ("shmem", shmem),
-                ("swap", gone(MM_SWAPENTS)),
-                // THP PMDs unmapped anonymous pages without clearing PTEs.
-                (
-                    "zero",
-                    ptes - (anon - (tlb.stats.thp_pages - thp) as i64) - file - shmem - pfn,
-                ),
-                ("pfn", pfn),
-                ("hugetlb", (tlb.stats.huge_entries - huge) as i64),
-            ],
-        );
-        let step = r.steps.last_mut().expect("unmap_vmas");
-        step.vmas = done;
-        // What untrack_pfn had to say (5.10 PAT: a reservation it could not find or free).
-        step.messages.append(&mut self.pat.log);
+        let vmas: Vec<_> = mm.vmas.values().cloned().collect();
+        // The notifier range covers everything (MMU_NOTIFY_UNMAP); after
+        // mmu_notifier_release it reaches nobody.
+        crate::mmu_notifier::invalidate_range_start(mm, 0, u64::MAX);
+        (tlb, vmas)
+    };
+    // Use -1 here to ensure all VMAs in the mm are unmapped. The totals come from what the
+    // walk changed (the RSS counters, the gather's cleared entries), not from the per-VMA
+    // figures, so that the two can be checked against each other.
+    let mut done = Vec::new();
+    let mut gone = [0i64; 4];
+    let (entries, huge, pfns, thp) = (
+        tlb.stats.entries,
+        tlb.stats.huge_entries,
+        tlb.stats.pfn_entries,
+        tlb.stats.thp_pages,
+    );
+    let mut messages = Vec::new();
+    for (i, vma) in vmas.iter().enumerate() {
+        {
+            let mut kk = k.borrow_mut();
+            kk.with_mm(id, |k, mm| {
+                let rss = mm.rss;
+                if let Some(v) = k.unmap_single_vma(&mut tlb, mm, vma, 0, u64::MAX) {
+                    done.push(v);
+                }
+                for (g, (a, b)) in gone.iter_mut().zip(rss.iter().zip(mm.rss.iter())) {
+                    *g += a - b;
+                }
+            });
+            // What untrack_pfn had to say (5.10 PAT: a reservation it could not find).
+            messages.append(&mut kk.pat.log);
+        }
+        if i + 1 < vmas.len() {
+            point(cx, "unmap_vmas").await;
+        }
+    }
+    let ptes = (tlb.stats.entries - entries) as i64;
+    let (anon, file, shmem) = (gone[MM_ANONPAGES], gone[MM_FILEPAGES], gone[MM_SHMEMPAGES]);
+    let pfn = (tlb.stats.pfn_entries - pfns) as i64;
+    r.step(
+        "unmap_vmas",
+        d,
+        &[
+            ("vmas", done.len() as i64),
+            ("ptes", ptes),
+            ("anon", anon),
+            ("file", file),
+            ("shmem", shmem),
+            ("swap", gone[MM_SWAPENTS]),
+            // THP PMDs unmapped anonymous pages without clearing PTEs.
+            (
+                "zero",
+                ptes - (anon - (tlb.stats.thp_pages - thp) as i64) - file - shmem - pfn,
+            ),
+            ("pfn", pfn),
+            ("hugetlb", (tlb.stats.huge_entries - huge) as i64),
+        ],
+    );
+    let step = r.steps.last_mut().expect("unmap_vmas");
+    step.vmas = done;
+    step.messages = messages;
+    (tlb, vmas)
+}
+
+/// `free_pgtables(FIRST_USER_ADDRESS, USER_PGTABLES_CEILING)`, `tlb_finish_mmu`, then the
+/// `remove_vma` loop with `cond_resched` after each VMA. Returns the `VM_ACCOUNT` pages.
+async fn free_and_remove<H: Hardware>(
+    k: &KCell<'_, H>,
+    cx: &Cx,
+    id: MmId,
+    tlb: &mut MmuGather,
+    vmas: Vec<crate::mm_types::Vma>,
+    r: &mut TeardownReport,
+    d: u8,
+) -> i64 {
+    {
+        let mut kk = k.borrow_mut();
         let before = tlb.stats.tables_freed;
-        self.free_pgtables(
-            &mut tlb,
-            mm,
-            &vmas,
-            FIRST_USER_ADDRESS,
-            None,
-            USER_PGTABLES_CEILING,
-        );
+        kk.with_mm(id, |k, mm| {
+            k.free_pgtables(
+                tlb,
+                mm,
+                &vmas,
+                FIRST_USER_ADDRESS,
+                None,
+                USER_PGTABLES_CEILING,
+            )
+        });
         let queued = tlb.stats.tables_freed;
-        let nested = mm.tlb_flush_pending > 1;
-        let stats = self.tlb_finish_mmu(tlb, nested);
+        let nested = kk.mm(id).tlb_flush_pending > 1;
+        let tlb = core::mem::replace(tlb, MmuGather::new(id, true, kk.config.inject));
+        let stats = kk.tlb_finish_mmu(tlb, nested);
+        let mm = kk.mm_mut(id);
         mm.tlb_flush_pending -= 1;
+        // The VMAs leave the tree: the removal below frees them.
+        mm.vmas.clear();
         r.step(
             "free_pgtables",
             d,
@@ -295,32 +549,157 @@ impl<H: Hardware> Kernel<H> {
                 ("forced", stats.forced as i64),
             ],
         );
-        // Walk the list again, actually closing and freeing it, without holding any MM locks.
-        let n = vmas.len() as i64;
-        self.hw.note_step("remove_vma");
-        let mut removed = crate::mmap::RemoveVma::default();
-        for vma in vmas {
+        kk.hw.note_step("remove_vma");
+    }
+    // Walk the list again, actually closing and freeing it, with preemption enabled.
+    let n = vmas.len() as i64;
+    let mut removed = crate::mmap::RemoveVma::default();
+    let mut nr_accounted = 0i64;
+    for vma in vmas {
+        {
+            let mut kk = k.borrow_mut();
             if vma.flags.contains(VmFlags::ACCOUNT) {
                 nr_accounted += vma.pages() as i64;
             }
-            let rv = self.remove_vma(mm, vma);
+            let rv = kk.with_mm(id, |k, mm| k.remove_vma(mm, vma));
             removed.perf_pages_freed += rv.perf_pages_freed;
             removed.pat_untracked += rv.pat_untracked;
-            self.hw.cond_resched();
+            kk.hw.cond_resched();
         }
-        r.step(
-            "remove_vma",
-            d,
-            &[
-                ("vmas", n),
-                ("perf_pages_freed", removed.perf_pages_freed as i64),
-                ("pat_untracked", removed.pat_untracked as i64),
-            ],
-        );
-        self.vm_unacct_memory(nr_accounted);
-        r.step("vm_unacct_memory", d, &[("pages", nr_accounted)]);
+        point(cx, "cond_resched").await;
     }
+    r.step(
+        "remove_vma",
+        d,
+        &[
+            ("vmas", n),
+            ("perf_pages_freed", removed.perf_pages_freed as i64),
+            ("pat_untracked", removed.pat_untracked as i64),
+        ],
+    );
+    nr_accounted
+}
 
+/// The 5.10 munlock pass over every `VM_LOCKED` VMA, reported as one step.
+async fn munlock_pass<H: Hardware>(
+    k: &KCell<'_, H>,
+    cx: &Cx,
+    id: MmId,
+    r: &mut TeardownReport,
+    d: u8,
+) {
+    let starts: Vec<u64> = k
+        .borrow()
+        .mm(id)
+        .vmas
+        .values()
+        .filter(|v| v.flags.contains(VmFlags::LOCKED))
+        .map(|v| v.start)
+        .collect();
+    let (mut vmas, mut pages) = (0, 0);
+    for s in starts {
+        vmas += 1;
+        pages += munlock_vma_pages_all(k, cx, id, s).await;
+    }
+    r.step(
+        "munlock_vma_pages_all",
+        d,
+        &[("vmas", vmas), ("pages", pages)],
+    );
+}
+
+/// `munlock_vma_pages_all` → `munlock_vma_pages_range` (5.10): clear the lock flags first (so
+/// that rmap walks see the VMA unlocked; `locked_vm` is left alone, the mm is dying), then
+/// walk the pages with `follow_page`, `cond_resched` after each: a THP at once under its PMD
+/// lock, small pages a PTE table at a time. `follow_page_mask` reads the PMD, takes its lock
+/// for a huge one and re-reads it: if it is none by then, `follow_page_pte` maps a PTE table
+/// that is not there — the NULL page-table-lock dereference of CVE-2018-1000200, recorded as a
+/// race. Returns the pages munlocked.
+async fn munlock_vma_pages_all<H: Hardware>(
+    k: &KCell<'_, H>,
+    cx: &Cx,
+    id: MmId,
+    start: u64,
+) -> i64 {
+    let end = {
+        let mut kk = k.borrow_mut();
+        let v = kk.mm_mut(id).vmas.get_mut(&start).expect("the VMA");
+        v.flags -= VmFlags::LOCKED_MASK;
+        v.end
+    };
+    let mut pages = 0;
+    let mut a = start;
+    while a < end {
+        let pmd_end = ((a & !(PMD_SIZE - 1)) + PMD_SIZE).min(end);
+        let pmdval = {
+            let kk = k.borrow();
+            let mm = kk.mm(id);
+            kk.pmd_table_of(mm, a)
+                .map(|t| kk.hw.table(t)[pt::Level::Pmd.index(a)])
+                .unwrap_or(0)
+        };
+        if !pt::present(pmdval) {
+            a = pmd_end; // no_page_table
+            continue;
+        }
+        if pt::leaf(pmdval) {
+            // pmd_lock: the reaper's zap_huge_pmd may hold it.
+            point(cx, "pmd_lock").await;
+            let huge_done = {
+                let mut kk = k.borrow_mut();
+                let now = {
+                    let mm = kk.mm(id);
+                    kk.pmd_table_of(mm, a)
+                        .map(|t| kk.hw.table(t)[pt::Level::Pmd.index(a)])
+                        .unwrap_or(0)
+                };
+                if !pt::leaf(now) && !pt::present(now) {
+                    kk.races.push(format!(
+                        "{}: follow_page_mask found the huge PMD of {a:#x} gone under its lock \
+                         and went on to follow_page_pte on an empty PMD (NULL page-table lock, \
+                         CVE-2018-1000200)",
+                        cx.name
+                    ));
+                    return pages;
+                }
+                if pt::leaf(now) {
+                    let p = kk.mem.page_mut(pt::pfn_of(now));
+                    if p.flags.contains(PageFlags::MLOCKED) {
+                        p.flags.remove(PageFlags::MLOCKED);
+                        pages += (PMD_SIZE / PAGE_SIZE) as i64;
+                    }
+                }
+                pt::leaf(now)
+            };
+            if huge_done {
+                a = pmd_end;
+                point(cx, "cond_resched").await;
+                continue;
+            }
+        }
+        // Small pages: the PTE table under its lock (__munlock_pagevec_fill).
+        {
+            let mut kk = k.borrow_mut();
+            let mut b = a;
+            while b < pmd_end {
+                let e = kk.with_mm(id, |k, mm| k.pte_at(mm, b));
+                if pt::present(e) && e & pt::SPECIAL == 0 {
+                    let p = kk.mem.page_mut(pt::pfn_of(e));
+                    if p.flags.contains(PageFlags::MLOCKED) {
+                        p.flags.remove(PageFlags::MLOCKED);
+                        pages += 1;
+                    }
+                }
+                b += PAGE_SIZE;
+            }
+        }
+        a = pmd_end;
+        point(cx, "cond_resched").await;
+    }
+    pages
+}
+
+impl<H: Hardware> Kernel<H> {
     /// `mmu_notifier_release`: call every subscriber's `release`, then unlink them, so the
     /// invalidations of the unmap below reach nobody.
     fn mmu_notifier_release(&mut self, mm: &mut Mm, r: &mut TeardownReport, d: u8) {
@@ -328,75 +707,9 @@ impl<H: Hardware> Kernel<H> {
         r.step("mmu_notifier_release", d, &[("subscribers", subscribers)]);
     }
 
-    /// `__oom_reap_task_mm` (5.10): zap the private and anonymous VMAs that are not
-    /// `VM_LOCKED`, `VM_HUGETLB` or `VM_PFNMAP`, each with its own non-fullmm gather. It never
-    /// frees page tables or VMAs. Returns what it zapped and how many pages it freed.
-    #[allow(non_snake_case)]
-    pub fn __oom_reap_task_mm(&mut self, mm: &mut Mm) -> (ZapStats, u64) {
-        mm.flags.insert(MmFlags::UNSTABLE);
-        let mut total = ZapStats::default();
-        let mut freed = 0;
-        let vmas: Vec<_> = mm.vmas.values().cloned().collect();
-        for vma in vmas {
-            if vma
-                .flags
-                .intersects(VmFlags::LOCKED | VmFlags::HUGETLB | VmFlags::PFNMAP)
-            {
-                continue;
-            }
-            if vma.is_anonymous() || !vma.flags.contains(VmFlags::SHARED) {
-                let mut tlb = MmuGather::new(mm.id, false, self.config.inject);
-                mm.tlb_flush_pending += 1;
-                self.unmap_page_range(
-                    &mut tlb,
-                    &mut total,
-                    mm,
-                    &vma,
-                    vma.start,
-                    vma.end,
-                    crate::memory::ZapDetails::ALL,
-                );
-                let nested = mm.tlb_flush_pending > 1;
-                freed += self.tlb_finish_mmu(tlb, nested).pages_freed;
-                mm.tlb_flush_pending -= 1;
-            }
-        }
-        (total, freed)
-    }
-
-    /// The 5.10 munlock pass: `munlock_vma_pages_all` on every `VM_LOCKED` VMA (clears the
-    /// lock flags and the pages' mlocked state; `locked_vm` is left alone, the mm is dying).
-    fn munlock_all(&mut self, mm: &mut Mm) -> (i64, i64) {
-        let (mut vmas, mut pages) = (0, 0);
-        let starts: Vec<u64> = mm
-            .vmas
-            .iter()
-            .filter(|(_, v)| v.flags.contains(VmFlags::LOCKED))
-            .map(|(s, _)| *s)
-            .collect();
-        for s in starts {
-            let v = mm.vmas.get_mut(&s).unwrap();
-            v.flags -= VmFlags::LOCKED_MASK;
-            let (start, end) = (v.start, v.end);
-            vmas += 1;
-            let mut a = start;
-            while a < end {
-                let e = self.pte_at(mm, a);
-                if pt::present(e) && e & pt::SPECIAL == 0 {
-                    let p = self.mem.page_mut(pt::pfn_of(e));
-                    if p.flags.contains(PageFlags::MLOCKED) {
-                        p.flags.remove(PageFlags::MLOCKED);
-                        pages += 1;
-                    }
-                }
-                a += PAGE_SIZE;
-            }
-        }
-        (vmas, pages)
-    }
-
     /// `mmdrop`: drop a reference to the struct; the last one frees it (`__mmdrop`).
-    fn mmdrop(&mut self, id: MmId, r: &mut TeardownReport, depth: u8) {
+    /// Returns whether it did.
+    pub(crate) fn mmdrop(&mut self, id: MmId, r: &mut TeardownReport, depth: u8) -> bool {
         let mm = self.mm_mut(id);
         mm.count -= 1;
         let count = mm.count as i64;
@@ -404,12 +717,18 @@ impl<H: Hardware> Kernel<H> {
         if count == 0 {
             self.__mmdrop(id, r, depth + 1);
         }
+        count == 0
     }
 
     /// `__mmdrop`: free the PGD, check the counters (`check_mm`), free the struct.
     #[allow(non_snake_case)]
     fn __mmdrop(&mut self, id: MmId, r: &mut TeardownReport, depth: u8) {
         let mm = self.mms[id as usize].take().expect("mm");
+        if mm.flags.contains(MmFlags::OOM_REAP_QUEUED) && !mm.flags.contains(MmFlags::OOM_SKIP) {
+            self.races.push(format!(
+                "mm{id}: an OOM victim's mm was freed without MMF_OOM_SKIP"
+            ));
+        }
         // mm_free_pgd: the PGD is freed here, never by free_pgtables.
         self.hw.note_step("__mmdrop");
         self.hw.table_free(mm.pgd);
@@ -685,8 +1004,10 @@ mod tests {
                 mm.notifiers.list[0].invalidations,
                 alloc::vec![(A + (8 << 20), A + (8 << 20) + (64 << 10))]
             );
-            let mut r = TeardownReport::default();
-            k.exit_mmap(mm, &mut r, 0);
+        });
+        let mut r = TeardownReport::default();
+        k.exit_mmap(id, &mut r, 0);
+        k.with_mm(id, |_, mm| {
             assert_eq!(r.fact("mmu_notifier_release", "subscribers"), Some(2));
             assert!(mm.notifiers.list.is_empty());
             // Released before unmap_vmas: the exit's invalidation reached no one.
@@ -706,7 +1027,7 @@ mod tests {
             (mm.map_count, mm.total_vm, mm.locked_vm)
         };
         let mut r = TeardownReport::default();
-        k.with_mm(id, |k, mm| k.exit_mmap(mm, &mut r, 0));
+        k.exit_mmap(id, &mut r, 0);
         let mm = k.mm(id);
         assert!(mm.vmas.is_empty());
         assert_eq!(
@@ -749,7 +1070,7 @@ mod tests {
         k.mark_oom_victim(id);
         let log_start = k.hw.log.len();
         let mut r = TeardownReport::default();
-        k.with_mm(id, |k, mm| k.exit_mmap(mm, &mut r, 0));
+        k.exit_mmap(id, &mut r, 0);
         let n = names(&r);
         let pos = |s: &str| {
             n.iter()

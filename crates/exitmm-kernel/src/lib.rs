@@ -26,11 +26,13 @@ pub mod mmu_gather;
 pub mod mmu_notifier;
 pub mod mprotect;
 pub mod mremap;
+pub mod oom_kill;
 pub mod page;
 pub mod page_alloc;
 pub mod pat;
 pub mod perf_event;
 pub mod pgtable;
+pub mod sched;
 pub mod shmem;
 pub mod swap;
 pub mod swapfile;
@@ -53,6 +55,8 @@ use page_alloc::PhysMem;
 pub enum Errno {
     EPERM = 1,
     ENOENT = 2,
+    ESRCH = 3,
+    EINTR = 4,
     EIO = 5,
     EBADF = 9,
     EAGAIN = 11,
@@ -81,6 +85,8 @@ impl Errno {
         match self {
             Errno::EPERM => "EPERM",
             Errno::ENOENT => "ENOENT",
+            Errno::ESRCH => "ESRCH",
+            Errno::EINTR => "EINTR",
             Errno::EIO => "EIO",
             Errno::EBADF => "EBADF",
             Errno::EAGAIN => "EAGAIN",
@@ -103,7 +109,7 @@ impl Errno {
 bitflags::bitflags! {
     /// Faults injected into the kernel's teardown on purpose, to prove the detectors catch them.
     #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-    pub struct Inject: u8 {
+    pub struct Inject: u16 {
         /// The gather frees its pages before the TLB flush that covers them.
         const FREE_BEFORE_FLUSH = 1 << 0;
         /// The gather frees page tables before the TLB flush.
@@ -117,6 +123,19 @@ bitflags::bitflags! {
         /// `unmap_single_vma` calls `untrack_pfn` after the zap instead of before it (5.10
         /// tracking): its page-table lookup finds nothing and the reservation leaks.
         const UNTRACK_AFTER_ZAP = 1 << 4;
+        /// 5.10 `exit_mmap` munlocks before the OOM self-reap (the pre-4.17 order behind
+        /// CVE-2018-1000200): the reaper, which skips `VM_LOCKED`, races the munlock walk.
+        const MUNLOCK_BEFORE_REAP = 1 << 5;
+        /// 5.10 `exit_mmap` sets `MMF_OOM_SKIP` without the empty `mmap_write_lock` barrier.
+        const NO_OOM_BARRIER = 1 << 6;
+        /// The reaper does not re-check `MMF_OOM_SKIP` after taking `mmap_read_lock`.
+        const NO_SKIP_RECHECK = 1 << 7;
+        /// `process_mrelease` pins the mm with `mmget` (the July 2021 posting), not `mmgrab`.
+        const MRELEASE_MMGET = 1 << 8;
+        /// `__oom_reap_task_mm` uses the blocking `mmu_notifier_invalidate_range_start`.
+        const BLOCKING_NOTIFIER_IN_REAPER = 1 << 9;
+        /// The zap paths do not tell secondary MMUs (`invalidate_range_start` skips them).
+        const SKIP_SECONDARY_INVALIDATE = 1 << 10;
     }
 }
 
@@ -139,6 +158,8 @@ pub struct Config {
     pub memlock_limit: Option<u64>,
     /// Faults to inject (none by default).
     pub inject: Inject,
+    /// Which kernel's exit/OOM protocol to follow (`--linux`; 5.10, the seed's, by default).
+    pub linux: Linux,
     /// The huge page pools as the host kernel has them before a script runs, per size
     /// (`HugeSize::index`): their pages, how many are surplus, and reservations nobody owns (a
     /// kernel that leaked some, see `Kernel::hugetlb_resv_leaked`). Empty pools by default.
@@ -164,6 +185,28 @@ pub struct Config {
     pub perf_user_locked_baseline: i64,
 }
 
+/// The kernel version whose exit/OOM protocol the model follows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Linux {
+    /// The seed's: no `mmap_lock` in `exit_mmap`, the OOM self-reap, `MMF_OOM_SKIP` and the
+    /// write-lock barrier, the munlock pass; the reaper skips `VM_LOCKED` and walks upwards.
+    #[default]
+    V5_10,
+    /// 6.0+: the unmap under `mmap_read_lock`, `MMF_OOM_SKIP` after it, `mmap_write_lock`
+    /// around `free_pgtables` and VMA removal; the reaper walks from the top (6.18).
+    V6_18,
+}
+
+impl Linux {
+    /// `5.10` or `6.18`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Linux::V5_10 => "5.10",
+            Linux::V6_18 => "6.18",
+        }
+    }
+}
+
 /// One pool's state at boot (`Config::hugetlb_baseline`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct HugetlbBaseline {
@@ -186,6 +229,7 @@ impl Default for Config {
             max_map_count: 65530,
             memlock_limit: None,
             inject: Inject::empty(),
+            linux: Linux::V5_10,
             hugetlb_baseline: Default::default(),
             page_cluster: 3,
             stack_limit: 8 << 20,
@@ -259,6 +303,19 @@ pub struct Kernel<H: Hardware> {
     pub thp_deposits: alloc::collections::BTreeMap<(Pfn, u16), Pfn>,
     /// The huge zero page's first frame, once allocated.
     pub huge_zero: Option<Pfn>,
+    /// Tasks (`task_struct`s) by id; a freed slot is `None`.
+    pub tasks: Vec<Option<oom_kill::Task>>,
+    /// Model time in milliseconds (timers, the reaper's retries).
+    pub now_ms: u64,
+    /// What the kernel would print (`pr_info`/`pr_err` of the OOM killer and reaper).
+    pub log: Vec<alloc::string::String>,
+    /// Races the kernel-side detectors saw: a walk through a page table that was unlinked or
+    /// freed under it, a sleep in a non-blocking section, `exit_mmap` in the wrong context, a
+    /// secondary MMU using a freed page.
+    pub races: Vec<alloc::string::String>,
+    /// What `__mmdrop` reported when the last `mm_count` reference went outside the exit path
+    /// (the OOM killer's `signal->oom_mm`, a `process_mrelease` caller): by mm.
+    pub late_mmdrop: Vec<(MmId, exit::TeardownReport)>,
     /// Settings.
     pub config: Config,
     next_content: u32,
@@ -307,6 +364,11 @@ impl<H: Hardware> Kernel<H> {
             swap: None,
             thp_deposits: Default::default(),
             huge_zero: None,
+            tasks: Vec::new(),
+            now_ms: 0,
+            log: Vec::new(),
+            races: Vec::new(),
+            late_mmdrop: Vec::new(),
             config,
             next_content: 1,
         };
@@ -349,6 +411,7 @@ impl<H: Hardware> Kernel<H> {
             hugetlb_usage_drift: 0,
             locked_vm_unlocked: 0,
             xol_area: None,
+            mmap_lock: Default::default(),
         });
         if id == self.mms.len() {
             self.mms.push(Some(mm));

@@ -1225,6 +1225,7 @@ impl<H: Hardware> Kernel<H> {
         mm.tlb_flush_pending += 1;
         let mut zap = ZapStats::default();
         mm.update_hiwater_rss();
+        crate::mmu_notifier::invalidate_range_start(mm, start, end);
         let details = ZapDetails {
             reclaim_pt: details.reclaim_pt && self.config.pt_reclaim,
             ..details

@@ -176,6 +176,8 @@ bitflags::bitflags! {
         const DISABLE_THP = 1 << 5;
         /// `MMF_HUGE_ZERO_FOLIO`: this mm has used the huge zero page.
         const HUGE_ZERO_FOLIO = 1 << 6;
+        /// `MMF_OOM_REAP_QUEUED`: the mm is queued for the OOM reaper.
+        const OOM_REAP_QUEUED = 1 << 7;
     }
 }
 
@@ -260,6 +262,8 @@ pub struct Mm {
     pub locked_vm_unlocked: i64,
     /// `uprobes_state.xol_area`.
     pub xol_area: Option<crate::uprobes::XolArea>,
+    /// `mmap_lock`.
+    pub mmap_lock: crate::sched::RwSem,
 }
 
 impl Mm {

@@ -298,6 +298,32 @@ pub enum Op {
     Swapon { size: u64 },
     /// `thp on|off`: whether the role's process may get transparent huge pages.
     Thp { on: bool },
+    /// `oom_score_adj N` (model only): the role's `oom_score_adj`, −1000 … 1000.
+    OomScoreAdj { adj: i64 },
+    /// `oom_kill [ROLE]` (model only): the OOM killer, choosing by `oom_badness` without ROLE.
+    OomKill { target: Option<Role> },
+    /// `kill ROLE` (model only): SIGKILL; ROLE's exit starts as a concurrent actor.
+    Kill { target: Role },
+    /// `mrelease ROLE [FLAGS]`: `process_mrelease(pidfd of ROLE, FLAGS)` from the running role.
+    Mrelease { target: Role, flags: u64 },
+    /// `wait` (model only): run every started actor to its end.
+    Wait,
+    /// `secondary NAME OFF LEN [nonblock]` (model only): a device MMU mirroring the range,
+    /// subscribed with an mmu notifier; `nonblock`: its invalidation must sleep.
+    Secondary {
+        name: String,
+        off: u64,
+        len: u64,
+        nonblock: bool,
+    },
+    /// `device_access NAME OFF LEN r|w` (model only): the device touches the range through
+    /// its own translations.
+    DeviceAccess {
+        name: String,
+        off: u64,
+        len: u64,
+        write: bool,
+    },
 }
 
 /// The memory type of an `iomap` device region (x86 PAT cache modes).
@@ -337,6 +363,12 @@ impl Op {
                 | Op::ThreadExit { .. }
                 | Op::Iomap { .. }
                 | Op::Pat
+                | Op::OomScoreAdj { .. }
+                | Op::OomKill { .. }
+                | Op::Kill { .. }
+                | Op::Wait
+                | Op::Secondary { .. }
+                | Op::DeviceAccess { .. }
         )
     }
 
@@ -382,6 +414,13 @@ impl Op {
             Op::Uprobe { .. } => "uprobe",
             Op::UprobeRemove { .. } => "uprobe_remove",
             Op::Call { .. } => "call",
+            Op::OomScoreAdj { .. } => "oom_score_adj",
+            Op::OomKill { .. } => "oom_kill",
+            Op::Kill { .. } => "kill",
+            Op::Mrelease { .. } => "mrelease",
+            Op::Wait => "wait",
+            Op::Secondary { .. } => "secondary",
+            Op::DeviceAccess { .. } => "device_access",
         }
     }
 }
@@ -545,6 +584,14 @@ fn want(words: &[&str], min: usize, max: usize, usage: &str) -> Result<(), Strin
 
 fn num(w: &str, what: &str) -> Result<u64, String> {
     parse_number(w).map_err(|e| format!("{what}: {e}"))
+}
+
+fn role_word(w: &str, op: &str) -> Result<Role, String> {
+    match w {
+        "P" => Ok(Role::P),
+        "C" => Ok(Role::C),
+        x => Err(format!("{op}: the process is P or C, got '{x}'")),
+    }
 }
 
 fn check_name(n: &str) -> Result<String, String> {
@@ -912,6 +959,78 @@ fn parse_op(words: &[&str]) -> Result<Op, String> {
                 x => return Err(format!("thp: on or off, got '{x}'")),
             }
         }
+        "oom_score_adj" => {
+            want(args, 1, 1, "oom_score_adj N")?;
+            let (neg, digits) = match args[0].strip_prefix('-') {
+                Some(d) => (true, d),
+                None => (false, args[0]),
+            };
+            let n = num(digits, "N")? as i64;
+            let adj = if neg { -n } else { n };
+            if !(-1000..=1000).contains(&adj) {
+                return Err("oom_score_adj: N is from -1000 to 1000".into());
+            }
+            Op::OomScoreAdj { adj }
+        }
+        "oom_kill" => {
+            want(args, 0, 1, "oom_kill [P|C]")?;
+            Op::OomKill {
+                target: args.first().map(|r| role_word(r, "oom_kill")).transpose()?,
+            }
+        }
+        "kill" => {
+            want(args, 1, 1, "kill P|C")?;
+            Op::Kill {
+                target: role_word(args[0], "kill")?,
+            }
+        }
+        "mrelease" => {
+            want(args, 1, 2, "mrelease P|C [FLAGS]")?;
+            Op::Mrelease {
+                target: role_word(args[0], "mrelease")?,
+                flags: args
+                    .get(1)
+                    .map(|f| num(f, "FLAGS"))
+                    .transpose()?
+                    .unwrap_or(0),
+            }
+        }
+        "secondary" => {
+            want(args, 3, 4, "secondary NAME OFF LEN [nonblock]")?;
+            let nonblock = match args.get(3) {
+                None => false,
+                Some(&"nonblock") => true,
+                Some(x) => return Err(format!("secondary: expected 'nonblock', got '{x}'")),
+            };
+            let len = num(args[2], "LEN")?;
+            if len == 0 || len > MAX_SPAN {
+                return Err("secondary: LEN is from 1 byte to 1G".into());
+            }
+            Op::Secondary {
+                name: check_name(args[0])?,
+                off: num(args[1], "OFF")?,
+                len,
+                nonblock,
+            }
+        }
+        "device_access" => {
+            want(args, 4, 4, "device_access NAME OFF LEN r|w")?;
+            let write = match args[3] {
+                "r" => false,
+                "w" => true,
+                x => return Err(format!("device_access: expected r or w, got '{x}'")),
+            };
+            let len = num(args[2], "LEN")?;
+            if len > MAX_SPAN {
+                return Err("device_access: LEN is at most 1G".into());
+            }
+            Op::DeviceAccess {
+                name: check_name(args[0])?,
+                off: num(args[1], "OFF")?,
+                len,
+                write,
+            }
+        }
         "call" => {
             want(args, 1, 1, "call OFF")?;
             Op::Call {
@@ -941,6 +1060,7 @@ fn parse_op(words: &[&str]) -> Result<Op, String> {
                 "oom_victim" => Op::OomVictim,
                 "census" => Op::Census,
                 "pat" => Op::Pat,
+                "wait" => Op::Wait,
                 _ => return Err(format!("unknown op '{w}'")),
             };
             want(args, 0, 0, w)?;

@@ -484,7 +484,14 @@ impl Gigantic {
             | Op::Codefile { .. }
             | Op::Uprobe { .. }
             | Op::UprobeRemove { .. }
-            | Op::Call { .. } => {}
+            | Op::Call { .. }
+            | Op::OomScoreAdj { .. }
+            | Op::OomKill { .. }
+            | Op::Kill { .. }
+            | Op::Mrelease { .. }
+            | Op::Wait
+            | Op::Secondary { .. }
+            | Op::DeviceAccess { .. } => {}
         }
     }
 }

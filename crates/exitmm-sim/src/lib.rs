@@ -4,9 +4,11 @@
 #![forbid(unsafe_code)]
 
 pub mod compare;
+pub mod explore;
 pub mod gen;
 pub mod machine;
 pub mod report;
+pub mod sched;
 pub mod tlb;
 pub mod transcript;
 
@@ -22,6 +24,10 @@ use exitmm_script::{Advice, Line, Op, Role, Script};
 use machine::Machine;
 use std::collections::BTreeMap;
 use std::fmt::Write;
+
+fn facts_text(facts: &[(&'static str, i64)]) -> String {
+    facts.iter().map(|(k, v)| format!(" {k}={v}")).collect()
+}
 
 /// Where a script's addresses start: offsets in scripts are from here (as on the kernel side).
 pub const ARENA: u64 = 0x1000_0000_0000;
@@ -53,6 +59,13 @@ pub enum SimError {
         /// The detector's reports.
         reports: Vec<String>,
     },
+    /// Concurrent actors raced into a bug (a race detector fired), or deadlocked.
+    Race {
+        /// Script line (the `wait` that ran them).
+        line: usize,
+        /// What the detectors saw.
+        reports: Vec<String>,
+    },
     /// An invariant broke (only with checking on): the line and the violations.
     Invariant {
         /// Script line.
@@ -71,6 +84,9 @@ impl std::fmt::Display for SimError {
             SimError::Invalid { line, what } => write!(f, "line {line}: {what}"),
             SimError::UseAfterFree { line, reports } => {
                 write!(f, "line {line}: {}", reports.join("; "))
+            }
+            SimError::Race { line, reports } => {
+                write!(f, "line {line}: race: {}", reports.join("; "))
             }
             SimError::Invariant { line, violations } => {
                 write!(
@@ -92,6 +108,7 @@ impl SimError {
             SimError::Unsupported { line, .. }
             | SimError::Invalid { line, .. }
             | SimError::UseAfterFree { line, .. }
+            | SimError::Race { line, .. }
             | SimError::Invariant { line, .. } => *line,
         }
     }
@@ -110,6 +127,8 @@ pub struct Options {
     pub seed: u64,
     /// Faults injected into the arch flush code.
     pub arch_inject: tlb::ArchInject,
+    /// How concurrent actors are scheduled (`--seed`, `--schedule`; FIFO by default).
+    pub sched: sched::Mode,
 }
 
 impl Default for Options {
@@ -120,6 +139,7 @@ impl Default for Options {
             cpus: Some(4),
             seed: 1,
             arch_inject: tlb::ArchInject::default(),
+            sched: sched::Mode::Fifo,
         }
     }
 }
@@ -134,9 +154,11 @@ pub const TLB_INJECTIONS: [&str; 6] = [
     "skip-unshare-flush",
 ];
 
-/// The faults that can be injected, by name (`Options::inject`): the TLB ones, and
-/// `untrack-after-zap`, which `check_invariants` catches (a leaked PAT reservation).
-pub const INJECTIONS: [&str; 7] = [
+/// The faults that can be injected, by name (`Options::inject`): the TLB ones,
+/// `untrack-after-zap`, which `check_invariants` catches (a leaked PAT reservation), and the
+/// historical races of exit against the OOM reaper, which `exitmm explore` finds
+/// ([`RACE_INJECTIONS`]).
+pub const INJECTIONS: [&str; 13] = [
     "free-before-flush",
     "skip-ipi",
     "skip-lazy-flush",
@@ -144,6 +166,22 @@ pub const INJECTIONS: [&str; 7] = [
     "drop-dirty-force-flush",
     "skip-unshare-flush",
     "untrack-after-zap",
+    "munlock-before-reap",
+    "no-oom-barrier",
+    "no-skip-recheck",
+    "mrelease-mmget",
+    "blocking-notifier-in-reaper",
+    "skip-secondary-invalidate",
+];
+
+/// The injections of exit/OOM-reaper races, each found by `exitmm explore`.
+pub const RACE_INJECTIONS: [&str; 6] = [
+    "munlock-before-reap",
+    "no-oom-barrier",
+    "no-skip-recheck",
+    "mrelease-mmget",
+    "blocking-notifier-in-reaper",
+    "skip-secondary-invalidate",
 ];
 
 impl Options {
@@ -159,9 +197,41 @@ impl Options {
         Ok(())
     }
 
+    /// Follow the exit/OOM protocol of `version`: `5.10` (the seed's) or `6.18`.
+    pub fn linux(&mut self, version: &str) -> Result<(), String> {
+        use exitmm_kernel::Linux;
+        self.config.linux = match version {
+            "5.10" => Linux::V5_10,
+            "6.18" => Linux::V6_18,
+            x => return Err(format!("unknown kernel '{x}' (5.10 or 6.18)")),
+        };
+        Ok(())
+    }
+
     /// Injects the fault named `name` (one of [`INJECTIONS`]); the detector must catch it.
     pub fn inject(&mut self, name: &str) -> Result<(), String> {
         use exitmm_kernel::Inject;
+        let race = match name {
+            "munlock-before-reap" => Some(Inject::MUNLOCK_BEFORE_REAP),
+            "no-oom-barrier" => Some(Inject::NO_OOM_BARRIER),
+            "no-skip-recheck" => Some(Inject::NO_SKIP_RECHECK),
+            "mrelease-mmget" => Some(Inject::MRELEASE_MMGET),
+            "blocking-notifier-in-reaper" => Some(Inject::BLOCKING_NOTIFIER_IN_REAPER),
+            "skip-secondary-invalidate" => Some(Inject::SKIP_SECONDARY_INVALIDATE),
+            _ => None,
+        };
+        if let Some(f) = race {
+            let v510 = self.config.linux == exitmm_kernel::Linux::V5_10;
+            if matches!(name, "munlock-before-reap" | "no-oom-barrier") && !v510 {
+                return Err(format!(
+                    "{name} breaks the 5.10 exit protocol (--linux 5.10): 6.18's exit_mmap has \
+                     no munlock pass and no self-reap barrier"
+                ));
+            }
+            // The kernel-side race detectors (and explore's checks) catch these.
+            self.config.inject |= f;
+            return Ok(());
+        }
         match name {
             "free-before-flush" => self.config.inject |= Inject::FREE_BEFORE_FLUSH,
             "free-table-before-flush" => self.config.inject |= Inject::FREE_TABLE_BEFORE_FLUSH,
@@ -198,6 +268,10 @@ impl Options {
 /// A process of the script: its mm and its open files by name.
 struct Process {
     mm: MmId,
+    /// Its task (`task_struct`).
+    task: exitmm_kernel::oom_kill::TaskId,
+    /// SIGKILL was sent: its exit is a pending actor.
+    killed: bool,
     fds: BTreeMap<String, FileId>,
     /// The CPU its main thread runs on.
     cpu: usize,
@@ -220,6 +294,8 @@ pub struct OpResult {
     pub records: Vec<String>,
     /// Teardown report, for `exit` / `child_exit`.
     pub report: Option<TeardownReport>,
+    /// For `wait`: the teardown reports of the processes whose exits ran, by role.
+    pub reports: Vec<(Role, TeardownReport)>,
 }
 
 /// A script run on the model.
@@ -231,6 +307,88 @@ pub struct Sim {
     /// Code files made so far: they stay linked under `/dev/shm` (tracefs names them by
     /// path) for the whole run, so no other file of that name can be created.
     linked: std::collections::BTreeSet<String>,
+    /// Actors started since the last `wait`.
+    pending: Vec<Pending>,
+    /// Chooses who runs at each step of the actors; records the schedule.
+    pub ctl: sched::Controller,
+}
+
+/// An actor an op started; it runs at the next `wait`.
+#[derive(Clone, Debug)]
+enum Pending {
+    /// The process's exit after SIGKILL.
+    Exit { role: Role },
+    /// The OOM reaper's work on a victim.
+    Reaper {
+        task: exitmm_kernel::oom_kill::TaskId,
+        victim: Role,
+    },
+    /// `process_mrelease` from `caller`.
+    Mrelease {
+        caller: Role,
+        target: Option<exitmm_kernel::oom_kill::TaskId>,
+        target_role: Role,
+        flags: u64,
+    },
+    /// Another thread of a killed process: a fault (touch) or an munmap, then its exit.
+    Thread {
+        role: Role,
+        mm: MmId,
+        start: u64,
+        len: u64,
+        write: bool,
+        munmap: bool,
+    },
+    /// A device access through a secondary MMU.
+    Device {
+        role: Role,
+        mm: MmId,
+        name: String,
+        start: u64,
+        len: u64,
+        write: bool,
+    },
+}
+
+impl Pending {
+    fn name(&self) -> String {
+        match self {
+            Pending::Exit { role } => format!("exit:{}", role.letter()),
+            Pending::Reaper { victim, .. } => format!("oom_reaper:{}", victim.letter()),
+            Pending::Mrelease {
+                caller,
+                target_role,
+                ..
+            } => format!("mrelease:{}>{}", caller.letter(), target_role.letter()),
+            Pending::Thread { role, munmap, .. } => format!(
+                "thread:{}:{}",
+                role.letter(),
+                if *munmap { "munmap" } else { "fault" }
+            ),
+            Pending::Device { name, .. } => format!("device:{name}"),
+        }
+    }
+
+    fn kind(&self) -> exitmm_kernel::sched::ActorKind {
+        use exitmm_kernel::sched::ActorKind as K;
+        match self {
+            Pending::Exit { .. } => K::Exit,
+            Pending::Reaper { .. } => K::Reaper,
+            Pending::Mrelease { .. } => K::Mrelease,
+            Pending::Thread { .. } => K::Thread,
+            Pending::Device { .. } => K::Device,
+        }
+    }
+
+    fn role(&self) -> Role {
+        match self {
+            Pending::Exit { role }
+            | Pending::Thread { role, .. }
+            | Pending::Device { role, .. } => *role,
+            Pending::Reaper { victim, .. } => *victim,
+            Pending::Mrelease { caller, .. } => *caller,
+        }
+    }
 }
 
 fn idx(r: Role) -> usize {
@@ -253,6 +411,7 @@ impl Sim {
         };
         let mut kernel = Kernel::new(machine, opts.config.clone());
         let mm = kernel.mm_alloc().expect("boot: first mm");
+        let task = kernel.task_create(mm, "P");
         // The runner disables THP for its processes (`thp on` lets one have them).
         kernel
             .mm_mut(mm)
@@ -267,6 +426,8 @@ impl Sim {
             procs: [
                 Some(Process {
                     mm,
+                    task,
+                    killed: false,
                     fds: BTreeMap::new(),
                     cpu: 0,
                     threads: BTreeMap::new(),
@@ -275,6 +436,8 @@ impl Sim {
             ],
             check: opts.check,
             linked: Default::default(),
+            pending: Vec::new(),
+            ctl: sched::Controller::new(opts.sched.clone()),
         }
     }
 
@@ -295,6 +458,7 @@ impl Sim {
         let role = line.role;
         let mut out = Vec::new();
         let mut report = None;
+        let mut wait_reports = Vec::new();
         let mut status_role = Some(role);
         // Every op starts with the CPU's folio batches drained, as the kernel runner makes it
         // (its MADV_POPULATE_READ of a page of its own before each op): whether a new folio is
@@ -304,7 +468,120 @@ impl Sim {
         if let (Some(c), Some(p)) = (self.kernel.hw.cpus.as_mut(), self.procs[idx(role)].as_ref()) {
             c.current = p.cpu;
         }
+        if let Some(e) = self.role_check(line) {
+            return Err(e);
+        }
         let rc: Result<(), Errno> = match &line.op {
+            Op::Touch {
+                off, len, write, ..
+            } if self.proc(role).killed => {
+                self.start_thread(role, *off, *len, *write, false, &mut out);
+                Ok(())
+            }
+            Op::Munmap { off, len } if self.proc(role).killed => {
+                self.start_thread(role, *off, *len, false, true, &mut out);
+                Ok(())
+            }
+            Op::OomScoreAdj { adj } => {
+                let t = self.proc(role).task;
+                self.kernel.task_mut(t).oom_score_adj = *adj;
+                Ok(())
+            }
+            Op::Kill { target } => match self.procs[idx(*target)].as_ref() {
+                None => Err(Errno::ESRCH),
+                Some(_) => {
+                    self.kill(*target, &mut out);
+                    Ok(())
+                }
+            },
+            Op::OomKill { target } => self.oom_kill(role, *target, &mut out),
+            Op::Mrelease { target, flags } => {
+                let t = self.procs[idx(*target)].as_ref().map(|p| p.task);
+                let a = Pending::Mrelease {
+                    caller: role,
+                    target: t,
+                    target_role: *target,
+                    flags: *flags,
+                };
+                if self.pending.is_empty() {
+                    // Nothing else is running: the call returns its result at once.
+                    let (mut outs, reports) = self.run_actors(line, vec![a], &mut out)?;
+                    report = reports.into_iter().next().map(|(_, r)| r);
+                    outs.remove(0).rc.map_or(Ok(()), Err)
+                } else {
+                    out.push(format!("A {} {} started", role.letter(), a.name()));
+                    self.pending.push(a);
+                    Ok(())
+                }
+            }
+            Op::Wait => {
+                let list = std::mem::take(&mut self.pending);
+                let (_, reports) = self.run_actors(line, list, &mut out)?;
+                for (r, rep) in &reports {
+                    out.extend(report::x_lines(r.letter(), rep));
+                }
+                wait_reports = reports;
+                if self.procs[idx(role)].is_none() {
+                    status_role = None;
+                }
+                Ok(())
+            }
+            Op::Secondary {
+                name,
+                off,
+                len,
+                nonblock,
+            } => {
+                let mm = self.proc(role).mm;
+                if self.kernel.find_device(mm, name).is_some() {
+                    Err(Errno::EEXIST)
+                } else {
+                    let start = ARENA.wrapping_add(*off);
+                    let m = self.kernel.mm_mut(mm);
+                    m.count += 1; // the registration's mmgrab
+                    exitmm_kernel::mmu_notifier::register_device(
+                        m,
+                        100,
+                        exitmm_kernel::mmu_notifier::Device {
+                            name: name.clone(),
+                            start,
+                            end: start.saturating_add(*len),
+                            must_sleep: *nonblock,
+                            ..Default::default()
+                        },
+                    );
+                    Ok(())
+                }
+            }
+            Op::DeviceAccess {
+                name,
+                off,
+                len,
+                write,
+            } => {
+                let a = Pending::Device {
+                    role,
+                    mm: self.proc(role).mm,
+                    name: name.clone(),
+                    start: ARENA.wrapping_add(*off),
+                    len: *len,
+                    write: *write,
+                };
+                if self.pending.is_empty() {
+                    let (mut outs, _) = self.run_actors(line, vec![a], &mut out)?;
+                    let o = outs.remove(0);
+                    out.push(format!(
+                        "R {} device={name}{}",
+                        role.letter(),
+                        facts_text(&o.facts)
+                    ));
+                    o.rc.map_or(Ok(()), Err)
+                } else {
+                    out.push(format!("A {} {} started", role.letter(), a.name()));
+                    self.pending.push(a);
+                    Ok(())
+                }
+            }
             Op::HugetlbPool { size, n } => {
                 let h = huge_size(*size);
                 self.kernel.set_max_huge_pages(h, *n);
@@ -532,8 +809,11 @@ impl Sim {
                         if let Some(c) = self.kernel.hw.cpus.as_mut() {
                             c.switch_mm(cpu, child, pgd);
                         }
+                        let task = self.kernel.task_create(child, "C");
                         self.procs[1] = Some(Process {
                             mm: child,
+                            task,
+                            killed: false,
                             fds,
                             cpu,
                             threads: BTreeMap::new(),
@@ -843,7 +1123,9 @@ impl Sim {
                 });
             }
         }
-        Ok(self.finish(line, out, code, status_role, report))
+        let mut r = self.finish(line, out, code, status_role, report);
+        r.reports = wait_reports;
+        Ok(r)
     }
 
     fn finish(
@@ -867,7 +1149,401 @@ impl Sim {
             rc,
             records: out,
             report,
+            reports: Vec::new(),
         }
+    }
+
+    /// Refuses an op of a process that is gone, or of a killed one (other than what its
+    /// remaining threads may still do before `wait`), and exits while actors are pending.
+    fn role_check(&self, line: &Line) -> Option<SimError> {
+        let global = matches!(
+            line.op,
+            Op::Census
+                | Op::HugetlbStat { .. }
+                | Op::Pat
+                | Op::Wait
+                | Op::ChildExit
+                | Op::HugetlbPool { .. }
+        );
+        let bad = |what: String| {
+            Some(SimError::Invalid {
+                line: line.line,
+                what,
+            })
+        };
+        if matches!(line.op, Op::ChildExit) && self.procs[1].is_none() {
+            return bad("child_exit: the child has exited".into());
+        }
+        if !global && self.procs[idx(line.role)].is_none() {
+            return bad(format!(
+                "{}: {} has exited",
+                line.op.name(),
+                line.role.letter()
+            ));
+        }
+        if matches!(line.op, Op::Exit | Op::ChildExit | Op::Fork) && !self.pending.is_empty() {
+            return bad(format!(
+                "{}: actors are pending; 'wait' for them first",
+                line.op.name()
+            ));
+        }
+        if let Some(p) = self.procs[idx(line.role)].as_ref() {
+            let allowed = matches!(
+                line.op,
+                Op::Touch { .. }
+                    | Op::Munmap { .. }
+                    | Op::DeviceAccess { .. }
+                    | Op::Mrelease { .. }
+                    | Op::Wait
+                    | Op::Census
+                    | Op::Kill { .. }
+                    | Op::OomKill { .. }
+            );
+            if p.killed && !allowed {
+                return bad(format!(
+                    "{}: {} was killed: until 'wait' its threads may only touch, munmap, \
+                     device_access or mrelease (as concurrent actors)",
+                    line.op.name(),
+                    line.role.letter()
+                ));
+            }
+        }
+        None
+    }
+
+    /// SIGKILL to `target`: its exit becomes a pending actor.
+    fn kill(&mut self, target: Role, out: &mut Vec<String>) {
+        let p = self.procs[idx(target)].as_mut().unwrap();
+        if p.killed {
+            return;
+        }
+        p.killed = true;
+        let t = p.task;
+        self.kernel.task_mut(t).sigkill = true;
+        let a = Pending::Exit { role: target };
+        out.push(format!("A {} {} started", target.letter(), a.name()));
+        self.pending.push(a);
+    }
+
+    /// `oom_kill [ROLE]`: choose (or take) the victim, `__oom_kill_process`, start its exit
+    /// and, when queued, the reaper.
+    fn oom_kill(
+        &mut self,
+        role: Role,
+        target: Option<Role>,
+        out: &mut Vec<String>,
+    ) -> Result<(), Errno> {
+        use exitmm_kernel::oom_kill::OomChoice;
+        let choice = match target {
+            Some(r) => {
+                let Some(p) = self.procs[idx(r)].as_ref() else {
+                    return Err(Errno::ESRCH);
+                };
+                let total = self.kernel.oom_totalpages();
+                let points = self.kernel.oom_badness(p.task, total).unwrap_or(i64::MIN);
+                OomChoice::Victim(p.task, points)
+            }
+            None => self.kernel.select_bad_process(),
+        };
+        let (t, points) = match choice {
+            OomChoice::Victim(t, p) => (t, p),
+            OomChoice::Abort => {
+                out.push(format!(
+                    "R {} oom_victim=none reason=victim_pending",
+                    role.letter()
+                ));
+                return Ok(());
+            }
+            OomChoice::None => {
+                out.push(format!(
+                    "R {} oom_victim=none reason=none_killable",
+                    role.letter()
+                ));
+                return Ok(());
+            }
+        };
+        let victim = if self.procs[0].as_ref().is_some_and(|p| p.task == t) {
+            Role::P
+        } else {
+            Role::C
+        };
+        let pts = if points == i64::MIN {
+            "-".to_string()
+        } else {
+            points.to_string()
+        };
+        out.push(format!(
+            "R {} oom_victim={} points={pts}",
+            role.letter(),
+            victim.letter()
+        ));
+        let queue = self.kernel.__oom_kill_process(t);
+        for l in self.kernel.log.drain(..) {
+            out.push(format!("L {l}"));
+        }
+        self.kill(victim, out);
+        if queue {
+            let a = Pending::Reaper { task: t, victim };
+            out.push(format!("A {} {} started", victim.letter(), a.name()));
+            self.pending.push(a);
+        }
+        Ok(())
+    }
+
+    /// Another thread of the killed `role` faults (`touch`) or unmaps: it holds a user
+    /// reference on the mm until it exits after its op.
+    fn start_thread(
+        &mut self,
+        role: Role,
+        off: u64,
+        len: u64,
+        write: bool,
+        munmap: bool,
+        out: &mut Vec<String>,
+    ) {
+        let mm = self.proc(role).mm;
+        self.kernel.mm_mut(mm).users += 1;
+        let a = Pending::Thread {
+            role,
+            mm,
+            start: ARENA.wrapping_add(off),
+            len,
+            write,
+            munmap,
+        };
+        out.push(format!("A {} {} started", role.letter(), a.name()));
+        self.pending.push(a);
+    }
+
+    /// Runs `list` as concurrent actors under the scheduler, to their ends. Prints the
+    /// schedule (`S`), each actor's result in the order they finished (`A`) and the kernel's
+    /// log (`L`); returns the actors' results (in `list` order) and the teardown report of
+    /// each process whose exit ran.
+    #[allow(clippy::type_complexity)]
+    fn run_actors(
+        &mut self,
+        line: &Line,
+        list: Vec<Pending>,
+        out: &mut Vec<String>,
+    ) -> Result<(Vec<sched::ActorOut>, Vec<(Role, TeardownReport)>), SimError> {
+        use exitmm_kernel::sched::{Cx, KCell};
+        use exitmm_kernel::{exit, mmu_notifier, oom_kill};
+        // The exits: the other threads are killed first; every CPU that ran the mm goes
+        // lazy with it.
+        let mut exits = Vec::new();
+        for a in &list {
+            if let Pending::Exit { role } = a {
+                let p = self.procs[idx(*role)].as_ref().unwrap();
+                if let Some(c) = self.kernel.hw.cpus.as_mut() {
+                    c.runners.retain(|r| r.mm != p.mm);
+                    for &t in p.threads.values() {
+                        c.enter_lazy(t);
+                    }
+                    c.enter_lazy(p.cpu);
+                }
+                let files: Vec<FileId> = p.fds.values().copied().collect();
+                exits.push((*role, p.task, p.mm, files));
+            }
+        }
+        let mm_role = |mm: MmId, procs: &[Option<Process>; 2]| {
+            if procs[1].as_ref().is_some_and(|p| p.mm == mm) {
+                Role::C
+            } else {
+                Role::P
+            }
+        };
+        let cxs: Vec<Cx> = list.iter().map(|a| Cx::new(a.name(), a.kind())).collect();
+        let schedule_start = self.ctl.trace.len();
+        let now0 = self.kernel.now_ms;
+        let kc: KCell<'_, Machine> = std::cell::RefCell::new(&mut self.kernel);
+        let mut actors: Vec<sched::Actor<'_>> = Vec::new();
+        for (i, a) in list.iter().enumerate() {
+            let cx = &cxs[i];
+            let k = &kc;
+            let fut: std::pin::Pin<Box<dyn std::future::Future<Output = sched::ActorOut> + '_>> =
+                match a.clone() {
+                    Pending::Exit { role } => {
+                        let (_, task, mm, files) =
+                            exits.iter().find(|e| e.0 == role).cloned().unwrap();
+                        Box::pin(async move {
+                            let mut r = TeardownReport::default();
+                            exit::do_exit(k, cx, Some(task), mm, files, &mut r).await;
+                            sched::ActorOut {
+                                report: Some(r),
+                                ..Default::default()
+                            }
+                        })
+                    }
+                    Pending::Reaper { task, .. } => Box::pin(async move {
+                        let res = oom_kill::oom_reaper(k, cx, task).await;
+                        sched::ActorOut {
+                            facts: vec![
+                                ("attempts", res.attempts as i64),
+                                ("gave_up", res.gave_up as i64),
+                                ("timer_skip", res.skipped as i64),
+                            ],
+                            ..Default::default()
+                        }
+                    }),
+                    Pending::Mrelease { target, flags, .. } => Box::pin(async move {
+                        let mut r = TeardownReport::default();
+                        let rc = oom_kill::process_mrelease(k, cx, target, flags, &mut r).await;
+                        sched::ActorOut {
+                            rc: rc.err(),
+                            report: (!r.steps.is_empty()).then_some(r),
+                            ..Default::default()
+                        }
+                    }),
+                    Pending::Thread {
+                        mm,
+                        start,
+                        len,
+                        write,
+                        munmap,
+                        ..
+                    } => Box::pin(async move {
+                        let mut r = TeardownReport::default();
+                        let rc = if munmap {
+                            oom_kill::thread_munmap(k, cx, mm, start, len, &mut r)
+                                .await
+                                .err()
+                        } else {
+                            oom_kill::thread_fault(k, cx, mm, start, len, write, &mut r)
+                                .await
+                                .err()
+                                .map(|f| match f {
+                                    exitmm_kernel::Fault::Bus => Errno::EIO,
+                                    exitmm_kernel::Fault::Segv => Errno::EFAULT,
+                                    exitmm_kernel::Fault::Oom => Errno::ENOMEM,
+                                })
+                        };
+                        sched::ActorOut {
+                            rc,
+                            report: r.get("exit_mmap").is_some().then_some(r),
+                            ..Default::default()
+                        }
+                    }),
+                    Pending::Device {
+                        mm,
+                        name,
+                        start,
+                        len,
+                        write,
+                        ..
+                    } => Box::pin(async move {
+                        let mut r = TeardownReport::default();
+                        let res = mmu_notifier::device_access(
+                            k, cx, mm, &name, start, len, write, &mut r,
+                        )
+                        .await;
+                        let acc = res.unwrap_or_default();
+                        sched::ActorOut {
+                            rc: res.err(),
+                            facts: vec![("hits", acc.hits as i64), ("faults", acc.faults as i64)],
+                            report: r.get("exit_mmap").is_some().then_some(r),
+                        }
+                    }),
+                };
+            actors.push(sched::Actor {
+                cx,
+                fut,
+                out: None,
+                finished_at: 0,
+            });
+        }
+        let ran = sched::run(&kc, &mut actors, &mut self.ctl);
+        let mut done: Vec<(usize, usize, sched::ActorOut)> = actors
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(i, a)| a.out.take().map(|o| (a.finished_at, i, o)))
+            .collect();
+        drop(actors);
+        let schedule = sched::encode(
+            &self.ctl.trace[schedule_start..]
+                .iter()
+                .map(|d| d.chosen)
+                .collect::<Vec<_>>(),
+        );
+        if matches!(line.op, Op::Wait) {
+            out.push(format!(
+                "S schedule={schedule} steps={} time_ms={}",
+                self.ctl.trace.len() - schedule_start,
+                self.kernel.now_ms - now0
+            ));
+        }
+        if let Err(what) = ran {
+            return Err(SimError::Race {
+                line: line.line,
+                reports: vec![what],
+            });
+        }
+        done.sort_by_key(|d| d.0);
+        let mut reports: Vec<(Role, TeardownReport)> = Vec::new();
+        for (_, i, o) in &done {
+            let a = &list[*i];
+            if !matches!(line.op, Op::Wait) {
+                continue; // an op run on its own reports through its R line
+            }
+            out.push(format!(
+                "A {} {} rc={} err={}{}",
+                a.role().letter(),
+                a.name(),
+                o.rc.map_or(0, |e| -e.code()),
+                o.rc.map_or("0", |e| e.name()),
+                facts_text(&o.facts)
+            ));
+            if let Some(r) = &o.report {
+                let mm = match a {
+                    Pending::Exit { role } => self.proc(*role).mm,
+                    Pending::Thread { mm, .. } | Pending::Device { mm, .. } => *mm,
+                    Pending::Mrelease { target_role, .. } => self.proc(*target_role).mm,
+                    Pending::Reaper { .. } => continue,
+                };
+                let role = mm_role(mm, &self.procs);
+                match reports.iter_mut().find(|(r2, _)| *r2 == role) {
+                    Some((_, rep)) => rep.steps.extend(r.steps.iter().cloned()),
+                    None => reports.push((role, r.clone())),
+                }
+            }
+        }
+        // __mmdrop outside the exit (the reaper's put_task_struct dropped the oom_mm pin).
+        for (mm, late) in std::mem::take(&mut self.kernel.late_mmdrop) {
+            let role = mm_role(mm, &self.procs);
+            let mut steps = vec![exitmm_kernel::exit::Step {
+                func: "put_task_struct",
+                depth: 1,
+                facts: vec![],
+                messages: vec![],
+                vmas: vec![],
+            }];
+            steps.extend(late.steps.into_iter().map(|mut s| {
+                s.depth += 2;
+                s
+            }));
+            match reports.iter_mut().find(|(r2, _)| *r2 == role) {
+                Some((_, rep)) => rep.steps.extend(steps),
+                None => reports.push((role, TeardownReport { steps })),
+            }
+        }
+        for l in self.kernel.log.drain(..) {
+            out.push(format!("L {l}"));
+        }
+        for (role, ..) in &exits {
+            self.procs[idx(*role)] = None;
+        }
+        if !self.kernel.races.is_empty() {
+            return Err(SimError::Race {
+                line: line.line,
+                reports: std::mem::take(&mut self.kernel.races),
+            });
+        }
+        let outs = {
+            let mut v: Vec<(usize, sched::ActorOut)> =
+                done.into_iter().map(|(_, i, o)| (i, o)).collect();
+            v.sort_by_key(|x| x.0);
+            v.into_iter().map(|x| x.1).collect()
+        };
+        Ok((outs, reports))
     }
 
     fn cpu_index(&self, line: &Line, n: u32) -> Result<usize, SimError> {

@@ -68,10 +68,20 @@ pub fn transcript(results: &[OpResult], comments: &[Comment], opts: TranscriptOp
                 let _ = writeln!(s, "        {}", &l[4..]);
             } else if l.starts_with("G ") || l.starts_with("M ") || l.starts_with("K ") {
                 let _ = writeln!(s, "        {}", &l[2..]);
+            } else if let Some(rest) = l.strip_prefix("A ") {
+                let _ = writeln!(s, "        actor {}", &rest[2..]);
+            } else if let Some(rest) = l.strip_prefix("S ") {
+                let _ = writeln!(s, "        {rest}");
+            } else if let Some(rest) = l.strip_prefix("L ") {
+                let _ = writeln!(s, "        kernel: {rest}");
             }
         }
         if let Some(rep) = &r.report {
             s.push_str(&crate::report::tree(rep, 8, opts.all_vmas));
+        }
+        for (role, rep) in &r.reports {
+            let _ = writeln!(s, "        teardown of {}:", role.letter());
+            s.push_str(&crate::report::tree(rep, 10, opts.all_vmas));
         }
         if let Some(d) = r.records.iter().find(|l| l.starts_with("D ")) {
             let _ = writeln!(
