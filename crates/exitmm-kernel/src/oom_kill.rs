@@ -137,7 +137,7 @@ impl<H: Hardware> Kernel<H> {
     /// `totalram_pages() + total_swap_pages`, the OOM killer's `totalpages` without a memcg or
     /// cpuset constraint.
     pub fn oom_totalpages(&self) -> i64 {
-        self.mem.nr_frames() as i64 + self.swap.as_ref().map_or(0, |s| s.pages as i64 - 1)
+        self.mem.nr_frames() as i64 + self.swap.as_ref().map_or(0, |s| s.pages as i64)
     }
 
     /// `select_bad_process` → `oom_evaluate_task` over every task in creation order: an
@@ -467,13 +467,16 @@ pub async fn oom_reaper<H: Hardware>(k: &KCell<'_, H>, cx: &Cx, t: TaskId) -> Re
     res
 }
 
-/// `process_mrelease(pidfd, flags)` from `cx`: reap a dying process's memory in the caller's
-/// context. `target` is the task the pidfd names (`None`: no such pidfd). Returns 0 or the
-/// errno: `EINVAL` for flags or a process that is not dying, `EBADF`/`ESRCH`, `EAGAIN` if a
-/// notifier would have blocked, 0 if `MMF_OOM_SKIP` says the work is done.
+/// `process_mrelease(pidfd, flags)` from `cx` (task `caller`): reap a dying process's memory
+/// in the caller's context. `target` is the task the pidfd names (`None`: no such pidfd).
+/// Returns 0 or the errno: `EINVAL` for flags or a process that is not dying, `EBADF`,
+/// `ESRCH` (gone, or no thread with an mm left), `EINTR` if the caller is killed while it
+/// waits for `mmap_lock`, `EAGAIN` if a notifier would have blocked, 0 if `MMF_OOM_SKIP` says
+/// the work is done. (`ENOSYS` is for kernels without an MMU, which the model is not.)
 pub async fn process_mrelease<H: Hardware>(
     k: &KCell<'_, H>,
     cx: &Cx,
+    caller: Option<TaskId>,
     target: Option<TaskId>,
     flags: u64,
     r: &mut crate::exit::TeardownReport,
@@ -513,16 +516,18 @@ pub async fn process_mrelease<H: Hardware>(
     } else {
         k.borrow_mut().mm_mut(id).count += 1; // mmgrab
     }
-    sched::mmap_read_lock(k, cx, id).await; // mmap_read_lock_killable
-    let mut ret = Ok(());
-    // Ensure no VMAs are touched after MMF_OOM_SKIP: exit_mmap may be freeing them.
-    if !k.borrow().mm(id).flags.contains(MmFlags::OOM_SKIP) {
-        let reaped = __oom_reap_task_mm(k, cx, id, ReapBy::Remote).await;
-        if reaped.blocked > 0 {
-            ret = Err(Errno::EAGAIN);
+    let killed = |k: &Kernel<H>| caller.and_then(|c| k.task(c)).is_some_and(|t| t.sigkill);
+    let mut ret = sched::mmap_read_lock_killable(k, cx, id, killed).await;
+    if ret.is_ok() {
+        // Ensure no VMAs are touched after MMF_OOM_SKIP: exit_mmap may be freeing them.
+        if !k.borrow().mm(id).flags.contains(MmFlags::OOM_SKIP) {
+            let reaped = __oom_reap_task_mm(k, cx, id, ReapBy::Remote).await;
+            if reaped.blocked > 0 {
+                ret = Err(Errno::EAGAIN);
+            }
         }
+        sched::mmap_read_unlock(k, id);
     }
-    sched::mmap_read_unlock(k, id);
     if mmget {
         crate::exit::mmput(k, cx, id, r, 0).await;
     } else {
@@ -585,6 +590,8 @@ pub async fn thread_munmap<H: Hardware>(
     let res = k
         .borrow_mut()
         .with_mm(id, |k, mm| k.do_munmap(mm, start, len).map(|_| ()));
+    // The unmap's own cond_resched (zap_pmd_range) comes with the lock held.
+    point(cx, "cond_resched").await;
     sched::mmap_write_unlock(k, id);
     crate::exit::mmput(k, cx, id, r, 0).await;
     res

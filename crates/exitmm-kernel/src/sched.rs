@@ -198,6 +198,25 @@ pub async fn mmap_read_lock<H: Hardware>(k: &KCell<'_, H>, cx: &Cx, id: MmId) {
     }
 }
 
+/// `mmap_read_lock_killable`: as [`mmap_read_lock`], but a caller with a fatal signal
+/// pending (`killed` says so) gives up with `EINTR` rather than sleep.
+pub async fn mmap_read_lock_killable<H: Hardware>(
+    k: &KCell<'_, H>,
+    cx: &Cx,
+    id: MmId,
+    killed: impl Fn(&Kernel<H>) -> bool,
+) -> Result<(), crate::Errno> {
+    point(cx, "mmap_read_lock_killable").await;
+    while !mmap_read_trylock(k, id) {
+        if killed(&k.borrow()) {
+            return Err(crate::Errno::EINTR);
+        }
+        might_sleep(k, cx, "mmap_read_lock_killable");
+        stop(cx, Wait::MmapRead(id)).await;
+    }
+    Ok(())
+}
+
 /// `mmap_read_unlock`.
 pub fn mmap_read_unlock<H: Hardware>(k: &KCell<'_, H>, id: MmId) {
     let mut k = k.borrow_mut();

@@ -1079,6 +1079,9 @@ pub fn parse(src: &str) -> Result<Script, ParseError> {
     let mut child = false;
     let mut parent_exited = false;
     let (mut forked, mut swapon) = (false, false);
+    // A kill or OOM kill may have ended the child by the next `wait`: from then on whether
+    // there is one is the runner's to check.
+    let (mut killing, mut child_maybe_gone) = (false, false);
     for (i, raw) in src.lines().enumerate() {
         let line = i + 1;
         if let Some(c) = raw.trim_start().strip_prefix('#') {
@@ -1114,6 +1117,12 @@ pub fn parse(src: &str) -> Result<Script, ParseError> {
             (Op::Census, Role::C) => {
                 return Err(err("'census' is global: write it without 'child'".into()))
             }
+            (Op::Kill { .. } | Op::OomKill { .. }, _) => killing = true,
+            (Op::Wait, _) if killing => {
+                killing = false;
+                child_maybe_gone = true;
+            }
+            (Op::Fork, _) if child && child_maybe_gone => child_maybe_gone = false,
             (Op::Fork, _) if child => {
                 return Err(err("fork: one child at a time; 'child_exit' first".into()))
             }

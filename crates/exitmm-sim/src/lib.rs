@@ -326,6 +326,7 @@ enum Pending {
     /// `process_mrelease` from `caller`.
     Mrelease {
         caller: Role,
+        caller_task: Option<exitmm_kernel::oom_kill::TaskId>,
         target: Option<exitmm_kernel::oom_kill::TaskId>,
         target_role: Role,
         flags: u64,
@@ -499,6 +500,7 @@ impl Sim {
                 let t = self.procs[idx(*target)].as_ref().map(|p| p.task);
                 let a = Pending::Mrelease {
                     caller: role,
+                    caller_task: Some(self.proc(role).task),
                     target: t,
                     target_role: *target,
                     flags: *flags,
@@ -1171,6 +1173,9 @@ impl Sim {
                 what,
             })
         };
+        if matches!(line.op, Op::Fork) && self.procs[1].is_some() {
+            return bad("fork: one child at a time; the child is still there".into());
+        }
         if matches!(line.op, Op::ChildExit) && self.procs[1].is_none() {
             return bad("child_exit: the child has exited".into());
         }
@@ -1385,9 +1390,16 @@ impl Sim {
                             ..Default::default()
                         }
                     }),
-                    Pending::Mrelease { target, flags, .. } => Box::pin(async move {
+                    Pending::Mrelease {
+                        caller_task,
+                        target,
+                        flags,
+                        ..
+                    } => Box::pin(async move {
                         let mut r = TeardownReport::default();
-                        let rc = oom_kill::process_mrelease(k, cx, target, flags, &mut r).await;
+                        let rc =
+                            oom_kill::process_mrelease(k, cx, caller_task, target, flags, &mut r)
+                                .await;
                         sched::ActorOut {
                             rc: rc.err(),
                             report: (!r.steps.is_empty()).then_some(r),

@@ -34,6 +34,8 @@ pub enum Mode {
     },
     /// Exactly these choices (actor numbers, one per step), then [`Mode::Fifo`].
     Replay(Vec<u8>),
+    /// Always the first runnable actor in this order (actor numbers); the rest by number.
+    Priority(Vec<u8>),
 }
 
 /// One scheduling decision.
@@ -117,6 +119,11 @@ impl Controller {
                 }
                 None => options[0],
             },
+            Mode::Priority(order) => order
+                .iter()
+                .copied()
+                .find(|a| options.contains(a))
+                .unwrap_or(options[0]),
             Mode::Random(_) => {
                 let i = (self.next() % options.len() as u64) as usize;
                 options[i]
@@ -320,6 +327,49 @@ mod tests {
             chosen,
             preemptible,
         }
+    }
+
+    #[test]
+    fn a_deadlock_names_each_actors_wait() {
+        use exitmm_kernel::sched::{mmap_read_lock, mmap_write_lock, point, ActorKind};
+        let mut k = exitmm_kernel::Kernel::new(
+            crate::machine::Machine::new(),
+            exitmm_kernel::Config {
+                ram_bytes: 64 << 20,
+                ..Default::default()
+            },
+        );
+        let (m0, m1) = (k.mm_alloc().unwrap(), k.mm_alloc().unwrap());
+        let kc: KCell<'_, crate::machine::Machine> = std::cell::RefCell::new(&mut k);
+        let (a, b) = (
+            Cx::new("a", ActorKind::Thread),
+            Cx::new("b", ActorKind::Thread),
+        );
+        fn mk<'a>(
+            kc: &'a KCell<'a, crate::machine::Machine>,
+            cx: &'a Cx,
+            x: u32,
+            y: u32,
+        ) -> Actor<'a> {
+            Actor {
+                cx,
+                fut: Box::pin(async move {
+                    mmap_write_lock(kc, cx, x).await;
+                    point(cx, "between").await;
+                    mmap_read_lock(kc, cx, y).await;
+                    ActorOut::default()
+                }),
+                out: None,
+                finished_at: 0,
+            }
+        }
+        let mut actors = vec![mk(&kc, &a, m0, m1), mk(&kc, &b, m1, m0)];
+        // a takes m0, b takes m1, then each wants the other's.
+        let mut ctl = Controller::new(Mode::Replay(vec![0, 0, 1, 1, 0, 1]));
+        let e = run(&kc, &mut actors, &mut ctl).unwrap_err();
+        assert!(e.starts_with("deadlock"), "{e}");
+        assert!(e.contains("a waits in mmap_read_lock(mm1)"), "{e}");
+        assert!(e.contains("b waits in mmap_read_lock(mm0)"), "{e}");
     }
 
     #[test]
