@@ -21,6 +21,10 @@ struct Cli {
 enum Cmd {
     /// Run the embedded demo scenario on the model and print its transcript and teardown reports.
     Demo {
+        /// Which demo: the exit teardown (default) or `oom`, an OOM kill racing the exit,
+        /// the reaper, process_mrelease and a secondary MMU.
+        #[arg(value_parser = ["oom"])]
+        which: Option<String>,
         /// Print records format v1 instead of the transcript.
         #[arg(long)]
         records: bool,
@@ -235,11 +239,21 @@ fn run_model(
 
 fn run(cli: Cli) -> Result<(), Failure> {
     match cli.cmd {
-        Cmd::Demo { records, model } => {
-            let script = exitmm_script::parse(exitmm_sim::DEMO)
+        Cmd::Demo {
+            which,
+            records,
+            model,
+        } => {
+            let (src, file) = match which.as_deref() {
+                Some("oom") => (exitmm_sim::DEMO_OOM, "demo_oom.mm"),
+                _ => (exitmm_sim::DEMO, "demo.mm"),
+            };
+            let script = exitmm_script::parse(src)
                 .map_err(|e| (format!("demo:{}: {}", e.line, e.msg), 2))?;
             if !records {
-                println!("exitmm demo: the embedded scenario (tests/scenarios/demo.mm), run on the model\n");
+                println!(
+                    "exitmm demo: the embedded scenario (tests/scenarios/{file}), run on the model\n"
+                );
             }
             run_model(
                 "demo",

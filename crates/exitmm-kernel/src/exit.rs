@@ -175,7 +175,13 @@ pub async fn do_exit<H: Hardware>(
     );
     // finish_task_switch: the dead task's lazy active_mm reference goes.
     kk.mmdrop(id, r, 1);
-    if let Some(t) = task {
+    if let Some(t) = task.filter(|&t| {
+        // A leader whose other threads still live stays a zombie: the last of them
+        // releases it.
+        let task = kk.task_mut(t);
+        task.release_pending = task.threads > 0;
+        !task.release_pending
+    }) {
         // release_task → put_task_struct: with the task's signal struct goes the OOM
         // killer's oom_mm pin, if nobody else (the reaper) still holds the task.
         kk.put_task_struct(t);

@@ -48,6 +48,13 @@ pub struct Task {
     /// `usage`: references to the task struct (the task itself until `release_task`, the
     /// reaper's queue).
     pub usage: u32,
+    /// Other threads of the group that still have the mm (started by a killed process's
+    /// `touch`/`munmap`).
+    pub threads: u32,
+    /// The group's mm, which those threads use.
+    pub group_mm: MmId,
+    /// The leader has exited while other threads lived: the last of them releases it.
+    pub release_pending: bool,
 }
 
 /// What the OOM killer chose.
@@ -86,6 +93,9 @@ impl<H: Hardware> Kernel<H> {
             oom_mm: None,
             memdie: false,
             usage: 1,
+            threads: 0,
+            group_mm: mm,
+            release_pending: false,
         }));
         id
     }
@@ -116,12 +126,18 @@ impl<H: Hardware> Kernel<H> {
         }
     }
 
+    /// `find_lock_task_mm`: the mm of a thread of `t`'s group that still has one.
+    pub fn find_lock_task_mm(&self, t: TaskId) -> Option<MmId> {
+        let task = self.task(t)?;
+        task.mm.or((task.threads > 0).then_some(task.group_mm))
+    }
+
     /// `oom_badness` (6.18; 5.10 the same formula): rss + swap entries + page-table pages, plus
     /// `oom_score_adj` thousandths of `totalpages`; `None` (`LONG_MIN`) for a task that must
     /// not be chosen (no mm, `OOM_SCORE_ADJ_MIN`, `MMF_OOM_SKIP`).
     pub fn oom_badness(&self, t: TaskId, totalpages: i64) -> Option<i64> {
         let task = self.task(t)?;
-        let mm = self.mm(task.mm?); // find_lock_task_mm
+        let mm = self.mm(self.find_lock_task_mm(t)?);
         let adj = task.oom_score_adj;
         if adj == OOM_SCORE_ADJ_MIN || mm.flags.contains(MmFlags::OOM_SKIP) {
             return None;
@@ -175,7 +191,7 @@ impl<H: Hardware> Kernel<H> {
         let linux = self.config.linux;
         let task = self.task_mut(t);
         task.memdie = true;
-        let mm = task.mm.expect("a victim has an mm");
+        let mm = task.mm.unwrap_or(task.group_mm);
         if task.oom_mm.is_none() {
             task.oom_mm = Some(mm);
             self.mm_mut(mm).count += 1;
@@ -191,7 +207,7 @@ impl<H: Hardware> Kernel<H> {
     pub fn __oom_kill_process(&mut self, t: TaskId) -> bool {
         self.mark_oom_victim_task(t);
         let task = self.task(t).unwrap().clone();
-        let mm = self.mm(task.mm.unwrap());
+        let mm = self.mm(task.group_mm);
         let k = |p: i64| p * 4;
         self.log.push(format!(
             "Out of memory: Killed process {} ({}) total-vm:{}kB, anon-rss:{}kB, file-rss:{}kB, \
@@ -206,7 +222,7 @@ impl<H: Hardware> Kernel<H> {
             task.oom_score_adj
         ));
         self.task_mut(t).sigkill = true;
-        let mm = self.mm_mut(task.mm.unwrap());
+        let mm = self.mm_mut(task.group_mm);
         if mm.flags.contains(MmFlags::OOM_REAP_QUEUED) {
             return false;
         }
@@ -221,7 +237,9 @@ impl<H: Hardware> Kernel<H> {
         let Some(task) = self.task(t) else {
             return false;
         };
-        let Some(mm) = task.mm else { return false };
+        let Some(mm) = self.find_lock_task_mm(t) else {
+            return false;
+        };
         if !(task.sigkill || task.exiting) {
             return false;
         }
@@ -381,7 +399,13 @@ async fn zap_vma_chunked<H: Hardware>(
 /// `oom_reap_task_mm`: `mmap_read_trylock` (fail: try later), bail out if `MMF_OOM_SKIP` is
 /// set under the lock (exit_mmap is past the point where a reaper may walk its tables), else
 /// reap and log. Returns false when the caller should retry.
-async fn oom_reap_task_mm<H: Hardware>(k: &KCell<'_, H>, cx: &Cx, t: TaskId, id: MmId) -> bool {
+async fn oom_reap_task_mm<H: Hardware>(
+    k: &KCell<'_, H>,
+    cx: &Cx,
+    t: TaskId,
+    id: MmId,
+    res: &mut ReaperResult,
+) -> bool {
     point(cx, "mmap_read_trylock").await;
     if !sched::mmap_read_trylock(k, id) {
         return false;
@@ -392,6 +416,8 @@ async fn oom_reap_task_mm<H: Hardware>(k: &KCell<'_, H>, cx: &Cx, t: TaskId, id:
         return true;
     }
     let reaped = __oom_reap_task_mm(k, cx, id, ReapBy::Remote).await;
+    res.ptes += reaped.zap.ptes as u64;
+    res.pages_freed += reaped.freed;
     let ok = reaped.blocked == 0;
     if ok {
         let mut kk = k.borrow_mut();
@@ -422,6 +448,10 @@ pub struct ReaperResult {
     pub gave_up: bool,
     /// 6.x: the timer found the victim already `MMF_OOM_SKIP` and dropped it unreaped.
     pub skipped: bool,
+    /// Entries its zaps cleared.
+    pub ptes: u64,
+    /// Pages its gathers freed.
+    pub pages_freed: u64,
 }
 
 /// The `oom_reaper` kthread's work for one queued victim: (6.x) the `OOM_REAPER_DELAY` timer,
@@ -442,7 +472,7 @@ pub async fn oom_reaper<H: Hardware>(k: &KCell<'_, H>, cx: &Cx, t: TaskId) -> Re
     // oom_reap_task
     loop {
         res.attempts += 1;
-        if oom_reap_task_mm(k, cx, t, id).await {
+        if oom_reap_task_mm(k, cx, t, id, &mut res).await {
             break;
         }
         if res.attempts >= MAX_OOM_REAP_RETRIES {
@@ -491,10 +521,10 @@ pub async fn process_mrelease<H: Hardware>(
     // pidfd_get_task, find_lock_task_mm
     let (id, dying) = {
         let kk = k.borrow();
-        let Some(task) = kk.task(t) else {
+        if kk.task(t).is_none() {
             return Err(Errno::ESRCH);
-        };
-        let Some(id) = task.mm else {
+        }
+        let Some(id) = kk.find_lock_task_mm(t) else {
             return Err(Errno::ESRCH);
         };
         (id, kk.task_will_free_mem(t))
@@ -543,9 +573,11 @@ pub async fn process_mrelease<H: Hardware>(
 /// A fault from another thread of a process (its own `mmap_read_lock`, then
 /// `check_stable_address_space`: a reaped mm gives `SIGBUS`), then that thread's exit
 /// (`exit_mm → mmput`; the last user tears the mm down).
+#[allow(clippy::too_many_arguments)]
 pub async fn thread_fault<H: Hardware>(
     k: &KCell<'_, H>,
     cx: &Cx,
+    task: TaskId,
     id: MmId,
     start: u64,
     len: u64,
@@ -572,8 +604,35 @@ pub async fn thread_fault<H: Hardware>(
         }
         a += PAGE_SIZE;
     }
-    crate::exit::mmput(k, cx, id, r, 0).await;
+    thread_exit(k, cx, task, id, r).await;
     res
+}
+
+/// The exit of another thread of `task`'s group: it gives up the mm (`exit_mm → mmput`).
+async fn thread_exit<H: Hardware>(
+    k: &KCell<'_, H>,
+    cx: &Cx,
+    task: TaskId,
+    id: MmId,
+    r: &mut crate::exit::TeardownReport,
+) {
+    let release = {
+        let mut kk = k.borrow_mut();
+        let t = kk.task_mut(task);
+        t.threads -= 1;
+        t.threads == 0 && t.release_pending
+    };
+    r.step("do_exit", 0, &[("thread", 1)]);
+    r.step(
+        "exit_mm",
+        1,
+        &[("mm_users", k.borrow().mm(id).users as i64)],
+    );
+    crate::exit::mmput(k, cx, id, r, 2).await;
+    if release {
+        // The group is dead: the leader's release_task, delayed until now.
+        k.borrow_mut().put_task_struct(task);
+    }
 }
 
 /// An munmap from another thread of a process (`mmap_write_lock`, `do_munmap`), then that
@@ -581,6 +640,7 @@ pub async fn thread_fault<H: Hardware>(
 pub async fn thread_munmap<H: Hardware>(
     k: &KCell<'_, H>,
     cx: &Cx,
+    task: TaskId,
     id: MmId,
     start: u64,
     len: u64,
@@ -593,6 +653,6 @@ pub async fn thread_munmap<H: Hardware>(
     // The unmap's own cond_resched (zap_pmd_range) comes with the lock held.
     point(cx, "cond_resched").await;
     sched::mmap_write_unlock(k, id);
-    crate::exit::mmput(k, cx, id, r, 0).await;
+    thread_exit(k, cx, task, id, r).await;
     res
 }

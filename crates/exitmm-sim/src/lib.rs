@@ -334,6 +334,7 @@ enum Pending {
     /// Another thread of a killed process: a fault (touch) or an munmap, then its exit.
     Thread {
         role: Role,
+        task: exitmm_kernel::oom_kill::TaskId,
         mm: MmId,
         start: u64,
         len: u64,
@@ -1306,10 +1307,12 @@ impl Sim {
         munmap: bool,
         out: &mut Vec<String>,
     ) {
-        let mm = self.proc(role).mm;
+        let (mm, task) = (self.proc(role).mm, self.proc(role).task);
         self.kernel.mm_mut(mm).users += 1;
+        self.kernel.task_mut(task).threads += 1;
         let a = Pending::Thread {
             role,
+            task,
             mm,
             start: ARENA.wrapping_add(off),
             len,
@@ -1386,6 +1389,8 @@ impl Sim {
                                 ("attempts", res.attempts as i64),
                                 ("gave_up", res.gave_up as i64),
                                 ("timer_skip", res.skipped as i64),
+                                ("ptes", res.ptes as i64),
+                                ("pages_freed", res.pages_freed as i64),
                             ],
                             ..Default::default()
                         }
@@ -1407,6 +1412,7 @@ impl Sim {
                         }
                     }),
                     Pending::Thread {
+                        task,
                         mm,
                         start,
                         len,
@@ -1416,11 +1422,11 @@ impl Sim {
                     } => Box::pin(async move {
                         let mut r = TeardownReport::default();
                         let rc = if munmap {
-                            oom_kill::thread_munmap(k, cx, mm, start, len, &mut r)
+                            oom_kill::thread_munmap(k, cx, task, mm, start, len, &mut r)
                                 .await
                                 .err()
                         } else {
-                            oom_kill::thread_fault(k, cx, mm, start, len, write, &mut r)
+                            oom_kill::thread_fault(k, cx, task, mm, start, len, write, &mut r)
                                 .await
                                 .err()
                                 .map(|f| match f {
@@ -2010,6 +2016,10 @@ pub fn hex(v: u64) -> String {
 
 /// The embedded demo scenario (`tests/scenarios/demo.mm`).
 pub const DEMO: &str = include_str!("../../../tests/scenarios/demo.mm");
+
+/// The second embedded scenario (`exitmm demo oom`): an OOM kill racing the victim's exit, the
+/// reaper, process_mrelease and a secondary MMU.
+pub const DEMO_OOM: &str = include_str!("../../../tests/scenarios/demo_oom.mm");
 
 /// Runs `script` on the model and returns records format v1 (with `#` headers).
 pub fn records(script: &Script, opts: &Options) -> Result<String, SimError> {
