@@ -578,6 +578,8 @@ fn op(r: &mut Rng, st: &mut State, opts: &GenOptions, out: &mut Vec<String>) {
         }
         Kind::Dump => "dump".into(),
         Kind::Commit => (*r.pick(&["commit", "meminfo Committed_AS"])).into(),
+        // process_mrelease of the live parent: EINVAL whatever the flags.
+        Kind::Nop if r.chance(1, 4) => (*r.pick(&["mrelease P", "mrelease P 1"])).into(),
         Kind::Nop => "nop".into(),
         Kind::SharedWriteForkRead => {
             // The dirty state of shared pages: written by one process (some by write faults,
@@ -1255,6 +1257,7 @@ mod tests {
             "commit",
             "meminfo Committed_AS",
             "nop",
+            "mrelease P",
             " onfault",
             ",populate",
             ",locked",
