@@ -1489,6 +1489,15 @@ impl Sim {
                 self.kernel.now_ms - now0
             ));
         }
+        if self.ctl.diverged {
+            return Err(SimError::Invalid {
+                line: line.line,
+                what: format!(
+                    "the schedule does not fit this script: a replayed choice could not run \
+                     (this wait took {schedule})"
+                ),
+            });
+        }
         if let Err(what) = ran {
             return Err(SimError::Race {
                 line: line.line,

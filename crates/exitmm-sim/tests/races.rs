@@ -293,12 +293,7 @@ fn process_mrelease_eintr_when_the_caller_is_killed_waiting_for_mmap_lock() {
     let src = format!("{KILLED_CHILD}kill C\nchild munmap 0 64K\nkill P\nmrelease C\nwait\n");
     // Actors: 0 exit:C, 1 thread:C:munmap, 2 exit:P, 3 mrelease. The thread takes the lock
     // and stops in its unmap (two steps), then the caller runs.
-    let l = result_of(
-        &src,
-        "5.10",
-        Mode::Replay(vec![1, 1, 3, 3, 3, 3]),
-        "mrelease",
-    );
+    let l = result_of(&src, "5.10", Mode::Replay(vec![1, 1, 3, 3, 3]), "mrelease");
     assert!(l.ends_with("rc=-4 err=EINTR"), "{l}");
 }
 
@@ -307,4 +302,30 @@ fn a_schedule_that_does_not_fit_the_script_is_refused() {
     let s = scenario("race_exit_reaper");
     let (f, _) = run_once(&s, &opts("5.10", None), Mode::Replay(vec![7, 7, 7]));
     assert!(f.unwrap().contains("does not fit"));
+}
+
+#[test]
+fn the_reaper_gives_up_after_ten_attempts_when_a_notifier_would_block() {
+    // The reaper (actor 1) runs whenever it can, before the victim's exit releases the
+    // notifiers: the VMA the gpu mirrors makes every attempt partial (-EAGAIN), 100 ms apart.
+    for linux in ["5.10", "6.18"] {
+        let s = scenario("race_secondary");
+        let mut o = opts(linux, None);
+        o.sched = Mode::Priority(vec![1, 0, 2]);
+        let out = records(&s, &o).unwrap_or_else(|e| panic!("{linux}: {e}"));
+        let a = out
+            .lines()
+            .find(|l| l.starts_with("A P oom_reaper:P rc="))
+            .unwrap();
+        assert!(a.contains("attempts=10 gave_up=1"), "{linux}: {a}");
+        assert!(
+            out.lines()
+                .any(|l| l == "L oom_reaper: unable to reap pid:1000 (P)"),
+            "{linux}: {out}"
+        );
+        // Nine sleeps of 100 ms, and 6.18's 2 s timer first.
+        let t = if linux == "5.10" { 900 } else { 2900 };
+        assert!(out.contains(&format!("time_ms={t}")), "{linux}: {out}");
+        assert!(out.contains("X P check_mm ok=1"), "{linux}");
+    }
 }
