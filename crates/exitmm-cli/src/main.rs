@@ -150,6 +150,9 @@ struct ModelArgs {
     /// unmap_single_vma; the seed's) or 6.18 (a refcounted pfnmap_track_ctx).
     #[arg(long, default_value = "5.10", value_parser = ["5.10", "6.18"])]
     pat: String,
+    /// `vm.max_map_count` of the model (the host's default: 65530).
+    #[arg(long, default_value_t = 65530)]
+    max_map_count: u32,
     /// List every VMA in teardown reports (the transcript folds long runs of VMAs).
     #[arg(long)]
     all_vmas: bool,
@@ -170,6 +173,7 @@ impl ModelArgs {
             ..Options::default()
         };
         o.config.ram_bytes = ram;
+        o.config.max_map_count = self.max_map_count;
         o.pat(&self.pat).map_err(|e| (format!("--pat: {e}"), 2))?;
         o.linux(&self.linux)
             .map_err(|e| (format!("--linux: {e}"), 2))?;

@@ -309,8 +309,74 @@ pub struct Sim {
     linked: std::collections::BTreeSet<String>,
     /// Actors started since the last `wait`.
     pending: Vec<Pending>,
+    /// Each role's smaps totals (the `T` line), by VMA, kept up to date from the ranges ops
+    /// touch, so that a status line costs what the op changed rather than the VMA count.
+    smaps: [SmapsCache; 2],
     /// Chooses who runs at each step of the actors; records the schedule.
     pub ctl: sched::Controller,
+}
+
+/// The `T` line's figures (kB), for one VMA or summed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Totals {
+    nvma: i64,
+    size: i64,
+    rss: i64,
+    pss: i64,
+    anon: i64,
+    locked_vm: i64,
+    locked: i64,
+    shared_clean: i64,
+    shared_dirty: i64,
+    private_clean: i64,
+    private_dirty: i64,
+    swap: i64,
+    thp: i64,
+    hugetlb: i64,
+}
+
+impl Totals {
+    fn fields(&mut self) -> [&mut i64; 14] {
+        [
+            &mut self.nvma,
+            &mut self.size,
+            &mut self.rss,
+            &mut self.pss,
+            &mut self.anon,
+            &mut self.locked_vm,
+            &mut self.locked,
+            &mut self.shared_clean,
+            &mut self.shared_dirty,
+            &mut self.private_clean,
+            &mut self.private_dirty,
+            &mut self.swap,
+            &mut self.thp,
+            &mut self.hugetlb,
+        ]
+    }
+
+    fn add(&mut self, o: &Totals) {
+        let mut o = *o;
+        for (a, b) in self.fields().into_iter().zip(o.fields()) {
+            *a += *b;
+        }
+    }
+
+    fn sub(&mut self, o: &Totals) {
+        let mut o = *o;
+        for (a, b) in self.fields().into_iter().zip(o.fields()) {
+            *a -= *b;
+        }
+    }
+}
+
+/// A role's smaps totals by VMA: start → (end, file, figures), and their sum.
+#[derive(Clone, Debug, Default)]
+struct SmapsCache {
+    entries: BTreeMap<u64, (u64, Option<FileId>, Totals)>,
+    total: Totals,
+    /// Whether `entries` and `total` describe the mm as it is.
+    valid: bool,
 }
 
 /// An actor an op started; it runs at the next `wait`.
@@ -439,6 +505,7 @@ impl Sim {
             check: opts.check,
             linked: Default::default(),
             pending: Vec::new(),
+            smaps: Default::default(),
             ctl: sched::Controller::new(opts.sched.clone()),
         }
     }
@@ -1117,7 +1184,23 @@ impl Sim {
                 });
             }
         }
+        self.update_smaps(line);
         if self.check {
+            // The kept totals must be what a walk of every VMA gives.
+            for r in [Role::P, Role::C] {
+                if self.procs[idx(r)].is_some() && self.smaps[idx(r)].valid {
+                    let (kept, walked) = (self.smaps[idx(r)].total, self.walk_totals(r));
+                    if kept != walked {
+                        return Err(SimError::Invariant {
+                            line: line.line,
+                            violations: vec![format!(
+                                "smaps totals of {}: kept {kept:?}, a walk gives {walked:?}",
+                                r.letter()
+                            )],
+                        });
+                    }
+                }
+            }
             let v = self.kernel.check_invariants();
             if !v.is_empty() {
                 return Err(SimError::Invariant {
@@ -1754,38 +1837,233 @@ impl Sim {
     }
 
     fn totals_line(&self, role: Role) -> String {
-        let mm = self.kernel.mm(self.proc(role).mm);
-        let maps = self.kernel.maps(mm, ARENA, ARENA_END);
-        let kb = |b: u64| b >> 10;
-        let (mut size, mut rss, mut pss, mut anon, mut locked_vm, mut locked) = (0, 0, 0, 0, 0, 0);
-        let (mut sc, mut sd, mut pc, mut pd, mut swap, mut hugetlb) = (0, 0, 0, 0, 0, 0);
-        let mut thp = 0;
-        for m in &maps {
-            let s = &m.stats;
-            let h = hugetlb_smaps(m);
-            hugetlb += h.shared_kb + h.private_kb;
-            let vsize = kb(m.vma.end - m.vma.start);
-            size += vsize;
-            rss += kb(s.resident);
-            pss += kb(s.pss >> PSS_SHIFT);
-            anon += kb(s.anonymous);
-            if m.vma.flags.contains(VmFlags::LOCKED) {
-                locked_vm += vsize;
-            }
-            locked += kb(s.pss_locked >> PSS_SHIFT);
-            sc += kb(s.shared_clean);
-            sd += kb(s.shared_dirty);
-            pc += kb(s.private_clean);
-            pd += kb(s.private_dirty);
-            swap += kb(s.swap);
-            thp += kb(s.anon_huge);
-        }
+        let c = &self.smaps[idx(role)];
+        let t = if c.valid {
+            c.total
+        } else {
+            self.walk_totals(role)
+        };
         format!(
-            "T {} nvma={} size={size} rss={rss} pss={pss} anon={anon} file_shmem={} locked_vm={locked_vm} Locked={locked} Shared_Clean={sc} Shared_Dirty={sd} Private_Clean={pc} Private_Dirty={pd} Swap={swap} AnonHugePages={thp} hugetlb={hugetlb}",
+            "T {} nvma={} size={} rss={} pss={} anon={} file_shmem={} locked_vm={} Locked={} Shared_Clean={} Shared_Dirty={} Private_Clean={} Private_Dirty={} Swap={} AnonHugePages={} hugetlb={}",
             role.letter(),
-            maps.len(),
-            rss - anon
+            t.nvma,
+            t.size,
+            t.rss,
+            t.pss,
+            t.anon,
+            t.rss - t.anon,
+            t.locked_vm,
+            t.locked,
+            t.shared_clean,
+            t.shared_dirty,
+            t.private_clean,
+            t.private_dirty,
+            t.swap,
+            t.thp,
+            t.hugetlb
         )
+    }
+
+    /// The `T` figures of one VMA, in kB as smaps prints them.
+    fn vma_totals(
+        &self,
+        mm: &exitmm_kernel::mm_types::Mm,
+        v: &exitmm_kernel::mm_types::Vma,
+    ) -> Totals {
+        let s = self.kernel.smaps_vma(mm, v);
+        let kb = |b: u64| (b >> 10) as i64;
+        let size = kb(v.end - v.start);
+        Totals {
+            nvma: 1,
+            size,
+            rss: kb(s.resident),
+            pss: kb(s.pss >> PSS_SHIFT),
+            anon: kb(s.anonymous),
+            locked_vm: if v.flags.contains(VmFlags::LOCKED) {
+                size
+            } else {
+                0
+            },
+            locked: kb(s.pss_locked >> PSS_SHIFT),
+            shared_clean: kb(s.shared_clean),
+            shared_dirty: kb(s.shared_dirty),
+            private_clean: kb(s.private_clean),
+            private_dirty: kb(s.private_dirty),
+            swap: kb(s.swap),
+            thp: kb(s.anon_huge),
+            hugetlb: kb(s.shared_hugetlb) + kb(s.private_hugetlb),
+        }
+    }
+
+    /// The `T` figures walked over every VMA of the arena.
+    fn walk_totals(&self, role: Role) -> Totals {
+        let mm = self.kernel.mm(self.proc(role).mm);
+        let mut t = Totals::default();
+        for v in mm.vmas.range(ARENA..ARENA_END).map(|(_, v)| v) {
+            t.add(&self.vma_totals(mm, v));
+        }
+        t
+    }
+
+    /// After an op: bring the kept smaps totals up to date. An op that changes only the VMAs
+    /// and pages of its own range (with a page of margin, for the neighbours a merge extends)
+    /// re-reads just the VMAs there, and every VMA that maps one of their files (a shared page's
+    /// PSS and dirty state show in each mapping); anything else, or any op while a second
+    /// process, a background thread or a THP could change what another mapping shows,
+    /// re-reads all.
+    fn update_smaps(&mut self, line: &Line) {
+        let role = line.role;
+        let local = self.procs[1].is_none()
+            && self
+                .kernel
+                .hw
+                .cpus
+                .as_ref()
+                .is_none_or(|c| c.runners.is_empty())
+            && self.procs[idx(role)].is_some()
+            && self.smaps[idx(role)].valid
+            // A THP's split reaches its whole folio, whose pages an mremap may have put in
+            // VMAs far apart.
+            && self.kernel.mm(self.proc(role).mm).flags.contains(
+                exitmm_kernel::mm_types::MmFlags::DISABLE_THP,
+            );
+        let ranges: Option<Vec<(u64, u64)>> = match &line.op {
+            Op::Dump
+            | Op::Pagemap { .. }
+            | Op::Commit
+            | Op::Meminfo { .. }
+            | Op::Nop
+            | Op::Census
+            | Op::Pat
+            | Op::HugetlbStat { .. }
+            | Op::HugetlbPool { .. }
+            | Op::OomScoreAdj { .. }
+            | Op::Secondary { .. }
+            | Op::MakeFile { .. }
+            | Op::Codefile { .. } => Some(Vec::new()),
+            Op::Mmap { off, len, .. }
+            | Op::Touch { off, len, .. }
+            | Op::Munmap { off, len }
+            | Op::Mprotect { off, len, .. }
+            | Op::Mlock { off, len, .. }
+            | Op::Munlock { off, len }
+            | Op::Madvise { off, len, .. }
+            | Op::Access { off, len, .. }
+            | Op::DeviceAccess { off, len, .. } => Some(vec![(*off, *len)]),
+            _ => None,
+        };
+        for r in [Role::P, Role::C] {
+            if r != role || !local || ranges.is_none() {
+                self.smaps[idx(r)].valid = false;
+            }
+        }
+        match ranges {
+            Some(rs) if local => {
+                let margin = pt::PAGE_SIZE;
+                for (off, len) in rs {
+                    let start = ARENA.wrapping_add(off);
+                    let lo = (start & !(margin - 1)).saturating_sub(pt::PAGE_SIZE);
+                    let hi = start
+                        .saturating_add(len)
+                        .saturating_add(margin)
+                        .saturating_add(pt::PAGE_SIZE - 1)
+                        & !(pt::PAGE_SIZE - 1);
+                    self.refresh_range(role, lo.max(ARENA), hi.min(ARENA_END));
+                }
+            }
+            _ => {
+                for r in [Role::P, Role::C] {
+                    if self.procs[idx(r)].is_some() {
+                        self.rebuild_smaps(r);
+                    }
+                }
+            }
+        }
+    }
+
+    fn rebuild_smaps(&mut self, role: Role) {
+        let mm = self.kernel.mm(self.proc(role).mm);
+        let mut c = SmapsCache {
+            valid: true,
+            ..Default::default()
+        };
+        for v in mm.vmas.range(ARENA..ARENA_END).map(|(_, v)| v) {
+            let t = self.vma_totals(mm, v);
+            c.total.add(&t);
+            c.entries.insert(v.start, (v.end, v.file, t));
+        }
+        self.smaps[idx(role)] = c;
+    }
+
+    /// Re-reads the VMAs meeting `[lo, hi)`, and every VMA sharing a file with them.
+    fn refresh_range(&mut self, role: Role, lo: u64, hi: u64) {
+        if lo >= hi {
+            return;
+        }
+        let mm = self.kernel.mm(self.proc(role).mm);
+        let c = &mut self.smaps[idx(role)];
+        let mut files = std::collections::BTreeSet::new();
+        let drop_overlapping =
+            |c: &mut SmapsCache,
+             lo: u64,
+             hi: u64,
+             files: &mut std::collections::BTreeSet<FileId>| {
+                let stale: Vec<u64> = c
+                    .entries
+                    .range(..hi)
+                    .rev()
+                    .take_while(|(_, (end, _, _))| *end > lo)
+                    .map(|(s, _)| *s)
+                    .collect();
+                for s in stale {
+                    let (_, f, t) = c.entries.remove(&s).unwrap();
+                    c.total.sub(&t);
+                    if let Some(f) = f {
+                        files.insert(f);
+                    }
+                }
+            };
+        drop_overlapping(c, lo, hi, &mut files);
+        let now: Vec<&exitmm_kernel::mm_types::Vma> = mm
+            .vmas
+            .range(..hi)
+            .rev()
+            .take_while(|(_, v)| v.end > lo)
+            .map(|(_, v)| v)
+            .filter(|v| v.start >= ARENA && v.start < ARENA_END)
+            .collect();
+        for v in &now {
+            drop_overlapping(c, v.start, v.end, &mut files);
+            if let Some(f) = v.file {
+                files.insert(f);
+            }
+        }
+        let mut fresh: Vec<(u64, u64, Option<FileId>, Totals)> = now
+            .iter()
+            .map(|v| (v.start, v.end, v.file, Totals::default()))
+            .collect();
+        if !files.is_empty() {
+            // Every other mapping of those files shows their pages too.
+            for v in mm.vmas.range(ARENA..ARENA_END).map(|(_, v)| v) {
+                if v.file.is_some_and(|f| files.contains(&f))
+                    && !fresh.iter().any(|x| x.0 == v.start)
+                {
+                    if let Some((_, _, t)) = c.entries.remove(&v.start) {
+                        c.total.sub(&t);
+                    }
+                    fresh.push((v.start, v.end, v.file, Totals::default()));
+                }
+            }
+        }
+        for x in &mut fresh {
+            let v = &mm.vmas[&x.0];
+            x.3 = self.vma_totals(mm, v);
+        }
+        let c = &mut self.smaps[idx(role)];
+        for (start, end, file, t) in fresh {
+            c.total.add(&t);
+            c.entries.insert(start, (end, file, t));
+        }
     }
 
     fn dump(&self, role: Role, out: &mut Vec<String>) {
