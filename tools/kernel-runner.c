@@ -1866,7 +1866,8 @@ static long long own_vmswap_kb(void) {
 }
 
 /* -t / -T: time the exits of REPEATS children that wrote PAGES pages (-T: and swapped them all
- * out to the run's zram device first, so that the exit frees swap entries, not pages) */
+ * out to the run's zram device first, so that the exit frees swap entries, not pages): from
+ * the SIGKILL to waitpid's return */
 /* AnonHugePages of this process, kB (-1 if unreadable) */
 static long long own_thp_kb(void) {
 	read_file("/proc/self/smaps_rollup");
@@ -1874,7 +1875,10 @@ static long long own_thp_kb(void) {
 	return k ? strtoll(k + 15, NULL, 10) : -1;
 }
 
-/* MODE 1 (-T): swapped out; MODE 2 (-M): THPs (THP on, MADV_HUGEPAGE, a byte per 2 MiB) */
+/* MODE 1 (-T): swapped out; MODE 2 (-M): THPs (THP on, MADV_HUGEPAGE, a byte per 2 MiB);
+ * MODE 3 (-V): PAGES one-page VMAs (a page apart, so none merge), each written; MODE 4 (-A):
+ * a shared anonymous mapping written; MODE 5 (-L): a private one mlocked (MAP_LOCKED:
+ * populated); MODE 6 (-F): a memfd mapped shared and written (the exit also frees the file) */
 static void time_exits(u64 pages, int repeats, int mode) {
 	int swapped = mode == 1, thp = mode == 2;
 	for (int r = 0; r < repeats; r++) {
@@ -1884,7 +1888,27 @@ static void time_exits(u64 pages, int repeats, int mode) {
 		int pid = fork();
 		if (pid < 0) die("fork: %s", strerror(errno));
 		if (pid == 0) {
-			if (pages) {
+			if (pages && mode == 3) {
+				for (u64 i = 0; i < pages; i++) {
+					char *v = mmap((void *)(ARENA + 2 * i * PAGE), PAGE, PROT_READ | PROT_WRITE,
+						       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+					if (v == MAP_FAILED) _exit(3);
+					*v = 1;
+				}
+			} else if (pages && mode >= 4) {
+				int fd = -1, fl = MAP_FIXED_NOREPLACE;
+				if (mode == 6) {
+					fd = (int)syscall(SYS_memfd_create, "bench", 0);
+					if (fd < 0 || ftruncate(fd, (off_t)(pages * PAGE)) < 0) _exit(3);
+					fl |= MAP_SHARED;
+				} else {
+					fl |= MAP_ANONYMOUS | (mode == 4 ? MAP_SHARED : MAP_PRIVATE | MAP_LOCKED);
+				}
+				char *m = mmap((void *)ARENA, pages * PAGE, PROT_READ | PROT_WRITE, fl, fd, 0);
+				if (m == MAP_FAILED) _exit(3);
+				if (mode != 5)
+					for (u64 i = 0; i < pages; i++) m[i * PAGE] = 1;
+			} else if (pages) {
 				char *m = mmap((void *)ARENA, pages * PAGE, PROT_READ | PROT_WRITE,
 					       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 				if (m == MAP_FAILED) _exit(3);
@@ -1899,11 +1923,13 @@ static void time_exits(u64 pages, int repeats, int mode) {
 			}
 			char c = 1;
 			if (write(p[1], &c, 1) != 1) _exit(4);
-			_exit(0);
+			/* wait for the SIGKILL: the exit must not start before the clock does */
+			for (;;) pause();
 		}
 		char c;
 		if (read(p[0], &c, 1) != 1) die("child failed to set up %llu pages", pages);
 		u64 t0 = now_ns();
+		kill(pid, SIGKILL);
 		int st;
 		waitpid(pid, &st, 0);
 		u64 t1 = now_ns();
@@ -1926,6 +1952,12 @@ int main(int argc, char **argv) {
 			if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) < 0) die("PR_SET_THP_DISABLE: %s", strerror(errno));
 			time_exits(strtoull(argv[i + 1], NULL, 0), atoi(argv[i + 2]), 0);
 			return 0;
+		} else if ((!strcmp(argv[i], "-V") || !strcmp(argv[i], "-A") || !strcmp(argv[i], "-L") ||
+			    !strcmp(argv[i], "-F")) && i + 2 < argc) {
+			if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) < 0) die("PR_SET_THP_DISABLE: %s", strerror(errno));
+			int mode = argv[i][1] == 'V' ? 3 : argv[i][1] == 'A' ? 4 : argv[i][1] == 'L' ? 5 : 6;
+			time_exits(strtoull(argv[i + 1], NULL, 0), atoi(argv[i + 2]), mode);
+			return 0;
 		} else if (!strcmp(argv[i], "-M") && i + 2 < argc) {
 			/* THPs: the runner's own memory stays without them (set again in the child) */
 			if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) < 0) die("PR_SET_THP_DISABLE: %s", strerror(errno));
@@ -1942,7 +1974,7 @@ int main(int argc, char **argv) {
 			time_exits(pages, atoi(argv[i + 2]), 1);
 			janitor_end();
 			return 0;
-		} else die("usage: kernel-runner [-c CAP_BYTES] [-P] [-U] [-S] [-H] < digested-script | kernel-runner -t|-T|-M PAGES "
+		} else die("usage: kernel-runner [-c CAP_BYTES] [-P] [-U] [-S] [-H] < digested-script | kernel-runner -t|-T|-M|-V|-A|-L|-F PAGES "
 			       "REPEATS | kernel-runner -E");
 	}
 	if (sysconf(_SC_PAGESIZE) != 4096) die("needs 4 KiB pages");

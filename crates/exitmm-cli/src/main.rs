@@ -102,6 +102,23 @@ enum Cmd {
         #[command(flatten)]
         model: ModelArgs,
     },
+    /// Sweep the cost of exiting by what the process holds (anonymous, THP, swapped, shared,
+    /// mlocked and memfd pages; one-page VMAs): the model beside this machine's kernel in the
+    /// same run, as ns per page (or VMA) and their ratio.
+    Bench {
+        /// A 30-second version (fewer, smaller points).
+        #[arg(long)]
+        quick: bool,
+        /// Print JSON instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Simulated CPUs with TLBs for the model (0: none, the fastest).
+        #[arg(long, default_value_t = 0)]
+        cpus: usize,
+        /// Time only the model.
+        #[arg(long)]
+        no_kernel: bool,
+    },
     /// Record the kernel's golden records for scripts: writes NAME.kernel beside each NAME.mm.
     Record {
         /// Scripts to record; model-only scripts are skipped.
@@ -301,6 +318,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
             verbose,
             cap,
         } => diff(file, random, seed, &out, verbose, cap),
+        Cmd::Bench {
+            quick,
+            json,
+            cpus,
+            no_kernel,
+        } => bench(quick, json, cpus, no_kernel),
         Cmd::Explore {
             file,
             schedules,
@@ -559,6 +582,127 @@ fn diff(
         }
         _ => Err(("diff: give a FILE or --random N".into(), 2)),
     }
+}
+
+/// `exitmm bench`: each point timed on the model (best of R) and on the kernel (median of R,
+/// less the median exit of a child that set nothing up).
+fn bench(quick: bool, json: bool, cpus: usize, no_kernel: bool) -> Result<(), Failure> {
+    use exitmm_host::ExitLoad;
+    use exitmm_sim::bench::{model_exit, Load};
+    let pow = |lo: u32, hi: u32, step: usize| (lo..=hi).step_by(step).map(|s| 1u64 << s).collect();
+    let points: Vec<(Load, Vec<u64>)> = Load::ALL
+        .iter()
+        .map(|&l| {
+            let n: Vec<u64> = match (l, quick) {
+                (Load::Vmas, true) => vec![1 << 10, 1 << 14],
+                (Load::Vmas, false) => pow(8, 16, 2),
+                (Load::Thp, true) => vec![1 << 12, 1 << 16],
+                (Load::Thp, false) => pow(12, 20, 2),
+                (Load::Swapped, true) => vec![1 << 10, 1 << 14],
+                (Load::Swapped, false) => pow(10, 18, 2),
+                (_, true) => vec![1 << 10, 1 << 14, 1 << 16],
+                (_, false) => pow(10, 20, 2),
+            };
+            (l, n)
+        })
+        .collect();
+    let runs = if quick { 3 } else { 5 };
+    let total: u64 = points.iter().map(|(_, n)| n.len() as u64).sum();
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let mut kernel_note = None;
+    let base = if no_kernel {
+        None
+    } else {
+        match exitmm_host::time_exit_of(ExitLoad::Anon, 0, runs) {
+            Ok(v) => Some(median(v) as f64),
+            Err(e) => {
+                kernel_note = Some(format!("kernel side not run: {e}"));
+                None
+            }
+        }
+    };
+    let mut rows = Vec::new();
+    for (load, ns) in &points {
+        for &n in ns {
+            bar.set_message(format!("{} x{n}", load.name()));
+            let (model, _) = model_exit(*load, n, runs, cpus);
+            let model_ns = model.as_nanos() as f64 / n as f64;
+            let kernel_ns = base.and_then(|b| {
+                let kl = match load {
+                    Load::Anon => ExitLoad::Anon,
+                    Load::Swapped => ExitLoad::Swapped,
+                    Load::Thp => ExitLoad::Thp,
+                    Load::Vmas => ExitLoad::Vmas,
+                    Load::SharedAnon => ExitLoad::SharedAnon,
+                    Load::Locked => ExitLoad::Locked,
+                    Load::Memfd => ExitLoad::Memfd,
+                };
+                match exitmm_host::time_exit_of(kl, n, runs) {
+                    Ok(v) if !v.is_empty() => Some((median(v) as f64 - b).max(0.0) / n as f64),
+                    Ok(_) => None,
+                    Err(e) => {
+                        kernel_note
+                            .get_or_insert(format!("{}: kernel side not run: {e}", load.name()));
+                        None
+                    }
+                }
+            });
+            rows.push((*load, n, model_ns, kernel_ns));
+            bar.inc(1);
+        }
+    }
+    bar.finish_and_clear();
+    if json {
+        let v: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(l, n, m, k)| {
+                serde_json::json!({
+                    "load": l.name(), "unit": l.unit(), "n": n,
+                    "model_ns_per_unit": m, "kernel_ns_per_unit": k,
+                    "kernel_over_model": k.map(|k| k / m),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        return Ok(());
+    }
+    println!(
+        "exit cost, model (--cpus {cpus}, no checking; best of {runs}) beside this machine's kernel \
+         ({}; SIGKILL to reaped, median of {runs}, less an empty child's)",
+        exitmm_host::kernel_release()
+    );
+    println!(
+        "{:<14} {:>9} {:>6} {:>12} {:>12} {:>14}",
+        "load", "n", "unit", "model ns", "kernel ns", "kernel/model"
+    );
+    for (l, n, m, k) in &rows {
+        let (ks, r) = match k {
+            Some(k) => (format!("{k:.1}"), format!("{:.1}x", k / m)),
+            None => ("-".into(), "-".into()),
+        };
+        println!(
+            "{:<14} {:>9} {:>6} {:>12.1} {:>12} {:>14}",
+            l.name(),
+            n,
+            l.unit(),
+            m,
+            ks,
+            r
+        );
+    }
+    if let Some(n) = kernel_note {
+        println!("{n}");
+    }
+    Ok(())
+}
+
+fn median(mut v: Vec<u64>) -> u64 {
+    v.sort_unstable();
+    v.get(v.len() / 2).copied().unwrap_or(0)
 }
 
 fn main() -> ExitCode {

@@ -3,6 +3,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod bench;
 pub mod compare;
 pub mod explore;
 pub mod gen;
@@ -1710,6 +1711,11 @@ impl Sim {
     ) -> R {
         let id = self.proc(role).mm;
         self.kernel.with_mm(id, f)
+    }
+
+    /// `do_exit` of `role`'s process (as the `exit` op runs it, without rendering anything).
+    pub fn exit_role(&mut self, role: Role) -> TeardownReport {
+        self.exit_process(role)
     }
 
     /// `do_exit` of a process: the mm goes (`exit_mm`), then its files (`exit_files`).
