@@ -1927,6 +1927,7 @@ static void time_exits(u64 pages, int repeats, int mode) {
 			for (;;) pause();
 		}
 		char c;
+		close(p[1]); /* a child that dies setting up must end the read */
 		if (read(p[0], &c, 1) != 1) die("child failed to set up %llu pages", pages);
 		u64 t0 = now_ns();
 		kill(pid, SIGKILL);
@@ -1934,7 +1935,6 @@ static void time_exits(u64 pages, int repeats, int mode) {
 		waitpid(pid, &st, 0);
 		u64 t1 = now_ns();
 		close(p[0]);
-		close(p[1]);
 		out("exit_ns %llu %llu\n", pages, t1 - t0);
 	}
 	flush_out();

@@ -447,7 +447,7 @@ async fn unmap_all<H: Hardware>(
     // Use -1 here to ensure all VMAs in the mm are unmapped. The totals come from what the
     // walk changed (the RSS counters, the gather's cleared entries), not from the per-VMA
     // figures, so that the two can be checked against each other.
-    let mut done = Vec::new();
+    let mut done = Vec::with_capacity(vmas.len());
     let mut gone = [0i64; 4];
     let (entries, huge, pfns, thp) = (
         tlb.stats.entries,

@@ -276,15 +276,43 @@ impl PhysMem {
             }
             self.pcp.push(pfn);
             if self.pcp.len() >= PCP_HIGH + PCP_BATCH {
-                // free_pcppages_bulk: the oldest batch goes back to the buddy lists.
-                let old: Vec<Pfn> = self.pcp.drain(..PCP_BATCH).collect();
-                for p in old {
-                    self.free_one(p, 0);
-                }
+                self.free_pcppages_bulk();
             }
             return;
         }
         self.free_one(pfn, order);
+    }
+
+    /// `free_pcppages_bulk`: the oldest batch of the per-CPU list goes back to the buddy
+    /// lists. The frames go in address order, each aligned run of them as one block: the free
+    /// blocks that result are the same as frame by frame (buddy merging is canonical), only
+    /// their order on the free lists may differ, which no figure shows (PFNs are never
+    /// compared); the merges of a run are done once instead of once per frame.
+    fn free_pcppages_bulk(&mut self) {
+        let mut old = [0 as Pfn; PCP_BATCH];
+        for (o, p) in old.iter_mut().zip(self.pcp.drain(..PCP_BATCH)) {
+            *o = p;
+        }
+        old.sort_unstable();
+        let mut i = 0;
+        while i < PCP_BATCH {
+            let pfn = old[i];
+            let mut order = 0;
+            while order < MAX_ORDER {
+                let len = 2usize << order;
+                let aligned = pfn as usize & (len - 1) == 0;
+                // Sorted and distinct: the run is whole if its last frame is where it belongs.
+                if !aligned
+                    || i + len > PCP_BATCH
+                    || old[i + len - 1] as usize != pfn as usize + len - 1
+                {
+                    break;
+                }
+                order += 1;
+            }
+            self.free_one(pfn, order);
+            i += 1 << order;
+        }
     }
 
     /// `__free_one_page`: merge with free buddies as far as possible.

@@ -81,10 +81,18 @@ impl Load {
     }
 }
 
-/// Sets `load` up and times the exit, best of `runs`. `cpus`: simulated CPUs with TLBs (0:
-/// none). Returns the best time and the last run's report.
-pub fn model_exit(load: Load, n: u64, runs: u32, cpus: usize) -> (Duration, TeardownReport) {
+/// A simulation whose parent holds `load` (`n` units), ready to exit; `cpus` as for
+/// [`model_exit`].
+pub fn setup(load: Load, n: u64, cpus: usize) -> Sim {
     let script = exitmm_script::parse(&load.script(n)).expect("bench script");
+    let mut sim = Sim::new(&options(n, cpus));
+    for l in &script.lines {
+        sim.step(l).expect("bench setup");
+    }
+    sim
+}
+
+fn options(n: u64, cpus: usize) -> Options {
     let mut opts = Options {
         check: false,
         cpus: (cpus > 0).then_some(cpus),
@@ -92,13 +100,16 @@ pub fn model_exit(load: Load, n: u64, runs: u32, cpus: usize) -> (Duration, Tear
     };
     opts.config.max_map_count = opts.config.max_map_count.max(n as u32 + 16);
     opts.config.ram_bytes = opts.config.ram_bytes.max((2 * n + (1 << 16)) * 4096);
+    opts
+}
+
+/// Sets `load` up and times the exit, best of `runs`. `cpus`: simulated CPUs with TLBs (0:
+/// none). Returns the best time and the last run's report.
+pub fn model_exit(load: Load, n: u64, runs: u32, cpus: usize) -> (Duration, TeardownReport) {
     let mut best = Duration::MAX;
     let mut report = TeardownReport::default();
     for _ in 0..runs.max(1) {
-        let mut sim = Sim::new(&opts);
-        for l in &script.lines {
-            sim.step(l).expect("bench setup");
-        }
+        let mut sim = setup(load, n, cpus);
         let t = Instant::now();
         report = sim.exit_role(Role::P);
         best = best.min(t.elapsed());
