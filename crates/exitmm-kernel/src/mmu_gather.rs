@@ -343,6 +343,15 @@ impl MmuGather {
     ) {
         for b in &mut self.batches {
             for (head, nr) in b.pages.drain(..) {
+                if nr == 512 && mem.free_large_folio(head) {
+                    // The whole THP, held by nobody else: freed as one folio.
+                    self.stats.pages_released += 512;
+                    self.stats.pages_freed += 512;
+                    for pfn in head..head + 512 {
+                        hw.frame_freed(pfn);
+                    }
+                    continue;
+                }
                 for pfn in head..head + nr {
                     self.stats.pages_released += 1;
                     let p = mem.page_mut(pfn);

@@ -74,6 +74,34 @@ impl PhysMem {
         (f.freed[i / 64] & (1 << (i % 64)) == 0).then_some(head)
     }
 
+    /// Frees a whole large folio whose 512 frames each hold just one reference (the caller's,
+    /// now dropped) as the one block it is, as the kernel frees a folio; false (nothing done)
+    /// if it is not whole or a frame is referenced elsewhere.
+    pub fn free_large_folio(&mut self, head: Pfn) -> bool {
+        if self.large.get(&head).is_none_or(|f| f.live != 512) {
+            return false;
+        }
+        let sole = (head..head + 512).all(|pfn| {
+            let p = self.page(pfn);
+            p.refcount == 1 && !p.flags.intersects(PageFlags::RESERVED | PageFlags::HUGETLB)
+        });
+        if !sole {
+            return false;
+        }
+        for pfn in head..head + 512 {
+            let p = self.page_mut(pfn);
+            let gen = p.gen.wrapping_add(1);
+            *p = Page {
+                gen,
+                ..Page::default()
+            };
+        }
+        self.large.remove(&head);
+        self.nr_free += 512;
+        self.free_one(head, 9);
+        true
+    }
+
     /// A frame of a large folio went back to the allocator.
     fn large_frame_freed(&mut self, pfn: Pfn) {
         if let Some(head) = self.large_folio_of(pfn) {
