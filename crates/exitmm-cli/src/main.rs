@@ -632,24 +632,12 @@ fn bench(quick: bool, json: bool, cpus: usize, no_kernel: bool) -> Result<(), Fa
             bar.set_message(format!("{} x{n}", load.name()));
             let (model, _) = model_exit(*load, n, runs, cpus);
             let model_ns = model.as_nanos() as f64 / n as f64;
-            let kernel_ns = base.and_then(|b| {
-                let kl = match load {
-                    Load::Anon => ExitLoad::Anon,
-                    Load::Swapped => ExitLoad::Swapped,
-                    Load::Thp => ExitLoad::Thp,
-                    Load::Vmas => ExitLoad::Vmas,
-                    Load::SharedAnon => ExitLoad::SharedAnon,
-                    Load::Locked => ExitLoad::Locked,
-                    Load::Memfd => ExitLoad::Memfd,
-                };
-                match exitmm_host::time_exit_of(kl, n, runs) {
-                    Ok(v) if !v.is_empty() => Some((median(v) as f64 - b).max(0.0) / n as f64),
-                    Ok(_) => None,
-                    Err(e) => {
-                        kernel_note
-                            .get_or_insert(format!("{}: kernel side not run: {e}", load.name()));
-                        None
-                    }
+            let kernel_ns = base.and_then(|b| match exitmm_host::time_exit_of(*load, n, runs) {
+                Ok(v) if !v.is_empty() => Some((median(v) as f64 - b).max(0.0) / n as f64),
+                Ok(_) => None,
+                Err(e) => {
+                    kernel_note.get_or_insert(format!("{}: kernel side not run: {e}", load.name()));
+                    None
                 }
             });
             rows.push((*load, n, model_ns, kernel_ns));

@@ -356,24 +356,7 @@ pub fn time_exit_thp(pages: u64, repeats: u32) -> Result<Vec<u64>, HostError> {
     time_exits("-M", pages, repeats)
 }
 
-/// What a child sets up before the exit [`time_exit_of`] times.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ExitLoad {
-    /// `N` private anonymous pages written.
-    Anon,
-    /// `N` such pages swapped out.
-    Swapped,
-    /// `N` pages in THPs.
-    Thp,
-    /// `N` one-page VMAs, each written.
-    Vmas,
-    /// A shared anonymous mapping of `N` pages, written.
-    SharedAnon,
-    /// A private mapping of `N` pages, mlocked.
-    Locked,
-    /// A memfd of `N` pages mapped shared and written.
-    Memfd,
-}
+pub use exitmm_script::ExitLoad;
 
 /// Times, on this machine's kernel, the exit of a child that set up `n` units of `load`.
 pub fn time_exit_of(load: ExitLoad, n: u64, repeats: u32) -> Result<Vec<u64>, HostError> {

@@ -326,6 +326,81 @@ pub enum Op {
     },
 }
 
+/// What the exiting process holds (`N` is pages, or VMAs for [`ExitLoad::Vmas`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ExitLoad {
+    /// `N` private anonymous 4 KiB pages, written.
+    Anon,
+    /// `N` such pages swapped out.
+    Swapped,
+    /// `N` pages in THPs (`N` a multiple of 512).
+    Thp,
+    /// `N` one-page VMAs a page apart, each written.
+    Vmas,
+    /// A shared anonymous mapping of `N` pages, written.
+    SharedAnon,
+    /// A private mapping of `N` pages, mlocked (populated by `MAP_LOCKED`).
+    Locked,
+    /// A memfd of `N` pages mapped shared and written.
+    Memfd,
+}
+
+impl ExitLoad {
+    /// Every load, in the order `exitmm bench` sweeps them.
+    pub const ALL: [ExitLoad; 7] = [
+        ExitLoad::Anon,
+        ExitLoad::Thp,
+        ExitLoad::Swapped,
+        ExitLoad::SharedAnon,
+        ExitLoad::Locked,
+        ExitLoad::Memfd,
+        ExitLoad::Vmas,
+    ];
+
+    /// A short name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ExitLoad::Anon => "anon 4K",
+            ExitLoad::Swapped => "swapped",
+            ExitLoad::Thp => "THP",
+            ExitLoad::Vmas => "1-page VMAs",
+            ExitLoad::SharedAnon => "shared anon",
+            ExitLoad::Locked => "mlocked",
+            ExitLoad::Memfd => "memfd shared",
+        }
+    }
+
+    /// What one unit is.
+    pub fn unit(self) -> &'static str {
+        if self == ExitLoad::Vmas {
+            "VMA"
+        } else {
+            "page"
+        }
+    }
+
+    /// The script that sets the load up (everything but the exit).
+    pub fn script(self, n: u64) -> String {
+        let len = n * 4096;
+        match self {
+            ExitLoad::Anon => format!("mmap 0 {len} rw private,anon\ntouch 0 {len} w\n"),
+            ExitLoad::Swapped => format!(
+                "swapon {}\nmmap 0 {len} rw private,anon\ntouch 0 {len} w\nmadvise 0 {len} pageout\n",
+                (n + 16) * 4096
+            ),
+            ExitLoad::Thp => format!(
+                "thp on\nmmap 0 {len} rw private,anon\nmadvise 0 {len} hugepage\ntouch 0 {len} w 2M\n"
+            ),
+            ExitLoad::Vmas => (0..n)
+                .map(|i| format!("mmap {} 4K rw private,anon\ntouch {} 4K w\n", i * 8192, i * 8192))
+                .collect(),
+            ExitLoad::SharedAnon => format!("mmap 0 {len} rw shared,anon\ntouch 0 {len} w\n"),
+            ExitLoad::Locked => format!("mmap 0 {len} rw private,anon,locked\n"),
+            ExitLoad::Memfd => format!("memfd f {len}\nmmap 0 {len} rw shared f\ntouch 0 {len} w\n"),
+        }
+    }
+}
+
 /// The memory type of an `iomap` device region (x86 PAT cache modes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MemType {

@@ -3,83 +3,9 @@
 
 use crate::{Options, Sim};
 use exitmm_kernel::exit::TeardownReport;
+pub use exitmm_script::ExitLoad as Load;
 use exitmm_script::Role;
 use std::time::{Duration, Instant};
-
-/// What the exiting process holds (`N` is pages, or VMAs for [`Load::Vmas`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Load {
-    /// `N` private anonymous 4 KiB pages, written.
-    Anon,
-    /// `N` such pages swapped out.
-    Swapped,
-    /// `N` pages in THPs (`N` a multiple of 512).
-    Thp,
-    /// `N` one-page VMAs a page apart, each written.
-    Vmas,
-    /// A shared anonymous mapping of `N` pages, written.
-    SharedAnon,
-    /// A private mapping of `N` pages, mlocked (populated by `MAP_LOCKED`).
-    Locked,
-    /// A memfd of `N` pages mapped shared and written.
-    Memfd,
-}
-
-impl Load {
-    /// Every load, in the order `exitmm bench` sweeps them.
-    pub const ALL: [Load; 7] = [
-        Load::Anon,
-        Load::Thp,
-        Load::Swapped,
-        Load::SharedAnon,
-        Load::Locked,
-        Load::Memfd,
-        Load::Vmas,
-    ];
-
-    /// A short name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Load::Anon => "anon 4K",
-            Load::Swapped => "swapped",
-            Load::Thp => "THP",
-            Load::Vmas => "1-page VMAs",
-            Load::SharedAnon => "shared anon",
-            Load::Locked => "mlocked",
-            Load::Memfd => "memfd shared",
-        }
-    }
-
-    /// What one unit is.
-    pub fn unit(self) -> &'static str {
-        if self == Load::Vmas {
-            "VMA"
-        } else {
-            "page"
-        }
-    }
-
-    /// The script that sets the load up (everything but the exit).
-    pub fn script(self, n: u64) -> String {
-        let len = n * 4096;
-        match self {
-            Load::Anon => format!("mmap 0 {len} rw private,anon\ntouch 0 {len} w\n"),
-            Load::Swapped => format!(
-                "swapon {}\nmmap 0 {len} rw private,anon\ntouch 0 {len} w\nmadvise 0 {len} pageout\n",
-                (n + 16) * 4096
-            ),
-            Load::Thp => format!(
-                "thp on\nmmap 0 {len} rw private,anon\nmadvise 0 {len} hugepage\ntouch 0 {len} w 2M\n"
-            ),
-            Load::Vmas => (0..n)
-                .map(|i| format!("mmap {} 4K rw private,anon\ntouch {} 4K w\n", i * 8192, i * 8192))
-                .collect(),
-            Load::SharedAnon => format!("mmap 0 {len} rw shared,anon\ntouch 0 {len} w\n"),
-            Load::Locked => format!("mmap 0 {len} rw private,anon,locked\n"),
-            Load::Memfd => format!("memfd f {len}\nmmap 0 {len} rw shared f\ntouch 0 {len} w\n"),
-        }
-    }
-}
 
 /// A simulation whose parent holds `load` (`n` units), ready to exit; `cpus` as for
 /// [`model_exit`].
