@@ -242,4 +242,5 @@ census
 #
 # Try: `exitmm demo --records` (the same as records), `exitmm demo --inject skip-lazy-flush`
 # (break a TLB rule on purpose and watch the model catch it), `exitmm run FILE` for your own
-# scripts (tests/scenarios has many), `exitmm diff FILE` to check one against this kernel.
+# scripts (tests/scenarios has many), `exitmm diff FILE` to check one against this kernel,
+# `exitmm demo oom` for an OOM kill racing the exit, the reaper and process_mrelease.
