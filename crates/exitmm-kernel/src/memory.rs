@@ -243,6 +243,23 @@ impl<H: Hardware> Kernel<H> {
         Some(t)
     }
 
+    /// The entry that ends the walk to `addr`, found in one walk, and the level of the table
+    /// holding it: a huge leaf (PUD or PMD) or the PTE; `None` if a level is missing.
+    pub fn leaf_at(&self, mm: &Mm, addr: u64) -> Option<(u64, Level)> {
+        let mut t = mm.pgd;
+        for l in [Level::Pgd, Level::Pud, Level::Pmd] {
+            let e = self.hw.table(t)[l.index(addr)];
+            if !pt::present(e) {
+                return None;
+            }
+            if pt::leaf(e) {
+                return Some((e, l));
+            }
+            t = pt::pfn_of(e);
+        }
+        Some((self.hw.table(t)[Level::Pte.index(addr)], Level::Pte))
+    }
+
     /// The PTE for `addr` (0 if no table reaches it).
     pub fn pte_at(&self, mm: &Mm, addr: u64) -> u64 {
         self.pte_table(mm, addr)
@@ -305,17 +322,13 @@ impl<H: Hardware> Kernel<H> {
     /// longer what they were, so it gets a content tag of its own; a uprobe breakpoint at that
     /// very byte is overwritten, any other stays.
     fn user_store(&mut self, mm: &Mm, addr: u64) {
-        let pfn = match self.pmd_leaf_at(mm, addr) {
+        let pfn = match self.leaf_at(mm, addr) {
             // A byte of one base page of a THP.
-            Some(e) if !self.is_huge_zero_pmd(e) => pt::pfn_of(e) + ((addr >> 12) & 511) as Pfn,
-            Some(_) => return,
-            None => {
-                let e = self.pte_at(mm, addr);
-                if !pt::present(e) || e & pt::SPECIAL != 0 {
-                    return;
-                }
-                pt::pfn_of(e)
+            Some((e, Level::Pmd)) if !self.is_huge_zero_pmd(e) => {
+                pt::pfn_of(e) + ((addr >> 12) & 511) as Pfn
             }
+            Some((e, Level::Pte)) if pt::present(e) && e & pt::SPECIAL == 0 => pt::pfn_of(e),
+            _ => return,
         };
         let old = self.mem.page(pfn).content;
         let c = self.new_content();
