@@ -370,8 +370,8 @@ async fn exit_mmap_5_10<H: Hardware>(
         kk.lru_add_drain();
         r.step("lru_add_drain", d, &[("folios", batched)]);
     }
-    let (mut tlb, vmas) = unmap_all(k, cx, id, r, d).await;
-    let nr_accounted = free_and_remove(k, cx, id, &mut tlb, vmas, r, d).await;
+    let (tlb, vmas) = unmap_all(k, cx, id, r, d).await;
+    let nr_accounted = free_and_remove(k, cx, id, tlb, vmas, r, d).await;
     let mut kk = k.borrow_mut();
     kk.vm_unacct_memory(nr_accounted);
     r.step("vm_unacct_memory", d, &[("pages", nr_accounted)]);
@@ -403,14 +403,14 @@ async fn exit_mmap_6_18<H: Hardware>(
         sched::mmap_write_lock(k, cx, id).await;
         r.step("mmap_write_lock", d, &[("oom_skip", 0)]);
     } else {
-        let (mut tlb, vmas) = unmap_all(k, cx, id, r, d).await;
+        let (tlb, vmas) = unmap_all(k, cx, id, r, d).await;
         sched::mmap_read_unlock(k, id);
         // Set MMF_OOM_SKIP to hide this task from the oom killer/reaper because the memory
         // has been already freed.
         k.borrow_mut().mm_mut(id).flags.insert(MmFlags::OOM_SKIP);
         sched::mmap_write_lock(k, cx, id).await;
         r.step("mmap_write_lock", d, &[("oom_skip", 1)]);
-        nr_accounted = free_and_remove(k, cx, id, &mut tlb, vmas, r, d).await;
+        nr_accounted = free_and_remove(k, cx, id, tlb, vmas, r, d).await;
     }
     // destroy: __mt_destroy under the lock.
     sched::mmap_write_unlock(k, id);
@@ -509,7 +509,7 @@ async fn free_and_remove<H: Hardware>(
     k: &KCell<'_, H>,
     cx: &Cx,
     id: MmId,
-    tlb: &mut MmuGather,
+    mut tlb: MmuGather,
     vmas: Vec<crate::mm_types::Vma>,
     r: &mut TeardownReport,
     d: u8,
@@ -519,7 +519,7 @@ async fn free_and_remove<H: Hardware>(
         let before = tlb.stats.tables_freed;
         kk.with_mm(id, |k, mm| {
             k.free_pgtables(
-                tlb,
+                &mut tlb,
                 mm,
                 &vmas,
                 FIRST_USER_ADDRESS,
@@ -529,7 +529,6 @@ async fn free_and_remove<H: Hardware>(
         });
         let queued = tlb.stats.tables_freed;
         let nested = kk.mm(id).tlb_flush_pending > 1;
-        let tlb = core::mem::replace(tlb, MmuGather::new(id, true, kk.config.inject));
         let stats = kk.tlb_finish_mmu(tlb, nested);
         let mm = kk.mm_mut(id);
         mm.tlb_flush_pending -= 1;
