@@ -178,6 +178,7 @@ impl MmuGather {
     }
 
     /// `tlb_remove_tlb_entry` (5.10/6.x): a PTE at `addr` was cleared.
+    #[inline]
     pub fn remove_tlb_entry(&mut self, addr: u64) {
         self.adjust_range(addr, 1 << PAGE_SHIFT);
         self.cleared_ptes = true;
@@ -219,6 +220,7 @@ impl MmuGather {
 
     /// `__tlb_remove_page` (5.10): queue a zapped page. Returns true when the gather is full and the
     /// caller must flush (`tlb_flush_mmu`) before queueing more.
+    #[inline]
     pub fn remove_page(&mut self, page: ZappedPage, mem: &mut PhysMem) -> bool {
         let b = &mut self.batches[self.active];
         b.pages.push((page.0, page.1));
@@ -229,6 +231,7 @@ impl MmuGather {
     }
 
     /// `tlb_next_batch` (5.10, without 6.x's delayed-rmap limit): move to the next batch, allocating a batch frame if needed.
+    #[inline(never)]
     fn next_batch(&mut self, mem: &mut PhysMem) -> bool {
         if self.active + 1 < self.batches.len() {
             self.active += 1;
@@ -352,19 +355,21 @@ impl MmuGather {
                     }
                     continue;
                 }
+                self.stats.pages_released += nr as u64;
+                let mut freed = 0;
                 for pfn in head..head + nr {
-                    self.stats.pages_released += 1;
                     let p = mem.page_mut(pfn);
                     if p.flags.contains(PageFlags::HUGETLB) {
                         p.refcount -= 1;
                         if p.refcount == 0 {
                             self.hugetlb_freed.push(pfn);
-                            self.stats.pages_freed += 1;
+                            freed += 1;
                         }
                     } else if put_page(pfn, mem, hw) {
-                        self.stats.pages_freed += 1;
+                        freed += 1;
                     }
                 }
+                self.stats.pages_freed += freed;
             }
         }
         self.active = 0;
@@ -421,6 +426,7 @@ impl MmuGather {
 
 /// `put_page`: drop one reference; free the frame on the last one (and tell the hardware).
 /// Returns true if freed.
+#[inline]
 pub(crate) fn put_page<H: Hardware>(pfn: Pfn, mem: &mut PhysMem, hw: &mut H) -> bool {
     let p = mem.page_mut(pfn);
     debug_assert!(p.refcount > 0, "put_page on a free frame {pfn}");

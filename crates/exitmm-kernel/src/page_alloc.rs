@@ -165,6 +165,24 @@ impl PhysMem {
         &mut s[pfn as usize % SECTION_PAGES]
     }
 
+    /// A hint that frame `pfn`'s metadata is about to be used: on x86-64 a prefetch of its
+    /// cache line. It changes nothing the model computes, only how soon the line arrives.
+    #[inline]
+    pub fn prefetch(&self, pfn: Pfn) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(Some(s)) = self.sections.get(pfn as usize / SECTION_PAGES) {
+            let p: *const Page = &s[pfn as usize % SECTION_PAGES];
+            // SAFETY: a prefetch reads nothing architecturally; the address is in bounds.
+            unsafe {
+                core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
+                    p as *const i8,
+                )
+            };
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = pfn;
+    }
+
     /// True if `pfn` lies in a section that has metadata.
     pub fn has_section(&self, pfn: Pfn) -> bool {
         self.sections
@@ -263,12 +281,16 @@ impl PhysMem {
         }
         let pfn = if order == 0 {
             if self.pcp.is_empty() {
+                // rmqueue_bulk adds each frame at the list's tail and the list is taken from
+                // its head: the batch goes out in the order the buddy lists gave it. The
+                // model's list is taken from its end, so the batch goes in reversed.
                 for _ in 0..PCP_BATCH {
                     match self.rmqueue(0) {
                         Some(p) => self.pcp.push(p),
                         None => break,
                     }
                 }
+                self.pcp.reverse();
             }
             self.pcp.pop().ok_or(AllocError::OutOfMemory)?
         } else {
@@ -287,6 +309,7 @@ impl PhysMem {
 
     /// `__free_pages(pfn, order)`: returns a block whose last reference is gone. Bumps the
     /// generation of the head frame, so stale users of the frame can be detected.
+    #[inline]
     pub fn free_pages(&mut self, pfn: Pfn, order: u32) {
         {
             let p = self.page_mut(pfn);
@@ -316,6 +339,7 @@ impl PhysMem {
     /// blocks that result are the same as frame by frame (buddy merging is canonical), only
     /// their order on the free lists may differ, which no figure shows (PFNs are never
     /// compared); the merges of a run are done once instead of once per frame.
+    #[inline(never)]
     fn free_pcppages_bulk(&mut self) {
         let mut old = [0 as Pfn; PCP_BATCH];
         for (o, p) in old.iter_mut().zip(self.pcp.drain(..PCP_BATCH)) {
