@@ -73,6 +73,8 @@
 #include <sys/prctl.h>
 #include <stddef.h>
 #include <sys/resource.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/stat.h>
@@ -356,6 +358,7 @@ struct cmd {
 	int op;
 	u64 a[8];
 	char name[64];
+	char name2[64]; /* a second name (reopen's AS) */
 };
 struct result {
 	long long rc;
@@ -370,12 +373,16 @@ struct result {
 enum { OP_MMAP, OP_FILE, OP_TOUCH, OP_MUNMAP, OP_MPROTECT, OP_MLOCK, OP_MUNLOCK, OP_MLOCKALL,
        OP_MUNLOCKALL, OP_MADVISE, OP_MREMAP, OP_FORK, OP_CHILD_EXIT, OP_DUMP, OP_PAGEMAP,
        OP_COMMIT, OP_MEMINFO, OP_HUGETLB_POOL, OP_HUGETLB_STAT, OP_PERF_RING, OP_CLOSE,
-       OP_CODEFILE, OP_UPROBE, OP_UPROBE_REMOVE, OP_CALL, OP_SWAPON, OP_THP, OP_MRELEASE, OP_NOP, OP_QUIT,
+       OP_CODEFILE, OP_UPROBE, OP_UPROBE_REMOVE, OP_CALL, OP_SWAPON, OP_THP, OP_MRELEASE,
+       OP_MSYNC, OP_WRITE, OP_TRUNCATE, OP_FALLOCATE, OP_FSYNC, OP_REOPEN, OP_SHMGET, OP_SHMAT,
+       OP_SHMDT, OP_SHMRM, OP_NOP, OP_QUIT,
        OP_PFN_PROBE, OP_PEEK };
 static const char *op_names[] = {"mmap", "file", "touch", "munmap", "mprotect", "mlock", "munlock",
 	"mlockall", "munlockall", "madvise", "mremap", "fork", "child_exit", "dump", "pagemap",
 	"commit", "meminfo", "hugetlb_pool", "hugetlb_stat", "perf_ring", "close", "codefile",
-	"uprobe", "uprobe_remove", "call", "swapon", "thp", "mrelease", "nop", "quit", "pfn_probe", "peek"};
+	"uprobe", "uprobe_remove", "call", "swapon", "thp", "mrelease", "msync", "write", "truncate",
+	"fallocate", "fsync", "reopen", "shmget", "shmat", "shmdt", "shmrm", "nop", "quit", "pfn_probe",
+	"peek"};
 
 /* Files, per process: each process runs its ops on its own table (a child inherits the
  * parent's at fork); the parent keeps a mirror of the child's names and kinds (`ctab`), for the
@@ -401,6 +408,14 @@ static void tab_add(struct ftab *t, const char *name, int fd, int kind) {
 	e->fd = fd;
 	e->kind = kind;
 	e->id = ++next_file_id;
+}
+/* AS names the same object as NAME (reopen): same kind, same id */
+static void tab_alias(struct ftab *t, const char *name, const char *as, int fd) {
+	const struct fent *src = tab_find(t, name);
+	if (!src) return;
+	int kind = src->kind, id = src->id;
+	tab_add(t, as, fd, kind);
+	t->f[t->n - 1].id = id;
 }
 static void tab_del(struct ftab *t, const char *name) {
 	struct fent *e = tab_find(t, name);
@@ -555,6 +570,66 @@ static struct result run_op(const struct cmd *c) {
 		/* the parent stops the run saying perf is unavailable (it has the op's text) */
 		if (fd < 0) { r.rc = -errno; r.extra = 6; break; }
 		tab_add(&files, c->name, fd, FK_PERF);
+		r.tab = 1;
+		break;
+	}
+	case OP_SHMAT: {
+		/* a[1] rdonly, a[2] the segment's id as the parent knows it (-1: none) */
+		void *m = shmat((int)c->a[2], addr, c->a[1] ? SHM_RDONLY : 0);
+		if (m == (void *)-1) r.rc = -errno;
+		break;
+	}
+	case OP_SHMDT: r.rc = sys_rc(shmdt(addr)); break;
+	case OP_MSYNC:
+		r.rc = sys_rc(msync(addr, c->a[1], (int)c->a[2]));
+		break;
+	case OP_WRITE: {
+		/* every byte 0x5a; a short write after some bytes went is a success */
+		static char buf[1 << 16];
+		if (!buf[0]) memset(buf, 0x5a, sizeof buf);
+		int fd = file_fd(c->name);
+		if (fd < 0) { r.rc = -EBADF; break; }
+		u64 done = 0;
+		while (done < c->a[1]) {
+			size_t n = c->a[1] - done < sizeof buf ? (size_t)(c->a[1] - done) : sizeof buf;
+			ssize_t w = pwrite(fd, buf, n, (off_t)(c->a[0] + done));
+			if (w <= 0) { if (!done) r.rc = w < 0 ? -errno : -EIO; break; }
+			done += (u64)w;
+		}
+		if (!c->a[1]) r.rc = sys_rc((int)pwrite(fd, buf, 0, (off_t)c->a[0]));
+		break;
+	}
+	case OP_TRUNCATE: {
+		int fd = file_fd(c->name);
+		if (fd < 0) { r.rc = -EBADF; break; }
+		r.rc = sys_rc(ftruncate(fd, (off_t)c->a[0]));
+		break;
+	}
+	case OP_FALLOCATE: {
+		/* a[2]: 1 punch, 2 keep */
+		int fd = file_fd(c->name);
+		if (fd < 0) { r.rc = -EBADF; break; }
+		int mode = (c->a[2] & 1 ? FALLOC_FL_PUNCH_HOLE : 0) | (c->a[2] & 2 ? FALLOC_FL_KEEP_SIZE : 0);
+		r.rc = sys_rc(fallocate(fd, mode, (off_t)c->a[0], (off_t)c->a[1]));
+		break;
+	}
+	case OP_FSYNC: {
+		int fd = file_fd(c->name);
+		if (fd < 0) { r.rc = -EBADF; break; }
+		r.rc = sys_rc(fsync(fd));
+		break;
+	}
+	case OP_REOPEN: {
+		/* a[0]: 0 ro, 1 wo, 2 rw; through /proc/self/fd, a new open file of the same inode */
+		int fd = file_fd(c->name);
+		if (fd < 0) { r.rc = -EBADF; break; }
+		if (file_fd(c->name2) >= 0) { r.rc = -EEXIST; break; }
+		if (files.n >= MAX_FILES) die("too many files");
+		char path[64];
+		snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+		int nfd = open(path, (c->a[0] == 0 ? O_RDONLY : c->a[0] == 1 ? O_WRONLY : O_RDWR) | O_CLOEXEC);
+		if (nfd < 0) { r.rc = -errno; break; }
+		tab_alias(&files, c->name, c->name2, nfd);
 		r.tab = 1;
 		break;
 	}
@@ -790,6 +865,7 @@ static const char *errname(long long e) {
 	case EACCES: return "EACCES"; case EFAULT: return "EFAULT"; case EBUSY: return "EBUSY";
 	case EEXIST: return "EEXIST"; case ENODEV: return "ENODEV"; case EINVAL: return "EINVAL";
 	case EFBIG: return "EFBIG"; case ENOSPC: return "ENOSPC"; case EOVERFLOW: return "EOVERFLOW";
+	case EOPNOTSUPP: return "EOPNOTSUPP"; case ESRCH: return "ESRCH"; case EINTR: return "EINTR";
 	default: return "E?";
 	}
 }
@@ -1038,7 +1114,7 @@ static long long hp_held_kb(int i) {
  * to unlink, tracefs to unmount (mounted on the host's namespace by the runner). EOF (the runner
  * closed the pipe, or is gone) undoes every one of them: events first, then the instance, files,
  * the mount, and the pools last. */
-enum { JM_POOL = 1, JM_EVENT, JM_INSTANCE, JM_FILE, JM_UMOUNT, JM_ZRAM };
+enum { JM_POOL = 1, JM_EVENT, JM_INSTANCE, JM_FILE, JM_UMOUNT, JM_ZRAM, JM_SHM };
 struct jmsg { int kind; u64 kb; long long old; char s[200]; }; /* < PIPE_BUF: whole messages */
 #define MAX_JMSG 512
 static struct jmsg jsaved[MAX_JMSG];
@@ -1105,6 +1181,9 @@ static void janitor_main(int rfd) {
 	if (inst[0]) rmdir(inst);
 	for (int i = 0; i < n; i++)
 		if (jsaved[i].kind == JM_FILE) unlink(jsaved[i].s);
+	/* SysV segments made in the host's IPC namespace (a private one takes them with it) */
+	for (int i = 0; i < n; i++)
+		if (jsaved[i].kind == JM_SHM) shmctl((int)jsaved[i].kb, IPC_RMID, NULL);
 	for (int i = 0; i < n; i++)
 		if (jsaved[i].kind == JM_UMOUNT) umount2(jsaved[i].s, MNT_DETACH);
 	for (int i = 0; i < n; i++)
@@ -1151,7 +1230,7 @@ static void janitor_start(void) {
 /* tells the janitor one thing to undo; TEXT names the op that needs it */
 static void janitor_tell(int kind, u64 kb, long long old, const char *str, const char *text) {
 	if (janitor_pid <= 0) die("'%s': no janitor to undo it (run the runner with %s)", text,
-				  kind == JM_POOL ? "-P" : kind == JM_ZRAM ? "-S" : "-U");
+				  kind == JM_POOL ? "-P" : kind == JM_ZRAM ? "-S" : kind == JM_SHM ? "-I" : "-U");
 	struct jmsg m;
 	memset(&m, 0, sizeof m);
 	m.kind = kind; m.kb = kb; m.old = old;
@@ -1438,8 +1517,10 @@ static void perf_remap_check(char role, const char *name, u64 len, u64 foff, con
 /* The run's own mount and IPC namespaces, with a fresh tmpfs on /dev/shm; or, where that is not
  * permitted, the host's /dev/shm with names unique to the run. */
 static int host_ns; /* -H: stay in the host's namespaces (what happens where unshare is denied) */
+static int ipc_private; /* the run has its own IPC namespace: its SysV segments go with it */
 static void namespaces_setup(void) {
-	if (!host_ns && (unshare(CLONE_NEWNS | CLONE_NEWIPC) == 0 || unshare(CLONE_NEWNS) == 0)) {
+	if (!host_ns && unshare(CLONE_NEWNS | CLONE_NEWIPC) == 0) ipc_private = 1;
+	if (!host_ns && (ipc_private || unshare(CLONE_NEWNS) == 0)) {
 		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
 		    mount("tmpfs", "/dev/shm", "tmpfs", 0, "mode=1777") == 0)
 			ns_private = 1;
@@ -1678,6 +1759,13 @@ static void footprint_check(const struct cmd *c, char role, int pid, const char 
 		add = c->a[1] ? c->a[0] : 0;
 		break;
 	case OP_CODEFILE: add = c->a[0]; break; /* written: every page in the page cache */
+	/* at most every page of the range comes into the page cache, charged */
+	case OP_SHMGET:
+		if (c->a[1]) { hugetlb_check(text, (c->a[0] + (2 << 20) - 1) & ~(u64)((2 << 20) - 1)); break; }
+		add = sat_add(c->a[0], PAGE); /* charged at once, resident as touched */
+		break;
+	case OP_WRITE: add = c->a[1] ? sat_add(c->a[1], 2 * PAGE) : 0; break;
+	case OP_FALLOCATE: add = c->a[2] & 1 ? 0 : sat_add(c->a[1], 2 * PAGE); break;
 	case OP_TOUCH: {
 		u64 off = c->a[0], len = c->a[1], stride = c->a[3] ? c->a[3] : 1;
 		if (!len || off >= ARENA_END - ARENA || len > ARENA_END - ARENA - off) break;
@@ -1940,12 +2028,50 @@ static void time_exits(u64 pages, int repeats, int mode) {
 	flush_out();
 }
 
+/* ---------- SysV shared memory ---------- */
+/* Segments by script name (the IPC namespace is the run's: every role sees each one), made and
+ * removed by the parent whichever role asks; attached and detached in the role's process. */
+static int shm_wanted;
+#define MAX_SHM 64
+static struct { char name[64]; int id; } shms[MAX_SHM];
+static int nshm;
+static int shm_id(const char *name) {
+	for (int i = 0; i < nshm; i++)
+		if (!strcmp(shms[i].name, name)) return shms[i].id;
+	return -1;
+}
+static const char *shm_name(int id) {
+	for (int i = 0; i < nshm; i++)
+		if (shms[i].id == id) return shms[i].name;
+	return NULL;
+}
+/* `K <role> shm NAME nattch=.. size=..` from IPC_STAT, or the errno of a segment that is gone */
+static void print_shm(char role, const char *name) {
+	struct shmid_ds ds;
+	int id = shm_id(name);
+	if (id < 0) { out("K %c shm %s err=EINVAL\n", role, name); return; }
+	if (shmctl(id, IPC_STAT, &ds) < 0) { out("K %c shm %s err=%s\n", role, name, errname(-errno)); return; }
+	out("K %c shm %s nattch=%llu size=%llu\n", role, name, (u64)ds.shm_nattch, (u64)ds.shm_segsz);
+}
+static long long shm_get(const char *name, u64 size, int huge, const char *text) {
+	for (int i = 0; i < nshm; i++)
+		if (!strcmp(shms[i].name, name)) return -EEXIST;
+	if (nshm >= MAX_SHM) refuse("'%s': too many segments (at most %d)", text, MAX_SHM);
+	int id = shmget(IPC_PRIVATE, size, IPC_CREAT | 0600 | (huge ? SHM_HUGETLB : 0));
+	if (id < 0) return -errno;
+	if (!ipc_private) janitor_tell(JM_SHM, (u64)id, 0, NULL, text);
+	snprintf(shms[nshm].name, sizeof shms[0].name, "%s", name);
+	shms[nshm++].id = id;
+	return 0;
+}
+
 int main(int argc, char **argv) {
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-c") && i + 1 < argc) footprint_cap = strtoull(argv[++i], NULL, 0);
 		else if (!strcmp(argv[i], "-P")) pools_wanted = 1;
 		else if (!strcmp(argv[i], "-U")) uprobes_wanted = 1;
 		else if (!strcmp(argv[i], "-S")) swap_wanted = 1;
+		else if (!strcmp(argv[i], "-I")) shm_wanted = 1;
 		else if (!strcmp(argv[i], "-E")) events_wanted = 1;
 		else if (!strcmp(argv[i], "-H")) host_ns = 1;
 		else if (!strcmp(argv[i], "-t") && i + 2 < argc) {
@@ -1974,7 +2100,7 @@ int main(int argc, char **argv) {
 			time_exits(pages, atoi(argv[i + 2]), 1);
 			janitor_end();
 			return 0;
-		} else die("usage: kernel-runner [-c CAP_BYTES] [-P] [-U] [-S] [-H] < digested-script | kernel-runner -t|-T|-M|-V|-A|-L|-F PAGES "
+		} else die("usage: kernel-runner [-c CAP_BYTES] [-P] [-U] [-S] [-I] [-H] < digested-script | kernel-runner -t|-T|-M|-V|-A|-L|-F PAGES "
 			       "REPEATS | kernel-runner -E");
 	}
 	if (sysconf(_SC_PAGESIZE) != 4096) die("needs 4 KiB pages");
@@ -1994,7 +2120,8 @@ int main(int argc, char **argv) {
 	 * forked first, while the runner holds almost nothing: it shares no memory of the script,
 	 * and what its fork charged is in the baseline. */
 	if (pools_wanted) pools_lock();
-	if (pools_wanted || uprobes_wanted || swap_wanted) janitor_start();
+	/* -I: the script makes SysV segments; in the host's IPC namespace the janitor removes them */
+	if (pools_wanted || uprobes_wanted || swap_wanted || (shm_wanted && !ipc_private)) janitor_start();
 	/* No RLIMIT_AS: it bounds reservations (VmSize), which the cap deliberately does not (a
 	 * 4 GiB noreserve mapping must run), and it would give ENOMEM where the model, which has no
 	 * such limit, succeeds. footprint_check bounds what the script makes resident or charges. */
@@ -2036,11 +2163,12 @@ int main(int argc, char **argv) {
 		for (char *p = f[3]; *p;) {
 			while (*p == ' ') p++;
 			if (!*p) break;
-			if (*p == '=') { /* a name */
+			if (*p == '=') { /* a name, then a second one */
 				p++;
 				size_t n = strcspn(p, " ");
+				char *dst = c.name[0] ? c.name2 : c.name;
 				if (n >= sizeof c.name) die("name too long");
-				memcpy(c.name, p, n); c.name[n] = 0;
+				memcpy(dst, p, n); dst[n] = 0;
 				p += n;
 			} else {
 				if (na >= 8) die("too many args");
@@ -2095,9 +2223,38 @@ int main(int argc, char **argv) {
 		/* the swap device is the host's: made by the parent, whichever role asks */
 		case OP_SWAPON: r.rc = swapon_zram(c.a[0], f[4]); break;
 		case OP_NOP: break;
+		case OP_SHMGET: r.rc = shm_get(c.name, c.a[0], (int)c.a[1], f[4]); break;
+		case OP_SHMRM: {
+			int id = shm_id(c.name);
+			r.rc = id < 0 ? -EINVAL : sys_rc(shmctl(id, IPC_RMID, NULL));
+			break;
+		}
+		case OP_SHMDT: {
+			/* the segment shmdt detaches (the first SysV VMA from OFF on whose distance from
+			 * OFF is its file offset), named by its inode (a segment's inode number is its
+			 * id), for the K line */
+			const char *n = NULL;
+			if (c.a[0] < ARENA_END - ARENA) {
+				read_smaps(pid);
+				for (int i = 0; i < nvmas && !n; i++)
+					if (vmas[i].start >= ARENA + c.a[0] && !strncmp(vmas[i].name, "/SYSV", 5) &&
+					    vmas[i].start - (ARENA + c.a[0]) == vmas[i].off)
+						n = shm_name((int)vmas[i].ino);
+			}
+			char seg[64] = "";
+			if (n) snprintf(seg, sizeof seg, "%s", n);
+			r = role == 'C' ? child_run(&c) : run_op(&c);
+			if (!r.rc && seg[0]) print_shm(role, seg);
+			break;
+		}
+		case OP_SHMAT:
+			c.a[2] = (u64)(long long)shm_id(c.name);
+			r = role == 'C' ? child_run(&c) : run_op(&c);
+			break;
 		default:
 			r = role == 'C' ? child_run(&c) : run_op(&c);
 		}
+		if (c.op == OP_SHMGET || c.op == OP_SHMAT || c.op == OP_SHMRM) print_shm(role, c.name);
 		if (r.extra == 1) { out("R %c sigsegv_at=", role); print_off(r.extra_val); out("\n"); }
 		if (r.extra == 2) { out("R %c sigbus_at=", role); print_off(r.extra_val); out("\n"); }
 		if (r.extra == 4)
@@ -2108,7 +2265,9 @@ int main(int argc, char **argv) {
 			unavailable("'%s' needs perf events: perf_event_open of a software dummy event: %s",
 				    f[4], strerror((int)-r.rc));
 		/* the parent's mirror of the child's table, the run's codefiles, its perf rings */
-		if (role == 'C' && r.tab > 0)
+		if (role == 'C' && r.tab > 0 && c.op == OP_REOPEN)
+			tab_alias(&ctab, c.name, c.name2, -1);
+		else if (role == 'C' && r.tab > 0)
 			tab_add(&ctab, c.name, -1, c.op == OP_PERF_RING ? FK_PERF : c.op == OP_CODEFILE ? FK_CODEFILE
 						   : c.a[2] ? FK_SHMFILE : FK_MEMFD);
 		if (role == 'C' && r.tab < 0) tab_del(&ctab, c.name);

@@ -200,6 +200,39 @@ fn digest_line(l: &Line) -> Result<String, HostError> {
         ),
         Op::Swapon { size } => ("swapon", format!("{size}")),
         Op::Thp { on } => ("thp", format!("{}", *on as u8)),
+        Op::Msync { off, len, flags } => ("msync", format!("{off} {len} {}", flags.bits())),
+        Op::Write { name, foff, len } => ("write", format!("{foff} {len} ={name}")),
+        Op::Truncate { name, size } => ("truncate", format!("{size} ={name}")),
+        Op::Fallocate {
+            name,
+            foff,
+            len,
+            punch,
+            keep,
+        } => (
+            "fallocate",
+            format!("{foff} {len} {} ={name}", *punch as u8 | (*keep as u8) << 1),
+        ),
+        Op::Fsync { name } => ("fsync", format!("={name}")),
+        Op::Shmget {
+            name,
+            size,
+            hugetlb,
+        } => ("shmget", format!("{size} {} ={name}", *hugetlb as u8)),
+        Op::Shmat { name, off, rdonly } => ("shmat", format!("{off} {} ={name}", *rdonly as u8)),
+        Op::Shmdt { off } => ("shmdt", format!("{off}")),
+        Op::Shmrm { name } => ("shmrm", format!("={name}")),
+        Op::Reopen { name, alias, mode } => (
+            "reopen",
+            format!(
+                "{} ={name} ={alias}",
+                match mode {
+                    exitmm_script::OpenMode::Ro => 0,
+                    exitmm_script::OpenMode::Wo => 1,
+                    exitmm_script::OpenMode::Rw => 2,
+                }
+            ),
+        ),
         _ => {
             return Err(HostError::ModelOnly {
                 line: l.line,
@@ -274,6 +307,14 @@ fn run_with(script: &Script, footprint_cap: u64, extra: &[&str]) -> Result<Strin
     {
         // The janitor swaps off and removes the run's zram device however it ends.
         cmd.arg("-S");
+    }
+    if script
+        .lines
+        .iter()
+        .any(|l| matches!(l.op, Op::Shmget { .. }))
+    {
+        // Outside a private IPC namespace the janitor removes the run's segments.
+        cmd.arg("-I");
     }
     let mut child = cmd
         .stdin(Stdio::piped())
@@ -859,14 +900,14 @@ mod tests {
     /// printed. `None` (saying why) where the host cannot run it.
     fn runner_paused_after(
         runner: &str,
-        flag: &str,
+        flags: &[&str],
         src: &str,
         op: &str,
     ) -> Option<(std::process::Child, std::process::ChildStdin, String)> {
         use std::io::BufRead;
         let s = exitmm_script::parse(src).unwrap();
         let mut child = Command::new(runner)
-            .arg(flag)
+            .args(flags)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -902,7 +943,8 @@ mod tests {
             return;
         }
         let src = "codefile code 16K\nmmap 0 16K rx private code\nuprobe code 0x1000\n";
-        let Some((mut child, stdin, seen)) = runner_paused_after(runner, "-U", src, "# 3 uprobe")
+        let Some((mut child, stdin, seen)) =
+            runner_paused_after(runner, &["-U"], src, "# 3 uprobe")
         else {
             return;
         };
@@ -1034,7 +1076,8 @@ mod tests {
         };
         let before = swap_state();
         let src = "swapon 16M\nmmap 0 64K rw private,anon\ntouch 0 64K w\nmadvise 0 64K pageout\n";
-        let Some((mut child, stdin, seen)) = runner_paused_after(runner, "-S", src, "# 4 madvise")
+        let Some((mut child, stdin, seen)) =
+            runner_paused_after(runner, &["-S"], src, "# 4 madvise")
         else {
             return;
         };
@@ -1049,6 +1092,72 @@ mod tests {
                 t0.elapsed() < std::time::Duration::from_secs(10),
                 "the janitor left {:?} (before: {before:?})",
                 swap_state()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    /// The host's SysV segments (`/proc/sysvipc/shm` without its header).
+    fn shm_state() -> Vec<String> {
+        std::fs::read_to_string("/proc/sysvipc/shm")
+            .unwrap_or_default()
+            .lines()
+            .skip(1)
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn sysv_segments_go_with_the_run() {
+        let before = shm_state();
+        let src = "shmget a 64K\nshmat a 0\ntouch 0 64K w\nshmget b 8K\nshmat b 1M rdonly\n\
+                   shmrm b\ndump\n";
+        let s = exitmm_script::parse(src).unwrap();
+        // In the run's own IPC namespace and, as where unshare is denied, in the host's.
+        for extra in [&[][..], &["-H"][..]] {
+            let out = match run_with(&s, DEFAULT_FOOTPRINT_CAP, extra) {
+                Ok(o) => o,
+                Err(HostError::Unavailable(w)) => return eprintln!("skipped: {w}"),
+                Err(e) => panic!("{extra:?}: {e}"),
+            };
+            assert!(
+                out.contains("K P shm a nattch=1 size=65536\n")
+                    && out.contains("# 6 shmrm b\nK P shm b nattch=1 size=8192\nR P rc=0")
+                    && out.contains("name=/SYSV00000000 (deleted)\n"),
+                "{extra:?}\n{out}"
+            );
+            assert_eq!(shm_state(), before, "{extra:?}: the run left a segment");
+        }
+    }
+
+    #[test]
+    fn the_janitor_removes_the_segments_of_a_killed_runner() {
+        let Ok(runner) = available() else {
+            return eprintln!("skipped: {}", available().unwrap_err());
+        };
+        let before = shm_state();
+        let src = "shmget a 64K\nshmat a 0\ntouch 0 64K w\n";
+        // In the host's IPC namespace (-H), where only the janitor can remove them.
+        let Some((mut child, stdin, seen)) =
+            runner_paused_after(runner, &["-H", "-I"], src, "# 3 touch")
+        else {
+            return;
+        };
+        assert!(seen.contains(" RssShmem=64 "), "{seen}");
+        assert_ne!(
+            shm_state(),
+            before,
+            "the segment exists while the run lives"
+        );
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        drop(stdin);
+        let t0 = std::time::Instant::now();
+        while shm_state() != before {
+            assert!(
+                t0.elapsed() < std::time::Duration::from_secs(10),
+                "the janitor left {:?} (before: {before:?})",
+                shm_state()
             );
             std::thread::sleep(std::time::Duration::from_millis(50));
         }

@@ -569,19 +569,22 @@ async fn free_and_remove<H: Hardware>(
             let rv = kk.with_mm(id, |k, mm| k.remove_vma(mm, vma));
             removed.perf_pages_freed += rv.perf_pages_freed;
             removed.pat_untracked += rv.pat_untracked;
+            removed.shm_closed += rv.shm_closed;
+            removed.shm_destroyed += rv.shm_destroyed;
             kk.hw.cond_resched();
         }
         point(cx, "cond_resched").await;
     }
-    r.step(
-        "remove_vma",
-        d,
-        &[
-            ("vmas", n),
-            ("perf_pages_freed", removed.perf_pages_freed as i64),
-            ("pat_untracked", removed.pat_untracked as i64),
-        ],
-    );
+    let keys = [
+        ("vmas", n),
+        ("perf_pages_freed", removed.perf_pages_freed as i64),
+        ("pat_untracked", removed.pat_untracked as i64),
+        // vm_ops->close of SysV attachments (shm_close), shown when there were any.
+        ("shm_close", removed.shm_closed as i64),
+        ("shm_destroyed", removed.shm_destroyed as i64),
+    ];
+    let shown = if removed.shm_closed > 0 { 5 } else { 3 };
+    r.step("remove_vma", d, &keys[..shown]);
     nr_accounted
 }
 

@@ -26,6 +26,7 @@ pub mod mmu_gather;
 pub mod mmu_notifier;
 pub mod mprotect;
 pub mod mremap;
+pub mod msync;
 pub mod oom_kill;
 pub mod page;
 pub mod page_alloc;
@@ -33,6 +34,7 @@ pub mod pat;
 pub mod perf_event;
 pub mod pgtable;
 pub mod sched;
+pub mod shm;
 pub mod shmem;
 pub mod swap;
 pub mod swapfile;
@@ -71,6 +73,7 @@ pub enum Errno {
     EOVERFLOW = 75,
     ENOSPC = 28,
     ENODEV = 19,
+    EOPNOTSUPP = 95,
     ENOTSUPP = 524,
 }
 
@@ -101,6 +104,7 @@ impl Errno {
             Errno::EOVERFLOW => "EOVERFLOW",
             Errno::ENOSPC => "ENOSPC",
             Errno::ENODEV => "ENODEV",
+            Errno::EOPNOTSUPP => "EOPNOTSUPP",
             Errno::ENOTSUPP => "ENOTSUPP",
         }
     }
@@ -256,6 +260,8 @@ pub struct Kernel<H: Hardware> {
     pub mms: Vec<Option<Box<Mm>>>,
     /// Shmem inodes (memfd, tmpfs files, shared anonymous objects).
     pub files: shmem::Files,
+    /// System V shared memory segments by id; a destroyed one is `None`.
+    pub shm_segs: Vec<Option<shm::ShmSegment>>,
     /// `vm_committed_as`, in pages.
     pub committed: i64,
     /// Pages `vm_committed_as` holds that no structure accounts for: 6.18's mremap, moving a
@@ -369,6 +375,7 @@ impl<H: Hardware> Kernel<H> {
             log: Vec::new(),
             races: Vec::new(),
             late_mmdrop: Vec::new(),
+            shm_segs: Vec::new(),
             config,
             next_content: 1,
         };

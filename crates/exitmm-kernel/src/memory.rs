@@ -616,7 +616,11 @@ impl<H: Hardware> Kernel<H> {
     fn do_fault_page(&mut self, vma: &Vma, addr: u64) -> Result<Pfn, Fault> {
         let file = vma.file.expect("file VMA");
         self.shmem_get_page(file, vma.linear_index(addr))
-            .map_err(|e| if e.is_none() { Fault::Bus } else { Fault::Oom })
+            // vmf_error: only ENOMEM is an OOM; a failed charge (ENOSPC) is SIGBUS.
+            .map_err(|e| match e {
+                Some(Errno::ENOMEM) => Fault::Oom,
+                _ => Fault::Bus,
+            })
     }
 
     /// `do_fault_around` → `filemap_map_pages`: map already-cached pages around `addr`, in a
@@ -646,6 +650,10 @@ impl<H: Hardware> Kernel<H> {
             let Some(&pfn) = self.files.get(file).pages.get(&index) else {
                 continue;
             };
+            // next_uptodate_folio: a page fallocate left !uptodate waits for its own fault.
+            if !self.mem.page(pfn).flags.contains(PageFlags::UPTODATE) {
+                continue;
+            }
             // filemap_map_pmd: the PTE table comes with the first page to map.
             let table = self.pte_alloc(mm, pmd, a)?;
             if !pt::none(self.hw.table(table)[i as usize]) {
@@ -1272,6 +1280,46 @@ impl<H: Hardware> Kernel<H> {
         self.tlb_finish_mmu(tlb, nested);
         mm.tlb_flush_pending -= 1;
         zap
+    }
+
+    /// `unmap_mapping_range` (mm/memory.c, 6.18): the pages `[first, last)` of `file` leave
+    /// every mapping of it, in every mm (`current` is the caller's, lent out while it runs),
+    /// through `zap_page_range_single` over each VMA's part of the range (the i_mmap walk).
+    /// `even_cows`: private COW copies go too (truncation); a hole punch keeps them.
+    pub fn unmap_mapping_range(
+        &mut self,
+        current: &mut Mm,
+        file: crate::mm_types::FileId,
+        first: u64,
+        last: u64,
+        even_cows: bool,
+    ) {
+        let details = ZapDetails {
+            reclaim_pt: false,
+            even_cows,
+        };
+        let zap_in = |k: &mut Self, mm: &mut Mm| {
+            let vmas: Vec<_> = mm
+                .vmas
+                .values()
+                .filter(|v| v.file == Some(file))
+                .cloned()
+                .collect();
+            for v in vmas {
+                let (lo, hi) = (first.max(v.pgoff), last.min(v.pgoff + v.pages()));
+                if lo < hi {
+                    let s = v.start + ((lo - v.pgoff) << 12);
+                    let e = v.start + ((hi - v.pgoff) << 12);
+                    k.zap_page_range_single(mm, &v, s, e, details);
+                }
+            }
+        };
+        zap_in(self, current);
+        for id in 0..self.mms.len() {
+            if self.mms[id].is_some() {
+                self.with_mm(id as u32, |k, mm| zap_in(k, mm));
+            }
+        }
     }
 
     // ---------------------------------------------------------------- page-table freeing

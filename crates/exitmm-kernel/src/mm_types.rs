@@ -113,6 +113,9 @@ pub struct Vma {
     /// `swap_readahead_info`: the last swap fault's page address, readahead window and hits
     /// (`SWAP_RA_VAL`); 0 until the first swap-in through the swap cache.
     pub swap_readahead_info: u64,
+    /// An attachment of a System V segment (`vm_ops == &shm_vm_ops`): its close is
+    /// `shm_close`, so no merge may remove it (`can_merge_remove_vma`).
+    pub shm: bool,
 }
 
 /// Special mappings (`struct vm_special_mapping`) the model installs.

@@ -52,6 +52,8 @@ pub struct MapFlags {
     pub fixed: bool,
     /// `MAP_HUGETLB` with this page size (anonymous mappings only).
     pub hugetlb: Option<crate::hugetlb::HugeSize>,
+    /// The `f_mode` of the descriptor a file is mapped through (read and write by default).
+    pub fmode: crate::shmem::FMode,
 }
 
 /// What a munmap-style removal did, for reports.
@@ -74,6 +76,10 @@ pub struct UnmapStats {
 pub struct RemoveVma {
     /// Perf ring-buffer pages the VMA's close freed (its last mapping).
     pub perf_pages_freed: u64,
+    /// SysV attachments closed (`shm_close`).
+    pub shm_closed: u64,
+    /// SysV segments the close destroyed (marked `SHM_DEST`, this their last attachment).
+    pub shm_destroyed: u64,
     /// PAT reservations `vm_area_free` gave back (6.16+ tracking).
     pub pat_untracked: u64,
 }
@@ -81,7 +87,7 @@ pub struct RemoveVma {
 /// The attributes that decide whether two VMAs can be one (`is_mergeable_vma` and the
 /// pgoff rule of `can_vma_merge_before/after`).
 fn mergeable(a: &Vma, b_flags: VmFlags, b_file: Option<FileId>) -> bool {
-    a.flags == b_flags && a.file == b_file && !a.flags.intersects(VmFlags::SPECIAL)
+    a.flags == b_flags && a.file == b_file && !a.flags.intersects(VmFlags::SPECIAL) && !a.shm
 }
 
 /// `is_mergeable_anon_vma` (6.x): can the range carrying `src_anon` (coming from the VMA
@@ -426,6 +432,16 @@ impl<H: Hardware> Kernel<H> {
                 return Err(Errno::EAGAIN);
             }
         }
+        // do_mmap's file checks: a shared writable mapping needs a descriptor open for
+        // writing, any file mapping one open for reading.
+        if file.is_some() {
+            if flags.shared && prot.write && !flags.fmode.write {
+                return Err(Errno::EACCES);
+            }
+            if !flags.fmode.read {
+                return Err(Errno::EACCES);
+            }
+        }
         // path_noexec (after the address and mlock checks): the anon-inode filesystem of a perf event is SB_I_NOEXEC.
         if file.is_some_and(|f| self.files.get(f).kind == FileKind::PerfEvent) {
             if prot.exec {
@@ -440,6 +456,11 @@ impl<H: Hardware> Kernel<H> {
         }
         if flags.shared {
             vm_flags |= VmFlags::SHARED | VmFlags::MAYSHARE;
+            // A shared mapping through a read-only descriptor can never be written: it is
+            // not VM_SHARED either (maps still says 's', from VM_MAYSHARE).
+            if file.is_some() && !flags.fmode.write {
+                vm_flags -= VmFlags::MAYWRITE | VmFlags::SHARED;
+            }
         }
         // MAP_NORESERVE is honoured if overcommit is allowed; hugetlb always honours it.
         if flags.noreserve && (self.config.overcommit_memory != 2 || huge.is_some()) {
@@ -579,6 +600,7 @@ impl<H: Hardware> Kernel<H> {
                     pfnmap_ctx: None,
                     special: None,
                     swap_readahead_info: 0,
+                    shm: false,
                 },
             );
             mm.map_count += 1;
@@ -623,6 +645,7 @@ impl<H: Hardware> Kernel<H> {
             pfnmap_ctx: None,
             special: None,
             swap_readahead_info: 0,
+            shm: false,
         };
         if let Err(e) = self.hugetlbfs_file_mmap(&mut vma) {
             // unmap_and_free_vma: fput, vm_file = NULL, unmap_region; no close.
@@ -673,6 +696,7 @@ impl<H: Hardware> Kernel<H> {
             pfnmap_ctx: None,
             special: None,
             swap_readahead_info: 0,
+            shm: false,
         };
         let r = match self.files.get(file).driver {
             Some(crate::shmem::Driver::Perf(_)) => self.perf_mmap(mm, &mut vma),
@@ -803,6 +827,10 @@ impl<H: Hardware> Kernel<H> {
                 done.perf_pages_freed += self.perf_mmap_close(mm, &vma).pages_freed;
             }
             self.fput(f);
+            if vma.shm {
+                done.shm_closed += 1;
+                done.shm_destroyed += self.shm_close(f) as u64;
+            }
         }
         done.pat_untracked += self.vm_area_free_pat(&vma) as u64;
         done

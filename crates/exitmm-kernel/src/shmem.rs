@@ -32,6 +32,8 @@ pub enum FileKind {
     /// A tmpfs file of code (`codefile`), still linked under `/dev/shm` so that tracefs can
     /// name it.
     Codefile,
+    /// A System V shared memory segment (`newseg`'s `SYSV<key>` inode, shmem or hugetlbfs).
+    SysvShm,
 }
 
 /// The driver behind a file that is not shmem: its `mmap` and `close` are the driver's.
@@ -92,6 +94,7 @@ impl ShmemFile {
             FileKind::PerfEvent => String::from("anon_inode:[perf_event]"),
             FileKind::Device => alloc::format!("/dev/iomap/{}", self.name),
             FileKind::Codefile => alloc::format!("/dev/shm/{}", self.name),
+            FileKind::SysvShm => alloc::format!("/{} (deleted)", self.name),
         }
     }
 
@@ -235,20 +238,39 @@ impl<H: Hardware> Kernel<H> {
     /// `shmem_get_folio(SGP_CACHE)`: the cached page at `index`, allocating (and charging) a
     /// zeroed one for a hole. `Err(None)` past end of file, `Err(Some(e))` on failure.
     pub fn shmem_get_page(&mut self, id: FileId, index: u64) -> Result<Pfn, Option<Errno>> {
-        let f = self.files.get(id);
-        if index >= f.size_pages() {
+        if index >= self.files.get(id).size_pages() {
             return Err(None);
         }
+        let (pfn, _) = self.shmem_get_folio(id, index, true).map_err(Some)?;
+        // A folio fallocate left !uptodate is cleared and made uptodate by its first use.
+        self.mem.page_mut(pfn).flags.insert(PageFlags::UPTODATE);
+        Ok(pfn)
+    }
+
+    /// `shmem_get_folio` without the end-of-file check (as `SGP_WRITE` and `SGP_FALLOC` call
+    /// it): the cached page at `index`, or a new zeroed one, charged, in the cache, uptodate
+    /// or not as `uptodate` says. Also says whether it was new. A failed charge is `ENOSPC`
+    /// (`shmem_inode_acct_blocks`), a failed allocation `ENOMEM`.
+    fn shmem_get_folio(
+        &mut self,
+        id: FileId,
+        index: u64,
+        uptodate: bool,
+    ) -> Result<(Pfn, bool), Errno> {
+        let f = self.files.get(id);
         if let Some(&p) = f.pages.get(&index) {
-            return Ok(p);
+            return Ok((p, false));
         }
         if let Some(&slot) = f.swapped.get(&index) {
-            return self.shmem_swapin_folio(id, index, slot);
+            return self
+                .shmem_swapin_folio(id, index, slot)
+                .map(|p| (p, false))
+                .map_err(|e| e.unwrap_or(Errno::ENOMEM));
         }
         self.shmem_recalc_inode(id);
         let f = self.files.get(id);
         if f.per_page_acct {
-            self.vm_enough_memory(1).map_err(Some)?;
+            self.vm_enough_memory(1).map_err(|_| Errno::ENOSPC)?;
         }
         let pfn = match self.mem.alloc_pages(0) {
             Ok(p) => p,
@@ -256,17 +278,19 @@ impl<H: Hardware> Kernel<H> {
                 if self.files.get(id).per_page_acct {
                     self.vm_unacct_memory(1);
                 }
-                return Err(Some(Errno::ENOMEM));
+                return Err(Errno::ENOMEM);
             }
         };
         let p = self.mem.page_mut(pfn);
-        p.flags =
-            PageFlags::PAGECACHE | PageFlags::SWAPBACKED | PageFlags::UPTODATE | PageFlags::LRU;
+        p.flags = PageFlags::PAGECACHE | PageFlags::SWAPBACKED | PageFlags::LRU;
+        if uptodate {
+            p.flags.insert(PageFlags::UPTODATE);
+        }
         p.mapping = id;
         p.index = index as u32;
         self.files.get_mut(id).pages.insert(index, pfn);
         self.folio_add_lru(pfn);
-        Ok(pfn)
+        Ok((pfn, true))
     }
 
     /// `shmem_swapin_folio`: the page written out from `index` comes back into the cache (dirty,
@@ -366,10 +390,9 @@ impl<H: Hardware> Kernel<H> {
 }
 
 impl<H: Hardware> Kernel<H> {
-    /// `shmem_fallocate(FALLOC_FL_PUNCH_HOLE)` over pages `[first, last)` of `file`:
-    /// `unmap_mapping_range` takes the page-cache pages out of every mapping of the file (in
-    /// every mm; `current` is the caller's, lent out while it runs), leaving COW copies alone;
-    /// then `shmem_truncate_range` drops them from the cache and returns their charge.
+    /// `shmem_fallocate(FALLOC_FL_PUNCH_HOLE)` over whole pages `[first, last)` of `file`:
+    /// `unmap_mapping_range` takes the page-cache pages out of every mapping of the file,
+    /// leaving COW copies alone; then `shmem_truncate_range` drops them from the cache.
     pub fn shmem_punch_hole(
         &mut self,
         current: &mut crate::mm_types::Mm,
@@ -377,33 +400,16 @@ impl<H: Hardware> Kernel<H> {
         first: u64,
         last: u64,
     ) {
-        use crate::memory::ZapDetails;
-        let details = ZapDetails {
-            reclaim_pt: false,
-            even_cows: false,
-        };
-        let zap_in = |k: &mut Self, mm: &mut crate::mm_types::Mm| {
-            let vmas: Vec<_> = mm
-                .vmas
-                .values()
-                .filter(|v| v.file == Some(file))
-                .cloned()
-                .collect();
-            for v in vmas {
-                let (lo, hi) = (first.max(v.pgoff), last.min(v.pgoff + v.pages()));
-                if lo < hi {
-                    let s = v.start + ((lo - v.pgoff) << 12);
-                    let e = v.start + ((hi - v.pgoff) << 12);
-                    k.zap_page_range_single(mm, &v, s, e, details);
-                }
-            }
-        };
-        zap_in(self, current);
-        for id in 0..self.mms.len() {
-            if self.mms[id].is_some() {
-                self.with_mm(id as u32, |k, mm| zap_in(k, mm));
-            }
+        if first < last {
+            self.unmap_mapping_range(current, file, first, last, false);
         }
+        self.shmem_truncate_range(file, first, last);
+    }
+
+    /// `shmem_truncate_range` over whole pages `[first, last)`: the cached and swapped-out
+    /// pages there leave the file, their charge with them (a partial page at either end is
+    /// only zeroed, which no figure shows).
+    pub fn shmem_truncate_range(&mut self, file: FileId, first: u64, last: u64) {
         let f = self.files.get_mut(file);
         let gone: Vec<(u64, Pfn)> = f.pages.range(first..last).map(|(i, p)| (*i, *p)).collect();
         for (i, _) in &gone {
@@ -434,6 +440,214 @@ impl<H: Hardware> Kernel<H> {
         }
         if per_page {
             self.vm_unacct_memory(gone.len() as i64);
+        }
+    }
+}
+
+/// Largest file offset the model's page index holds (`index` is 32 bits): 16 TiB. The kernel
+/// allows `MAX_LFS_FILESIZE`; writes or sizes past this answer `EFBIG` here.
+pub const MODEL_MAX_FILE: u64 = 1 << 44;
+
+/// Whether the descriptor a file op goes through was opened for reading and for writing
+/// (`FMODE_READ`, `FMODE_WRITE`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FMode {
+    /// `FMODE_READ`.
+    pub read: bool,
+    /// `FMODE_WRITE`.
+    pub write: bool,
+}
+
+impl Default for FMode {
+    fn default() -> Self {
+        FMode {
+            read: true,
+            write: true,
+        }
+    }
+}
+
+impl<H: Hardware> Kernel<H> {
+    /// What kind of inode a file op meets: shmem (`Ok`), or the errno a file without the op
+    /// answers (`not_shmem`). Hugetlbfs inodes are `Err(None)`: the caller decides.
+    fn shmem_inode(&self, id: FileId, not_shmem: Errno) -> Result<(), Option<Errno>> {
+        let f = self.files.get(id);
+        if f.huge.is_some() {
+            return Err(None);
+        }
+        if f.driver.is_some() {
+            return Err(Some(not_shmem));
+        }
+        Ok(())
+    }
+
+    /// `pwrite` → `shmem_file_write_iter` (`generic_perform_write`): each page of
+    /// `[foff, foff + len)` is found or allocated (`shmem_write_begin`, `SGP_WRITE`), written,
+    /// made uptodate and dirty (`shmem_write_end`); `i_size` grows to the end of the write.
+    /// `Err(None)`: a hugetlbfs file (the caller says what the model lacks).
+    pub fn shmem_write(
+        &mut self,
+        id: FileId,
+        mode: FMode,
+        foff: u64,
+        len: u64,
+    ) -> Result<(), Option<Errno>> {
+        if !mode.write {
+            return Err(Some(Errno::EBADF)); // vfs_write: not open for writing
+        }
+        // hugetlbfs and perf have no write_iter (vfs_write: EINVAL).
+        match self.shmem_inode(id, Errno::EINVAL) {
+            Err(None) => return Err(Some(Errno::EINVAL)),
+            r => r?,
+        }
+        if len == 0 {
+            return Ok(());
+        }
+        let end = foff.checked_add(len).ok_or(Some(Errno::EINVAL))?;
+        if end > MODEL_MAX_FILE {
+            return Err(Some(Errno::EFBIG));
+        }
+        for index in foff >> 12..end.div_ceil(4096) {
+            let (pfn, _) = match self.shmem_get_folio(id, index, true) {
+                Ok(p) => p,
+                // A short write: what was written stays, i_size covers it.
+                Err(e) if index == foff >> 12 => return Err(Some(e)),
+                Err(_) => {
+                    let f = self.files.get_mut(id);
+                    f.size = f.size.max(index << 12);
+                    return Ok(());
+                }
+            };
+            let c = self.new_content();
+            let p = self.mem.page_mut(pfn);
+            p.flags.insert(PageFlags::UPTODATE | PageFlags::DIRTY);
+            p.content = c;
+        }
+        let f = self.files.get_mut(id);
+        f.size = f.size.max(end);
+        Ok(())
+    }
+
+    /// `ftruncate` → `shmem_setattr(ATTR_SIZE)`: the new `i_size`; a shrink unmaps every page
+    /// past the new end from every mapping, private COW copies included
+    /// (`unmap_mapping_range(holebegin, 0, even_cows)`), then drops them from the cache
+    /// (`shmem_truncate_range`). `Err(None)`: a hugetlbfs file (not modelled yet).
+    pub fn shmem_setattr_size(
+        &mut self,
+        current: &mut crate::mm_types::Mm,
+        id: FileId,
+        mode: FMode,
+        size: u64,
+    ) -> Result<(), Option<Errno>> {
+        // do_ftruncate: a descriptor not open for writing, or not a regular file, is EINVAL.
+        if !mode.write {
+            return Err(Some(Errno::EINVAL));
+        }
+        self.shmem_inode(id, Errno::EINVAL)?;
+        if size > i64::MAX as u64 {
+            return Err(Some(Errno::EINVAL));
+        }
+        if size > MODEL_MAX_FILE {
+            return Err(Some(Errno::EFBIG));
+        }
+        let old = self.files.get(id).size;
+        self.files.get_mut(id).size = size;
+        if size < old {
+            let holebegin = size.div_ceil(4096);
+            self.unmap_mapping_range(current, id, holebegin, u64::MAX, true);
+            self.shmem_partial_page(id, size);
+            self.shmem_truncate_range(id, holebegin, u64::MAX);
+        }
+        Ok(())
+    }
+
+    /// `shmem_undo_range` at a byte offset inside a page: the cached page there has its part
+    /// in the range zeroed and is marked dirty (`folio_mark_dirty`). Nothing for a page
+    /// boundary or a hole.
+    fn shmem_partial_page(&mut self, id: FileId, at: u64) {
+        if at.is_multiple_of(4096) {
+            return;
+        }
+        if let Some(&pfn) = self.files.get(id).pages.get(&(at >> 12)) {
+            self.mem.page_mut(pfn).flags.insert(PageFlags::DIRTY);
+        }
+    }
+
+    /// `fallocate` → `vfs_fallocate` → `shmem_fallocate`. Allocation finds or allocates each
+    /// page (`SGP_FALLOC`: new pages stay !uptodate, so fault-around skips them), marks it
+    /// dirty, and without `keep` grows `i_size`; on failure the pages it added go again.
+    /// `punch` (with `keep`, as vfs_fallocate requires) unmaps the whole pages of the range
+    /// from every mapping, COW copies kept, and drops them. `Err(None)`: a hugetlbfs file.
+    #[allow(clippy::too_many_arguments)]
+    pub fn shmem_fallocate(
+        &mut self,
+        current: &mut crate::mm_types::Mm,
+        id: FileId,
+        mode: FMode,
+        foff: u64,
+        len: u64,
+        punch: bool,
+        keep: bool,
+    ) -> Result<(), Option<Errno>> {
+        // vfs_fallocate's checks, in its order.
+        if foff > i64::MAX as u64 || len == 0 || len > i64::MAX as u64 {
+            return Err(Some(Errno::EINVAL));
+        }
+        if punch && !keep {
+            return Err(Some(Errno::EOPNOTSUPP));
+        }
+        if !mode.write {
+            return Err(Some(Errno::EBADF));
+        }
+        // An anon inode (perf) is neither a regular file nor a directory.
+        self.shmem_inode(id, Errno::ENODEV)?;
+        let end = match foff.checked_add(len) {
+            Some(e) if e <= i64::MAX as u64 => e,
+            _ => return Err(Some(Errno::EFBIG)),
+        };
+        if punch {
+            let first = foff.div_ceil(4096);
+            let last = end >> 12;
+            self.shmem_partial_page(id, foff);
+            self.shmem_partial_page(id, end);
+            if last > first {
+                self.shmem_punch_hole(current, id, first, last);
+            }
+            return Ok(());
+        }
+        if end > MODEL_MAX_FILE {
+            return Err(Some(Errno::EFBIG));
+        }
+        let mut added = Vec::new();
+        for index in foff >> 12..end.div_ceil(4096) {
+            match self.shmem_get_folio(id, index, false) {
+                Ok((pfn, new)) => {
+                    self.mem.page_mut(pfn).flags.insert(PageFlags::DIRTY);
+                    if new {
+                        added.push(index);
+                    }
+                }
+                Err(e) => {
+                    // shmem_undo_range(unfalloc): the !uptodate pages this call added go.
+                    for i in added {
+                        self.shmem_truncate_range(id, i, i + 1);
+                    }
+                    return Err(Some(e));
+                }
+            }
+        }
+        if !keep {
+            let f = self.files.get_mut(id);
+            f.size = f.size.max(end);
+        }
+        Ok(())
+    }
+
+    /// `fsync`: shmem and hugetlbfs have `noop_fsync`; a perf event has no fsync (`EINVAL`).
+    pub fn vfs_fsync(&mut self, id: FileId) -> Result<(), Errno> {
+        match self.shmem_inode(id, Errno::EINVAL) {
+            Err(Some(e)) => Err(e),
+            _ => Ok(()),
         }
     }
 }

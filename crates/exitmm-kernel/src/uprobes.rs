@@ -543,6 +543,7 @@ impl<H: Hardware> Kernel<H> {
                 pfnmap_ctx: None,
                 special: Some(crate::mm_types::Special::Uprobes),
                 swap_readahead_info: 0,
+                shm: false,
             },
         );
         mm.map_count += 1;

@@ -316,6 +316,49 @@ pub enum Op {
         len: u64,
         nonblock: bool,
     },
+    /// `msync OFF LEN sync|async|invalidate` (the first two combine with `invalidate`:
+    /// `sync,invalidate`).
+    Msync {
+        off: u64,
+        len: u64,
+        flags: MsyncFlags,
+    },
+    /// `write NAME FOFF LEN`: pwrite LEN bytes (0x5a) into descriptor NAME at FOFF.
+    Write { name: String, foff: u64, len: u64 },
+    /// `truncate NAME SIZE`: ftruncate.
+    Truncate { name: String, size: u64 },
+    /// `fallocate NAME FOFF LEN [punch] [keep]`.
+    Fallocate {
+        name: String,
+        foff: u64,
+        len: u64,
+        punch: bool,
+        keep: bool,
+    },
+    /// `fsync NAME`.
+    Fsync { name: String },
+    /// `reopen NAME AS ro|wo|rw`: a second descriptor AS of NAME's file, with that mode.
+    Reopen {
+        name: String,
+        alias: String,
+        mode: OpenMode,
+    },
+    /// `shmget NAME SIZE [hugetlb]`: a SysV segment (`IPC_PRIVATE`, 0600), named NAME.
+    Shmget {
+        name: String,
+        size: u64,
+        hugetlb: bool,
+    },
+    /// `shmat NAME OFF [rdonly]`.
+    Shmat {
+        name: String,
+        off: u64,
+        rdonly: bool,
+    },
+    /// `shmdt OFF`.
+    Shmdt { off: u64 },
+    /// `shmrm NAME`: `IPC_RMID`.
+    Shmrm { name: String },
     /// `device_access NAME OFF LEN r|w` (model only): the device touches the range through
     /// its own translations.
     DeviceAccess {
@@ -324,6 +367,55 @@ pub enum Op {
         len: u64,
         write: bool,
     },
+}
+
+/// `msync` flags (`MS_SYNC`, `MS_ASYNC`, `MS_INVALIDATE`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct MsyncFlags {
+    /// `MS_SYNC`.
+    pub sync: bool,
+    /// `MS_ASYNC`.
+    pub async_: bool,
+    /// `MS_INVALIDATE`.
+    pub invalidate: bool,
+}
+
+impl MsyncFlags {
+    /// The flags as msync(2) takes them.
+    pub fn bits(self) -> u64 {
+        (self.async_ as u64) | (self.invalidate as u64) << 1 | (self.sync as u64) << 2
+    }
+}
+
+/// The access mode a descriptor was opened with (`O_RDONLY`, `O_WRONLY`, `O_RDWR`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum OpenMode {
+    /// `O_RDONLY`.
+    Ro,
+    /// `O_WRONLY`.
+    Wo,
+    /// `O_RDWR`.
+    #[default]
+    Rw,
+}
+
+impl OpenMode {
+    /// `FMODE_READ`.
+    pub fn read(self) -> bool {
+        self != OpenMode::Wo
+    }
+    /// `FMODE_WRITE`.
+    pub fn write(self) -> bool {
+        self != OpenMode::Ro
+    }
+    /// The word scripts write.
+    pub fn word(self) -> &'static str {
+        match self {
+            OpenMode::Ro => "ro",
+            OpenMode::Wo => "wo",
+            OpenMode::Rw => "rw",
+        }
+    }
 }
 
 /// What the exiting process holds (`N` is pages, or VMAs for [`ExitLoad::Vmas`]).
@@ -496,6 +588,16 @@ impl Op {
             Op::Wait => "wait",
             Op::Secondary { .. } => "secondary",
             Op::DeviceAccess { .. } => "device_access",
+            Op::Msync { .. } => "msync",
+            Op::Write { .. } => "write",
+            Op::Truncate { .. } => "truncate",
+            Op::Fallocate { .. } => "fallocate",
+            Op::Fsync { .. } => "fsync",
+            Op::Reopen { .. } => "reopen",
+            Op::Shmget { .. } => "shmget",
+            Op::Shmat { .. } => "shmat",
+            Op::Shmdt { .. } => "shmdt",
+            Op::Shmrm { .. } => "shmrm",
         }
     }
 }
@@ -967,6 +1069,138 @@ fn parse_op(words: &[&str]) -> Result<Op, String> {
             Op::PerfRing {
                 name: check_name(args[0])?,
                 pages,
+            }
+        }
+        "msync" => {
+            want(args, 3, 3, "msync OFF LEN sync|async|invalidate")?;
+            let mut flags = MsyncFlags::default();
+            for w in args[2].split(',') {
+                let f = match w {
+                    "sync" => &mut flags.sync,
+                    "async" => &mut flags.async_,
+                    "invalidate" => &mut flags.invalidate,
+                    x => {
+                        return Err(format!(
+                            "msync: flags are sync, async and invalidate, joined by ',', got '{x}'"
+                        ))
+                    }
+                };
+                if *f {
+                    return Err(format!("msync: '{w}' given twice"));
+                }
+                *f = true;
+            }
+            Op::Msync {
+                off: num(args[0], "OFF")?,
+                len: num(args[1], "LEN")?,
+                flags,
+            }
+        }
+        "write" => {
+            want(args, 3, 3, "write NAME FOFF LEN")?;
+            let len = num(args[2], "LEN")?;
+            if len > MAX_SPAN {
+                return Err("write: LEN is at most 1G".into());
+            }
+            Op::Write {
+                name: check_name(args[0])?,
+                foff: num(args[1], "FOFF")?,
+                len,
+            }
+        }
+        "truncate" => {
+            want(args, 2, 2, "truncate NAME SIZE")?;
+            Op::Truncate {
+                name: check_name(args[0])?,
+                size: num(args[1], "SIZE")?,
+            }
+        }
+        "fallocate" => {
+            want(args, 3, 5, "fallocate NAME FOFF LEN [punch] [keep]")?;
+            let (mut punch, mut keep) = (false, false);
+            for w in &args[3..] {
+                let f = match *w {
+                    "punch" => &mut punch,
+                    "keep" => &mut keep,
+                    x => return Err(format!("fallocate: 'punch' or 'keep', got '{x}'")),
+                };
+                if *f {
+                    return Err(format!("fallocate: '{w}' given twice"));
+                }
+                *f = true;
+            }
+            let len = num(args[2], "LEN")?;
+            if len > MAX_SPAN && !punch {
+                return Err("fallocate: LEN is at most 1G (without punch)".into());
+            }
+            Op::Fallocate {
+                name: check_name(args[0])?,
+                foff: num(args[1], "FOFF")?,
+                len,
+                punch,
+                keep,
+            }
+        }
+        "fsync" => {
+            want(args, 1, 1, "fsync NAME")?;
+            Op::Fsync {
+                name: check_name(args[0])?,
+            }
+        }
+        "shmget" => {
+            want(args, 2, 3, "shmget NAME SIZE [hugetlb]")?;
+            let hugetlb = match args.get(2) {
+                None => false,
+                Some(&"hugetlb") => true,
+                Some(x) => return Err(format!("shmget: 'hugetlb' or nothing, got '{x}'")),
+            };
+            let size = num(args[1], "SIZE")?;
+            if size > 4 * MAX_SPAN {
+                return Err("shmget: SIZE is at most 4G".into());
+            }
+            Op::Shmget {
+                name: check_name(args[0])?,
+                size,
+                hugetlb,
+            }
+        }
+        "shmat" => {
+            want(args, 2, 3, "shmat NAME OFF [rdonly]")?;
+            let rdonly = match args.get(2) {
+                None => false,
+                Some(&"rdonly") => true,
+                Some(x) => return Err(format!("shmat: 'rdonly' or nothing, got '{x}'")),
+            };
+            Op::Shmat {
+                name: check_name(args[0])?,
+                off: num(args[1], "OFF")?,
+                rdonly,
+            }
+        }
+        "shmdt" => {
+            want(args, 1, 1, "shmdt OFF")?;
+            Op::Shmdt {
+                off: num(args[0], "OFF")?,
+            }
+        }
+        "shmrm" => {
+            want(args, 1, 1, "shmrm NAME")?;
+            Op::Shmrm {
+                name: check_name(args[0])?,
+            }
+        }
+        "reopen" => {
+            want(args, 3, 3, "reopen NAME AS ro|wo|rw")?;
+            let mode = match args[2] {
+                "ro" => OpenMode::Ro,
+                "wo" => OpenMode::Wo,
+                "rw" => OpenMode::Rw,
+                x => return Err(format!("reopen: mode is ro, wo or rw, got '{x}'")),
+            };
+            Op::Reopen {
+                name: check_name(args[0])?,
+                alias: check_name(args[1])?,
+                mode,
             }
         }
         "close" => {

@@ -491,7 +491,22 @@ impl Gigantic {
             | Op::Mrelease { .. }
             | Op::Wait
             | Op::Secondary { .. }
-            | Op::DeviceAccess { .. } => {}
+            | Op::DeviceAccess { .. }
+            | Op::Msync { .. }
+            | Op::Write { .. }
+            | Op::Truncate { .. }
+            | Op::Fallocate { .. }
+            | Op::Fsync { .. }
+            | Op::Shmget { .. }
+            | Op::Shmdt { .. }
+            | Op::Shmrm { .. }
+            // Scripts make hugetlb segments of 2 MiB pages only.
+            | Op::Shmat { .. } => {}
+            Op::Reopen { name, alias, .. } => {
+                if ok && self.files[r].contains(&name) {
+                    self.files[r].insert(alias);
+                }
+            }
         }
     }
 }

@@ -233,14 +233,19 @@ pub enum Kind {
     Nop,
     /// A shared mapping written by one process, then forked and read by the child.
     SharedWriteForkRead,
+    /// File I/O on a file of the script (`write`, `truncate`, `fallocate`, `fsync`, `reopen`)
+    /// or `msync` of a range.
+    FileIo,
+    /// SysV shared memory: `shmget`, `shmat` (now and then `rdonly`), `shmdt`, `shmrm`.
+    Shm,
 }
 
 /// How often each kind of op is drawn (out of the sum, 100).
-pub const WEIGHTS: [(Kind, u32); 18] = [
-    (Kind::MmapAnon, 13),
+pub const WEIGHTS: [(Kind, u32); 20] = [
+    (Kind::MmapAnon, 11),
     (Kind::MmapFile, 6),
     (Kind::Reservation, 2),
-    (Kind::Touch, 18),
+    (Kind::Touch, 14),
     (Kind::Munmap, 6),
     (Kind::Mprotect, 6),
     (Kind::Mlock, 4),
@@ -250,11 +255,13 @@ pub const WEIGHTS: [(Kind, u32); 18] = [
     (Kind::Madvise, 12),
     (Kind::Mremap, 8),
     (Kind::MakeFile, 2),
-    (Kind::Pagemap, 6),
-    (Kind::Dump, 4),
+    (Kind::Pagemap, 5),
+    (Kind::Dump, 3),
     (Kind::Commit, 2),
     (Kind::Nop, 1),
     (Kind::SharedWriteForkRead, 5),
+    (Kind::FileIo, 6),
+    (Kind::Shm, 2),
 ];
 
 /// `fork` (when no child lives) and `child_exit` (when one does): one chance in this many per
@@ -348,6 +355,10 @@ struct State {
     thp: bool,
     /// `VM_HUGEPAGE` regions made for THPs (start, len), 2 MiB aligned.
     thp_regions: Vec<(u64, u64)>,
+    /// SysV segments made (named `g0`, `g1`, ...).
+    segs: u64,
+    /// Where segments were attached.
+    shm_at: Vec<u64>,
 }
 
 const K4: u64 = 4096;
@@ -452,6 +463,100 @@ fn mmap_file(r: &mut Rng, st: &mut State) -> String {
         r.weighted(&PROTS),
         num(foff)
     )
+}
+
+/// A file op on one of the script's shmem files (hugetlbfs files only get what the model
+/// has for them: `fsync`, `reopen`, and `write`, which they refuse), or `msync`.
+fn file_io(r: &mut Rng, st: &mut State) -> String {
+    let files: Vec<(String, u64, Option<HugeSize>)> = st.files.clone();
+    if files.is_empty() || r.chance(1, 4) {
+        let flags = *r.pick(&[
+            "sync",
+            "sync",
+            "async",
+            "invalidate",
+            "sync,invalidate",
+            "async,invalidate",
+            "sync,async",
+        ]);
+        let o = offset(r, st);
+        let o = if r.chance(1, 10) { o + 2048 } else { o };
+        return format!("msync {} {} {flags}", num(o), num(length(r)));
+    }
+    let (name, size, huge) = files[r.below(files.len() as u64) as usize].clone();
+    // Offsets inside the file or a little past its end, now and then not page aligned.
+    let foff = |r: &mut Rng| {
+        let o = r.below(size / K4 + 8) * K4;
+        if r.chance(1, 6) {
+            o + r.below(K4)
+        } else {
+            o
+        }
+    };
+    let len = |r: &mut Rng| {
+        if r.chance(1, 6) {
+            1 + r.below(3 * K4)
+        } else {
+            (1 + r.below(16)) * K4
+        }
+    };
+    let kinds: &[u32] = if huge.is_some() {
+        &[0, 3, 4]
+    } else {
+        &[0, 0, 1, 2, 2, 3, 4]
+    };
+    match *r.pick(kinds) {
+        0 => format!("write {name} {} {}", num(foff(r)), num(len(r))),
+        1 => format!("truncate {name} {}", num(foff(r))),
+        2 => {
+            let how = *r.pick(&["", "", " keep", " punch keep", " punch keep", " punch"]);
+            format!("fallocate {name} {} {}{how}", num(foff(r)), num(len(r)))
+        }
+        3 => format!("fsync {name}"),
+        _ => {
+            let alias = format!("d{}", st.files.len());
+            let mode = *r.pick(&["ro", "ro", "wo", "rw"]);
+            // A write-only descriptor maps nothing; the others map like the file.
+            if mode != "wo" {
+                st.files.push((alias.clone(), size, huge));
+            }
+            format!("reopen {name} {alias} {mode}")
+        }
+    }
+}
+
+/// A SysV op: a new segment (up to 64 KiB, any size), an attachment of one at a random
+/// place, a detach at an earlier attachment (or anywhere), or `IPC_RMID`.
+fn shm_op(r: &mut Rng, st: &mut State) -> String {
+    if st.segs == 0 || r.chance(1, 5) {
+        st.segs += 1;
+        let size = if r.chance(1, 3) {
+            1 + r.below(64 * K4)
+        } else {
+            (1 + r.below(16)) * K4
+        };
+        return format!("shmget g{} {}", st.segs - 1, num(size));
+    }
+    let seg = format!("g{}", r.below(st.segs));
+    match r.below(4) {
+        0 | 1 => {
+            let o = offset(r, st);
+            st.edges.push(o);
+            st.shared.push((o, 16 * K4));
+            st.shm_at.push(o);
+            let ro = if r.chance(1, 4) { " rdonly" } else { "" };
+            format!("shmat {seg} {}{ro}", num(o))
+        }
+        2 => {
+            let o = match st.shm_at.len() {
+                0 => offset(r, st),
+                n if !r.chance(1, 5) => st.shm_at[r.below(n as u64) as usize],
+                _ => offset(r, st),
+            };
+            format!("shmdt {}", num(o))
+        }
+        _ => format!("shmrm {seg}"),
+    }
 }
 
 fn mremap(r: &mut Rng, st: &mut State) -> String {
@@ -577,6 +682,8 @@ fn op(r: &mut Rng, st: &mut State, opts: &GenOptions, out: &mut Vec<String>) {
             )
         }
         Kind::Dump => "dump".into(),
+        Kind::FileIo => file_io(r, st),
+        Kind::Shm => shm_op(r, st),
         Kind::Commit => (*r.pick(&["commit", "meminfo Committed_AS"])).into(),
         // process_mrelease of the live parent: EINVAL whatever the flags.
         Kind::Nop if r.chance(1, 4) => (*r.pick(&["mrelease P", "mrelease P 1"])).into(),
@@ -1149,6 +1256,8 @@ pub fn script(seed: u64, opts: &GenOptions) -> String {
         private_anon: Vec::new(),
         thp: false,
         thp_regions: Vec::new(),
+        segs: 0,
+        shm_at: Vec::new(),
     };
     let mut out = Vec::new();
     let (f, g) = ((1 + r.below(64)) * K4, (1 + r.below(64)) * K4);
@@ -1258,6 +1367,20 @@ mod tests {
             "meminfo Committed_AS",
             "nop",
             "mrelease P",
+            "write ",
+            "truncate ",
+            "fallocate ",
+            " punch keep",
+            "fsync ",
+            "reopen ",
+            " ro\n",
+            "msync ",
+            "sync,invalidate",
+            "shmget ",
+            "shmat ",
+            " rdonly",
+            "shmdt ",
+            "shmrm ",
             " onfault",
             ",populate",
             ",locked",

@@ -21,7 +21,7 @@ use exitmm_kernel::pgtable as pt;
 use exitmm_kernel::shmem::FileKind;
 use exitmm_kernel::task_mmu::PSS_SHIFT;
 use exitmm_kernel::{madvise, mmap, Config, Errno, Fault, Kernel};
-use exitmm_script::{Advice, Line, Op, Role, Script};
+use exitmm_script::{Advice, Line, Op, OpenMode, Role, Script};
 use machine::Machine;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -274,6 +274,8 @@ struct Process {
     /// SIGKILL was sent: its exit is a pending actor.
     killed: bool,
     fds: BTreeMap<String, FileId>,
+    /// The access mode of each descriptor opened other than read-write (`reopen`).
+    modes: BTreeMap<String, OpenMode>,
     /// The CPU its main thread runs on.
     cpu: usize,
     /// Its other threads, by name, with their CPUs.
@@ -308,6 +310,9 @@ pub struct Sim {
     /// Code files made so far: they stay linked under `/dev/shm` (tracefs names them by
     /// path) for the whole run, so no other file of that name can be created.
     linked: std::collections::BTreeSet<String>,
+    /// SysV segments by their script names (the IPC namespace is the run's: both roles see
+    /// every segment).
+    shm_names: BTreeMap<String, exitmm_kernel::shm::ShmId>,
     /// Actors started since the last `wait`.
     pending: Vec<Pending>,
     /// Each role's smaps totals (the `T` line), by VMA, kept up to date from the ranges ops
@@ -498,11 +503,13 @@ impl Sim {
                     task,
                     killed: false,
                     fds: BTreeMap::new(),
+                    modes: BTreeMap::new(),
                     cpu: 0,
                     threads: BTreeMap::new(),
                 }),
                 None,
             ],
+            shm_names: BTreeMap::new(),
             check: opts.check,
             linked: Default::default(),
             pending: Vec::new(),
@@ -708,6 +715,11 @@ impl Sim {
                 file,
                 foff,
             } => {
+                let fmode = file
+                    .as_ref()
+                    .and_then(|n| self.fd(role, n))
+                    .map(|(_, m)| m)
+                    .unwrap_or_default();
                 let f = match file {
                     Some(name) => match self.proc(role).fds.get(name) {
                         Some(f) => Some(*f),
@@ -731,6 +743,7 @@ impl Sim {
                     growsdown: flags.growsdown,
                     fixed: flags.fixed,
                     hugetlb: flags.hugetlb.map(huge_size),
+                    fmode,
                 };
                 let (addr, len, foff) = (ARENA.wrapping_add(*off), *len, *foff);
                 let r = self.with_mm(role, |k, mm| {
@@ -866,6 +879,7 @@ impl Sim {
                 match self.kernel.dup_mm(pmm) {
                     Ok(child) => {
                         let fds = self.proc(Role::P).fds.clone();
+                        let modes = self.proc(Role::P).modes.clone();
                         for f in fds.values() {
                             self.kernel.get_file(*f);
                         }
@@ -886,6 +900,7 @@ impl Sim {
                             task,
                             killed: false,
                             fds,
+                            modes,
                             cpu,
                             threads: BTreeMap::new(),
                         });
@@ -1041,8 +1056,120 @@ impl Sim {
                     })
                 }
             }
+            Op::Msync { off, len, flags } => {
+                let s = ARENA.wrapping_add(*off);
+                self.with_mm(role, |k, mm| k.sys_msync(mm, s, *len, flags.bits()))
+            }
+            Op::Write { name, foff, len } => match self.fd(role, name) {
+                None => Err(Errno::EBADF),
+                Some((f, mode)) => match self.kernel.shmem_write(f, mode, *foff, *len) {
+                    Err(None) => return Err(Self::unsupported(line, "write to a hugetlbfs file")),
+                    r => r.map_err(|e| e.expect("an errno")),
+                },
+            },
+            Op::Truncate { name, size } => match self.fd(role, name) {
+                None => Err(Errno::EBADF),
+                Some((f, mode)) => {
+                    match self.with_mm(role, |k, mm| k.shmem_setattr_size(mm, f, mode, *size)) {
+                        Err(None) => {
+                            return Err(Self::unsupported(line, "truncate of a hugetlbfs file"))
+                        }
+                        r => r.map_err(|e| e.expect("an errno")),
+                    }
+                }
+            },
+            Op::Fallocate {
+                name,
+                foff,
+                len,
+                punch,
+                keep,
+            } => match self.fd(role, name) {
+                None => Err(Errno::EBADF),
+                Some((f, mode)) => match self.with_mm(role, |k, mm| {
+                    k.shmem_fallocate(mm, f, mode, *foff, *len, *punch, *keep)
+                }) {
+                    Err(None) => {
+                        return Err(Self::unsupported(line, "fallocate of a hugetlbfs file"))
+                    }
+                    r => r.map_err(|e| e.expect("an errno")),
+                },
+            },
+            Op::Fsync { name } => match self.fd(role, name) {
+                None => Err(Errno::EBADF),
+                Some((f, _)) => self.kernel.vfs_fsync(f),
+            },
+            Op::Shmget {
+                name,
+                size,
+                hugetlb,
+            } => {
+                let r = if self.shm_names.contains_key(name) {
+                    Err(Errno::EEXIST)
+                } else {
+                    let h = hugetlb.then_some(exitmm_kernel::hugetlb::HugeSize::Huge2M);
+                    self.kernel.newseg(*size, h).map(|id| {
+                        self.shm_names.insert(name.clone(), id);
+                    })
+                };
+                out.push(self.shm_line(role, name));
+                r
+            }
+            Op::Shmat { name, off, rdonly } => {
+                let r = match self.shm_names.get(name).copied() {
+                    None => Err(Errno::EINVAL),
+                    Some(id) => {
+                        let a = ARENA.wrapping_add(*off);
+                        self.with_mm(role, |k, mm| k.do_shmat(mm, id, a, *rdonly))
+                    }
+                };
+                out.push(self.shm_line(role, name));
+                r
+            }
+            Op::Shmdt { off } => {
+                let a = ARENA.wrapping_add(*off);
+                let r = self.with_mm(role, |k, mm| k.ksys_shmdt(mm, a));
+                self.kernel.task_work_run();
+                match r {
+                    Ok(seg) => {
+                        let name = self
+                            .shm_names
+                            .iter()
+                            .find(|(_, &i)| Some(i) == seg)
+                            .map(|(n, _)| n.clone());
+                        if let Some(n) = name {
+                            out.push(self.shm_line(role, &n));
+                        }
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            Op::Shmrm { name } => {
+                let r = match self.shm_names.get(name).copied() {
+                    None => Err(Errno::EINVAL),
+                    Some(id) => self.kernel.do_shm_rmid(id),
+                };
+                self.kernel.task_work_run();
+                out.push(self.shm_line(role, name));
+                r
+            }
+            Op::Reopen { name, alias, mode } => match self.fd(role, name) {
+                None => Err(Errno::EBADF),
+                Some(_) if self.proc(role).fds.contains_key(alias) => Err(Errno::EEXIST),
+                Some((f, _)) => {
+                    self.kernel.get_file(f);
+                    let p = self.proc_mut(role);
+                    p.fds.insert(alias.clone(), f);
+                    if *mode != OpenMode::Rw {
+                        p.modes.insert(alias.clone(), *mode);
+                    }
+                    Ok(())
+                }
+            },
             Op::Close { name } => match self.proc_mut(role).fds.remove(name) {
                 Some(id) => {
+                    self.proc_mut(role).modes.remove(name);
                     self.kernel.fput(id);
                     Ok(())
                 }
@@ -1704,6 +1831,39 @@ impl Sim {
         self.procs[idx(r)].as_mut().expect("no such process")
     }
 
+    /// `K <role> shm NAME nattch=.. size=..` from `IPC_STAT`, or `err=EINVAL` for a segment
+    /// that is gone (or never was).
+    fn shm_line(&self, role: Role, name: &str) -> String {
+        let st = self
+            .shm_names
+            .get(name)
+            .map_or(Err(Errno::EINVAL), |&id| self.kernel.shm_stat(id));
+        match st {
+            Ok(s) => format!(
+                "K {} shm {name} nattch={} size={}",
+                role.letter(),
+                s.nattch,
+                s.segsz
+            ),
+            Err(e) => format!("K {} shm {name} err={}", role.letter(), e.name()),
+        }
+    }
+
+    /// The role's descriptor NAME: its file and the mode it was opened with.
+    fn fd(&self, r: Role, name: &str) -> Option<(FileId, exitmm_kernel::shmem::FMode)> {
+        let p = self.proc(r);
+        let mode = p.modes.get(name).copied().unwrap_or_default();
+        p.fds.get(name).map(|f| {
+            (
+                *f,
+                exitmm_kernel::shmem::FMode {
+                    read: mode.read(),
+                    write: mode.write(),
+                },
+            )
+        })
+    }
+
     fn with_mm<R>(
         &mut self,
         role: Role,
@@ -2083,7 +2243,13 @@ impl Sim {
                 hex(m.vma.end - ARENA),
                 m.perms,
                 m.offset,
-                if m.vma.file.is_some() { "file" } else { "0" },
+                match m.vma.file {
+                    // A SysV segment's inode number is its id: the first of a fresh IPC
+                    // namespace is 0.
+                    Some(f) if self.kernel.shm_of_file(f) == Some(0) => "0",
+                    Some(_) => "file",
+                    None => "0",
+                },
                 m.name.as_deref().unwrap_or("-")
             ));
         }
