@@ -278,6 +278,9 @@ pub struct Kernel<H: Hardware> {
     /// What the cleanup of the last mmap a file refused did (`unmap_region` of the VMA the
     /// file's `mmap` turned down), for the report; taken by whoever reports it.
     pub mmap_cleanup: Option<memory::VmaUnmap>,
+    /// The report of the last truncation or hole punch (`unmap_mapping_range` over every
+    /// mapping, then `shmem_truncate_range`); taken by whoever reports it.
+    pub truncate_report: Option<exit::TeardownReport>,
     /// Hugetlb reservations (`resv_huge_pages`, per size) no mapping will ever give back: 6.18's
     /// mremap of part of a private hugetlb VMA drops the whole old VMA's reservation map
     /// (`clear_vma_resv_huge_pages`), so the part left behind keeps its reservations, unowned;
@@ -358,6 +361,7 @@ impl<H: Hardware> Kernel<H> {
             hugetlb_resv_leaked: [0; 2],
             resv_maps: Vec::new(),
             mmap_cleanup: None,
+            truncate_report: None,
             delayed_fput: Vec::new(),
             anon_vmas: Vec::new(),
             pat: Default::default(),

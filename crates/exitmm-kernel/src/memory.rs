@@ -1293,12 +1293,13 @@ impl<H: Hardware> Kernel<H> {
         first: u64,
         last: u64,
         even_cows: bool,
-    ) {
+    ) -> Vec<VmaUnmap> {
         let details = ZapDetails {
             reclaim_pt: false,
             even_cows,
         };
-        let zap_in = |k: &mut Self, mm: &mut Mm| {
+        let mut done = Vec::new();
+        let mut zap_in = |k: &mut Self, mm: &mut Mm| {
             let vmas: Vec<_> = mm
                 .vmas
                 .values()
@@ -1310,7 +1311,17 @@ impl<H: Hardware> Kernel<H> {
                 if lo < hi {
                     let s = v.start + ((lo - v.pgoff) << 12);
                     let e = v.start + ((hi - v.pgoff) << 12);
-                    k.zap_page_range_single(mm, &v, s, e, details);
+                    let zap = k.zap_page_range_single(mm, &v, s, e, details);
+                    done.push(VmaUnmap {
+                        start: s,
+                        end: e,
+                        branch: UnmapBranch::PageRange,
+                        uprobe_munmap: false,
+                        untrack_pfn: false,
+                        pat_freed: false,
+                        uprobe_work: false,
+                        zap,
+                    });
                 }
             }
         };
@@ -1320,6 +1331,7 @@ impl<H: Hardware> Kernel<H> {
                 self.with_mm(id as u32, |k, mm| zap_in(k, mm));
             }
         }
+        done
     }
 
     // ---------------------------------------------------------------- page-table freeing

@@ -400,16 +400,19 @@ impl<H: Hardware> Kernel<H> {
         first: u64,
         last: u64,
     ) {
-        if first < last {
-            self.unmap_mapping_range(current, file, first, last, false);
-        }
-        self.shmem_truncate_range(file, first, last);
+        let vmas = if first < last {
+            self.unmap_mapping_range(current, file, first, last, false)
+        } else {
+            Vec::new()
+        };
+        let gone = self.shmem_truncate_range(file, first, last);
+        self.truncate_report = Some(truncate_report("shmem_fallocate", false, first, vmas, gone));
     }
 
     /// `shmem_truncate_range` over whole pages `[first, last)`: the cached and swapped-out
     /// pages there leave the file, their charge with them (a partial page at either end is
     /// only zeroed, which no figure shows).
-    pub fn shmem_truncate_range(&mut self, file: FileId, first: u64, last: u64) {
+    pub fn shmem_truncate_range(&mut self, file: FileId, first: u64, last: u64) -> (u64, u64) {
         let f = self.files.get_mut(file);
         let gone: Vec<(u64, Pfn)> = f.pages.range(first..last).map(|(i, p)| (*i, *p)).collect();
         for (i, _) in &gone {
@@ -441,7 +444,48 @@ impl<H: Hardware> Kernel<H> {
         if per_page {
             self.vm_unacct_memory(gone.len() as i64);
         }
+        (gone.len() as u64, swapped.len() as u64)
     }
+}
+
+/// The report of a truncation (`shmem_setattr`) or hole punch (`shmem_fallocate`): the
+/// `unmap_mapping_range` from page `first` with each VMA it zapped (in any mm), then what
+/// `shmem_truncate_range` dropped (cached pages, swapped-out pages).
+fn truncate_report(
+    func: &'static str,
+    even_cows: bool,
+    first: u64,
+    vmas: Vec<crate::memory::VmaUnmap>,
+    (pages, swapped): (u64, u64),
+) -> crate::exit::TeardownReport {
+    let mut total = crate::memory::ZapStats::default();
+    for v in &vmas {
+        total.add(&v.zap);
+    }
+    let mut r = crate::exit::TeardownReport::default();
+    r.step(func, 0, &[]);
+    r.step(
+        "unmap_mapping_range",
+        1,
+        &[
+            ("pgoff", first as i64),
+            ("even_cows", even_cows as i64),
+            ("vmas", vmas.len() as i64),
+            ("ptes", total.ptes as i64),
+            ("anon", total.anon as i64),
+            ("shmem", total.shmem as i64),
+            ("swap", total.swap as i64),
+        ],
+    );
+    if let Some(s) = r.steps.last_mut() {
+        s.vmas = vmas;
+    }
+    r.step(
+        "shmem_truncate_range",
+        1,
+        &[("pages", pages as i64), ("swapped", swapped as i64)],
+    );
+    r
 }
 
 /// Largest file offset the model's page index holds (`index` is 32 bits): 16 TiB. The kernel
@@ -554,9 +598,16 @@ impl<H: Hardware> Kernel<H> {
         self.files.get_mut(id).size = size;
         if size < old {
             let holebegin = size.div_ceil(4096);
-            self.unmap_mapping_range(current, id, holebegin, u64::MAX, true);
+            let vmas = self.unmap_mapping_range(current, id, holebegin, u64::MAX, true);
             self.shmem_partial_page(id, size);
-            self.shmem_truncate_range(id, holebegin, u64::MAX);
+            let gone = self.shmem_truncate_range(id, holebegin, u64::MAX);
+            self.truncate_report = Some(truncate_report(
+                "shmem_setattr",
+                true,
+                holebegin,
+                vmas,
+                gone,
+            ));
         }
         Ok(())
     }

@@ -535,6 +535,7 @@ impl Sim {
         let role = line.role;
         let mut out = Vec::new();
         let mut report = None;
+        self.kernel.truncate_report = None;
         let mut wait_reports = Vec::new();
         let mut status_role = Some(role);
         // Every op starts with the CPU's folio batches drained, as the kernel runner makes it
@@ -1070,12 +1071,16 @@ impl Sim {
             Op::Truncate { name, size } => match self.fd(role, name) {
                 None => Err(Errno::EBADF),
                 Some((f, mode)) => {
-                    match self.with_mm(role, |k, mm| k.shmem_setattr_size(mm, f, mode, *size)) {
+                    let r = match self
+                        .with_mm(role, |k, mm| k.shmem_setattr_size(mm, f, mode, *size))
+                    {
                         Err(None) => {
                             return Err(Self::unsupported(line, "truncate of a hugetlbfs file"))
                         }
                         r => r.map_err(|e| e.expect("an errno")),
-                    }
+                    };
+                    report = self.kernel.truncate_report.take();
+                    r
                 }
             },
             Op::Fallocate {
@@ -1086,14 +1091,18 @@ impl Sim {
                 keep,
             } => match self.fd(role, name) {
                 None => Err(Errno::EBADF),
-                Some((f, mode)) => match self.with_mm(role, |k, mm| {
-                    k.shmem_fallocate(mm, f, mode, *foff, *len, *punch, *keep)
-                }) {
-                    Err(None) => {
-                        return Err(Self::unsupported(line, "fallocate of a hugetlbfs file"))
-                    }
-                    r => r.map_err(|e| e.expect("an errno")),
-                },
+                Some((f, mode)) => {
+                    let r = match self.with_mm(role, |k, mm| {
+                        k.shmem_fallocate(mm, f, mode, *foff, *len, *punch, *keep)
+                    }) {
+                        Err(None) => {
+                            return Err(Self::unsupported(line, "fallocate of a hugetlbfs file"))
+                        }
+                        r => r.map_err(|e| e.expect("an errno")),
+                    };
+                    report = self.kernel.truncate_report.take();
+                    r
+                }
             },
             Op::Fsync { name } => match self.fd(role, name) {
                 None => Err(Errno::EBADF),
