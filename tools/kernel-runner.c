@@ -363,7 +363,7 @@ struct cmd {
 struct result {
 	long long rc;
 	/* 0 none, 1 sigsegv_at, 2 sigbus_at, 3 mremap_result, 4 moved out of the arena, 5 a call
-	 * took SIGTRAP, 6 perf_event_open failed */
+	 * took SIGTRAP, 6 perf_event_open failed, 7 prctl(PR_SET_MM) refused, 8 brk result */
 	int extra;
 	u64 extra_val;
 	int tab; /* the op added (1) or removed (-1) a name of the process's file table */
@@ -375,13 +375,14 @@ enum { OP_MMAP, OP_FILE, OP_TOUCH, OP_MUNMAP, OP_MPROTECT, OP_MLOCK, OP_MUNLOCK,
        OP_COMMIT, OP_MEMINFO, OP_HUGETLB_POOL, OP_HUGETLB_STAT, OP_PERF_RING, OP_CLOSE,
        OP_CODEFILE, OP_UPROBE, OP_UPROBE_REMOVE, OP_CALL, OP_SWAPON, OP_THP, OP_MRELEASE,
        OP_MSYNC, OP_WRITE, OP_TRUNCATE, OP_FALLOCATE, OP_FSYNC, OP_REOPEN, OP_SHMGET, OP_SHMAT,
-       OP_SHMDT, OP_SHMRM, OP_NOP, OP_QUIT,
+       OP_SHMDT, OP_SHMRM, OP_BRK_START, OP_BRK, OP_SETRLIMIT, OP_DROP_CAP, OP_NOP, OP_QUIT,
        OP_PFN_PROBE, OP_PEEK };
 static const char *op_names[] = {"mmap", "file", "touch", "munmap", "mprotect", "mlock", "munlock",
 	"mlockall", "munlockall", "madvise", "mremap", "fork", "child_exit", "dump", "pagemap",
 	"commit", "meminfo", "hugetlb_pool", "hugetlb_stat", "perf_ring", "close", "codefile",
 	"uprobe", "uprobe_remove", "call", "swapon", "thp", "mrelease", "msync", "write", "truncate",
-	"fallocate", "fsync", "reopen", "shmget", "shmat", "shmdt", "shmrm", "nop", "quit", "pfn_probe",
+	"fallocate", "fsync", "reopen", "shmget", "shmat", "shmdt", "shmrm", "brk_start", "brk",
+	"setrlimit", "drop_cap", "nop", "quit", "pfn_probe",
 	"peek"};
 
 /* Files, per process: each process runs its ops on its own table (a child inherits the
@@ -487,6 +488,7 @@ static struct result mremap_result(u64 at, u64 new_len) {
 }
 
 /* Runs one op in this process. */
+static int has_vmflag(const char *flags, const char *f);
 static struct result run_op(const struct cmd *c) {
 	struct result r = {0, 0, 0, 0};
 	void *addr = (void *)(uintptr_t)(ARENA + c->a[0]);
@@ -498,6 +500,9 @@ static struct result run_op(const struct cmd *c) {
 			    (f & 16 ? MAP_NORESERVE : 0) | (f & 32 ? MAP_GROWSDOWN : 0) |
 			    (f & 64 ? MAP_FIXED : MAP_FIXED_NOREPLACE) |
 			    (f & 128 ? MAP_HUGETLB | (f & 256 ? 30 : 21) << HUGE_SHIFT : 0);
+		/* f & 512: a raw value (a[5]) as the script gave it, MAP_FIXED_NOREPLACE added
+		 * unless it has MAP_FIXED */
+		if (f & 512) flags = (int)(c->a[5] | (c->a[5] & MAP_FIXED ? 0 : MAP_FIXED_NOREPLACE));
 		int fd = -1;
 		if (!(f & 2)) {
 			fd = file_fd(c->name);
@@ -580,6 +585,39 @@ static struct result run_op(const struct cmd *c) {
 		break;
 	}
 	case OP_SHMDT: r.rc = sys_rc(shmdt(addr)); break;
+	case OP_BRK_START:
+		/* the heap moves into the arena: needs CAP_SYS_RESOURCE */
+		if (prctl(PR_SET_MM, PR_SET_MM_START_BRK, (unsigned long)addr, 0, 0) < 0 ||
+		    prctl(PR_SET_MM, PR_SET_MM_BRK, (unsigned long)addr, 0, 0) < 0) {
+			r.rc = -errno;
+			r.extra = 7;
+		}
+		break;
+	case OP_BRK: {
+		u64 b = (u64)syscall(SYS_brk, addr);
+		r.extra = 8;
+		r.extra_val = b - ARENA;
+		break;
+	}
+	case OP_SETRLIMIT: {
+		/* a[0]: 0 memlock, 1 as, 2 data; a[1] inf; a[3] the value with the role's baseline
+		 * added (by the parent) */
+		int res = c->a[0] == 0 ? RLIMIT_MEMLOCK : c->a[0] == 1 ? RLIMIT_AS : RLIMIT_DATA;
+		struct rlimit rl;
+		rl.rlim_cur = rl.rlim_max = c->a[1] ? RLIM_INFINITY : (rlim_t)c->a[3];
+		r.rc = sys_rc(setrlimit(res, &rl));
+		break;
+	}
+	case OP_DROP_CAP: {
+		/* capset without CAP_IPC_LOCK (14) in the effective and permitted sets */
+		struct { unsigned version; int pid; } hdr = {0x20080522, 0};
+		struct { unsigned eff, perm, inh; } data[2];
+		if (syscall(SYS_capget, &hdr, data) < 0) { r.rc = -errno; break; }
+		data[0].eff &= ~(1u << 14);
+		data[0].perm &= ~(1u << 14);
+		r.rc = sys_rc(syscall(SYS_capset, &hdr, data));
+		break;
+	}
 	case OP_MSYNC:
 		r.rc = sys_rc(msync(addr, c->a[1], (int)c->a[2]));
 		break;
@@ -687,9 +725,21 @@ static struct result run_op(const struct cmd *c) {
 		 * runner's own memory: such a range is unmapped for the script */
 		if (off >= ARENA_END - ARENA || len > ARENA_END - ARENA - off) { r.rc = -ENOMEM; break; }
 		u64 s = (ARENA + off) & ~(PAGE - 1), e = (ARENA + off + len + PAGE - 1) & ~(PAGE - 1);
-		for (u64 cs = s; cs < e && !r.rc; cs += (u64)MAX_PAGES * PAGE) {
-			u64 ce = e - cs > (u64)MAX_PAGES * PAGE ? cs + (u64)MAX_PAGES * PAGE : e;
-			if (mincore((void *)(uintptr_t)cs, ce - cs, mincore_vec) < 0) r.rc = -errno;
+		if (c->a[4]) {
+			/* grow: a hole is allowed right below a growsdown VMA (the stack's to take) */
+			read_smaps(getpid());
+			u64 pos = s;
+			for (int i = 0; i < nvmas && pos < e; i++) {
+				if (vmas[i].end <= pos) continue;
+				if (vmas[i].start > pos && !has_vmflag(vmas[i].flags, "gd")) break;
+				pos = vmas[i].end;
+			}
+			if (pos < e) { r.rc = -ENOMEM; break; }
+		} else {
+			for (u64 cs = s; cs < e && !r.rc; cs += (u64)MAX_PAGES * PAGE) {
+				u64 ce = e - cs > (u64)MAX_PAGES * PAGE ? cs + (u64)MAX_PAGES * PAGE : e;
+				if (mincore((void *)(uintptr_t)cs, ce - cs, mincore_vec) < 0) r.rc = -errno;
+			}
 		}
 		if (r.rc) break;
 		struct sigaction sa, old_segv, old_bus;
@@ -717,11 +767,12 @@ static struct result run_op(const struct cmd *c) {
 	case OP_MUNMAP: r.rc = sys_rc(munmap(addr, c->a[1])); break;
 	case OP_MPROTECT: r.rc = sys_rc(mprotect(addr, c->a[1], prot_bits(c->a[2]))); break;
 	case OP_MLOCK:
-		r.rc = sys_rc(syscall(SYS_mlock2, addr, c->a[1], c->a[2] ? 1 : 0));
+		r.rc = sys_rc(syscall(SYS_mlock2, addr, c->a[1], c->a[3] ? c->a[2] : c->a[2] ? 1 : 0));
 		break;
 	case OP_MUNLOCK: r.rc = sys_rc(munlock(addr, c->a[1])); break;
 	case OP_MLOCKALL:
-		r.rc = sys_rc(mlockall((c->a[0] ? MCL_CURRENT : 0) | (c->a[1] ? MCL_FUTURE : 0) |
+		r.rc = sys_rc(mlockall(c->a[3] ? (int)c->a[4] :
+				       (c->a[0] ? MCL_CURRENT : 0) | (c->a[1] ? MCL_FUTURE : 0) |
 				       (c->a[2] ? MCL_ONFAULT : 0)));
 		break;
 	case OP_MUNLOCKALL: r.rc = sys_rc(munlockall()); break;
@@ -2247,6 +2298,14 @@ int main(int argc, char **argv) {
 			if (!r.rc && seg[0]) print_shm(role, seg);
 			break;
 		}
+		case OP_SETRLIMIT: {
+			/* as and data bound the script's memory: the role's own comes on top */
+			const struct status *b = role == 'P' ? &base_parent : &base_child;
+			u64 base = c.a[0] == 1 ? (u64)b->v[S_VMSIZE] << 10 : c.a[0] == 2 ? (u64)b->v[S_VMDATA] << 10 : 0;
+			c.a[3] = sat_add(c.a[2], base);
+			r = role == 'C' ? child_run(&c) : run_op(&c);
+			break;
+		}
 		case OP_SHMAT:
 			c.a[2] = (u64)(long long)shm_id(c.name);
 			r = role == 'C' ? child_run(&c) : run_op(&c);
@@ -2261,6 +2320,10 @@ int main(int argc, char **argv) {
 			refuse("'%s' moved the mapping outside the arena " ARENA_NAME " (to 0x%llx): give "
 			       "it fixed=NEWOFF", f[4], r.extra_val);
 		if (r.extra == 5) die("'%s' took SIGTRAP: a breakpoint no uprobe handled", f[4]);
+		if (r.extra == 7)
+			unavailable("'%s' needs CAP_SYS_RESOURCE: prctl(PR_SET_MM) moves the heap into the "
+				    "arena (%s); brk is checked on the model only here", f[4], strerror((int)-r.rc));
+		if (r.extra == 8) { out("R %c brk=", role); print_off(r.extra_val); out("\n"); }
 		if (r.extra == 6)
 			unavailable("'%s' needs perf events: perf_event_open of a software dummy event: %s",
 				    f[4], strerror((int)-r.rc));

@@ -113,14 +113,19 @@ fn digest_line(l: &Line) -> Result<String, HostError> {
                 | (flags.growsdown as u64) << 5
                 | (flags.fixed as u64) << 6
                 | (flags.hugetlb.is_some() as u64) << 7
-                | ((flags.hugetlb == Some(HugeSize::G1)) as u64) << 8;
+                | ((flags.hugetlb == Some(HugeSize::G1)) as u64) << 8
+                | (flags.raw.is_some() as u64) << 9;
             let name = file
                 .as_deref()
                 .map(|n| format!(" ={n}"))
                 .unwrap_or_default();
             (
                 "mmap",
-                format!("{off} {len} {} {f} {foff}{name}", prot_bits(*prot)),
+                format!(
+                    "{off} {len} {} {f} {foff} {}{name}",
+                    prot_bits(*prot),
+                    flags.raw.unwrap_or(0)
+                ),
             )
         }
         Op::MakeFile {
@@ -143,7 +148,11 @@ fn digest_line(l: &Line) -> Result<String, HostError> {
             len,
             write,
             stride,
-        } => ("touch", format!("{off} {len} {} {stride}", *write as u8)),
+            grow,
+        } => (
+            "touch",
+            format!("{off} {len} {} {stride} {}", *write as u8, *grow as u8),
+        ),
         Op::Munmap { off, len } => ("munmap", format!("{off} {len}")),
         Op::Mprotect { off, len, prot } => {
             ("mprotect", format!("{off} {len} {}", prot_bits(*prot)))
@@ -221,6 +230,35 @@ fn digest_line(l: &Line) -> Result<String, HostError> {
         } => ("shmget", format!("{size} {} ={name}", *hugetlb as u8)),
         Op::Shmat { name, off, rdonly } => ("shmat", format!("{off} {} ={name}", *rdonly as u8)),
         Op::Shmdt { off } => ("shmdt", format!("{off}")),
+        Op::MadviseRaw { off, len, advice } => ("madvise", format!("{off} {len} {advice}")),
+        // a[3] marks a raw value (in a[2] for mlock2, a[4] for mlockall, whose a[0..3] are
+        // its named bits, for the footprint check).
+        Op::Mlock2Raw { off, len, flags } => ("mlock", format!("{off} {len} {flags} 1")),
+        Op::MlockallRaw { flags } => (
+            "mlockall",
+            format!(
+                "{} {} {} 1 {flags}",
+                flags & 1,
+                (flags >> 1) & 1,
+                (flags >> 2) & 1
+            ),
+        ),
+        Op::BrkStart { off } => ("brk_start", format!("{off}")),
+        Op::Brk { off } => ("brk", format!("{off}")),
+        Op::Setrlimit { resource, value } => (
+            "setrlimit",
+            format!(
+                "{} {} {}",
+                match resource {
+                    exitmm_script::Rlimit::Memlock => 0,
+                    exitmm_script::Rlimit::As => 1,
+                    exitmm_script::Rlimit::Data => 2,
+                },
+                value.is_none() as u8,
+                value.unwrap_or(0)
+            ),
+        ),
+        Op::DropCapIpcLock => ("drop_cap", String::new()),
         Op::Shmrm { name } => ("shmrm", format!("={name}")),
         Op::Reopen { name, alias, mode } => (
             "reopen",
@@ -449,9 +487,18 @@ mod tests {
         assert_eq!(lines[0], "1\tP\tfile\t1048576 1 0 0 =f\tmemfd f 1M fill");
         assert_eq!(
             lines[1],
-            "2\tP\tmmap\t2097152 4096 3 1 4096 =f\tmmap 2M 4K rw shared f 4K"
+            "2\tP\tmmap\t2097152 4096 3 1 4096 0 =f\tmmap 2M 4K rw shared f 4K"
         );
         assert_eq!(lines[2], "3\tP\tmadvise\t0 4096 4\tmadvise 0 4K dontneed");
+        // A raw value: the named bits it holds (shared 1, anon 2) and raw 512, then itself.
+        let s = exitmm_script::parse("mmap 0 4K rw raw=0x80021\nmlockall raw=0x5").unwrap();
+        let d = digest(&s).unwrap();
+        let lines: Vec<&str> = d.lines().collect();
+        assert_eq!(
+            lines[0],
+            "1\tP\tmmap\t0 4096 3 515 0 524321\tmmap 0 4K rw raw=0x80021"
+        );
+        assert_eq!(lines[1], "2\tP\tmlockall\t1 0 1 1 5\tmlockall raw=0x5");
     }
 
     #[test]
@@ -476,11 +523,11 @@ mod tests {
         // flags: private 0, anon 2, hugetlb 128 (+ 256 for 1G), fixed 64
         assert_eq!(
             lines[2],
-            "3\tP\tmmap\t0 3145728 3 130 0\tmmap 0 3M rw private,anon,hugetlb"
+            "3\tP\tmmap\t0 3145728 3 130 0 0\tmmap 0 3M rw private,anon,hugetlb"
         );
         assert_eq!(
             lines[3],
-            "4\tP\tmmap\t1073741824 1073741824 3 451 0\tmmap 1G 1G rw shared,anon,hugetlb=1G,fixed"
+            "4\tP\tmmap\t1073741824 1073741824 3 451 0 0\tmmap 1G 1G rw shared,anon,hugetlb=1G,fixed"
         );
         // file: SIZE fill tmpfs log2(huge page size)
         assert_eq!(
@@ -700,7 +747,7 @@ mod tests {
         assert_eq!(lines[0], "1\tP\tperf_ring\t8 =ev\tperf_ring ev 8");
         assert_eq!(
             lines[1],
-            "2\tP\tmmap\t0 36864 3 1 0 =ev\tmmap 0 36K rw shared ev"
+            "2\tP\tmmap\t0 36864 3 1 0 0 =ev\tmmap 0 36K rw shared ev"
         );
         assert_eq!(lines[2], "3\tP\tclose\t=ev\tclose ev");
         assert_eq!(lines[3], "4\tP\tcodefile\t16384 =code\tcodefile code 16K");

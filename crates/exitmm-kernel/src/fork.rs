@@ -37,6 +37,10 @@ impl<H: Hardware> Kernel<H> {
         mm.exec_vm = old.exec_vm;
         mm.stack_vm = old.stack_vm;
         mm.def_flags = old.def_flags & VmFlags::NOHUGEPAGE;
+        // dup_mm's memcpy of the mm: the heap; copy_signal / copy_creds: limits and caps.
+        mm.start_brk = old.start_brk;
+        mm.brk = old.brk;
+        mm.limits = old.limits;
         // mm_init: the MMF_INIT_MASK bits (THP disabled or not) come from the parent.
         mm.flags |= old.flags & crate::mm_types::MmFlags::DISABLE_THP;
         let vmas: alloc::vec::Vec<_> = old.vmas.values().cloned().collect();

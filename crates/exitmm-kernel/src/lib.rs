@@ -38,6 +38,7 @@ pub mod shm;
 pub mod shmem;
 pub mod swap;
 pub mod swapfile;
+pub mod sys;
 pub mod task_mmu;
 #[cfg(test)]
 pub(crate) mod testhw;
@@ -158,8 +159,15 @@ pub struct Config {
     pub fault_around_pages: u64,
     /// `vm.max_map_count`.
     pub max_map_count: u32,
-    /// `RLIMIT_MEMLOCK` in bytes; `None` = `CAP_IPC_LOCK` (no limit), as for root.
+    /// `RLIMIT_MEMLOCK` in bytes for a process without `CAP_IPC_LOCK`; `None` = a process
+    /// with it (root), whose limit is then [`Config::memlock_rlimit`] and applies only once
+    /// it drops the capability.
     pub memlock_limit: Option<u64>,
+    /// A root process's `RLIMIT_MEMLOCK` (soft and hard): 8 MiB (`MLOCK_LIMIT`), as here.
+    pub memlock_rlimit: u64,
+    /// Processes hold `CAP_SYS_RESOURCE` (may raise hard limits). This host's sandbox
+    /// withholds it, so by default they do not.
+    pub cap_sys_resource: bool,
     /// Faults to inject (none by default).
     pub inject: Inject,
     /// Which kernel's exit/OOM protocol to follow (`--linux`; 5.10, the seed's, by default).
@@ -232,6 +240,8 @@ impl Default for Config {
             fault_around_pages: 16,
             max_map_count: 65530,
             memlock_limit: None,
+            memlock_rlimit: 8 << 20,
+            cap_sys_resource: false,
             inject: Inject::empty(),
             linux: Linux::V5_10,
             hugetlb_baseline: Default::default(),
@@ -423,6 +433,9 @@ impl<H: Hardware> Kernel<H> {
             locked_vm_unlocked: 0,
             xol_area: None,
             mmap_lock: Default::default(),
+            start_brk: 0,
+            brk: 0,
+            limits: self.initial_limits(),
         });
         if id == self.mms.len() {
             self.mms.push(Some(mm));
@@ -430,6 +443,24 @@ impl<H: Hardware> Kernel<H> {
             self.mms[id] = Some(mm);
         }
         Ok(id as MmId)
+    }
+
+    /// The limits a new process starts with (`init`'s, inherited): see [`Config::memlock_limit`].
+    fn initial_limits(&self) -> mm_types::Limits {
+        let memlock = self
+            .config
+            .memlock_limit
+            .unwrap_or(self.config.memlock_rlimit);
+        mm_types::Limits {
+            memlock: mm_types::Rlim {
+                cur: memlock,
+                max: memlock,
+            },
+            as_: mm_types::Rlim::INFINITY,
+            data: mm_types::Rlim::INFINITY,
+            cap_ipc_lock: self.config.memlock_limit.is_none(),
+            cap_sys_resource: self.config.cap_sys_resource,
+        }
     }
 
     /// The address space `id`.

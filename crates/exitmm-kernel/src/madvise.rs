@@ -30,6 +30,56 @@ pub enum Advice {
     PopulateRead,
     PopulateWrite,
     PageOut,
+    /// `MADV_UNMERGEABLE`: nothing to do for VMAs KSM never merged (the model has no KSM).
+    Unmergeable,
+}
+
+/// What a raw advice value is to the model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RawAdvice {
+    /// One the model has.
+    Known(Advice),
+    /// Not an advice `madvise_behavior_valid` accepts: `EINVAL`.
+    Invalid,
+    /// A valid advice the model does not have (named).
+    Unsupported(&'static str),
+}
+
+impl Advice {
+    /// The advice a raw `madvise` value is (6.18 uapi numbers).
+    pub fn from_raw(n: u64) -> RawAdvice {
+        use Advice::*;
+        RawAdvice::Known(match n {
+            0 => Normal,
+            1 => Random,
+            2 => Sequential,
+            3 => WillNeed,
+            4 => DontNeed,
+            8 => Free,
+            9 => Remove,
+            10 => DontFork,
+            11 => DoFork,
+            12 => return RawAdvice::Unsupported("MADV_MERGEABLE (KSM)"),
+            13 => Unmergeable,
+            14 => HugePage,
+            15 => NoHugePage,
+            16 => DontDump,
+            17 => DoDump,
+            18 => WipeOnFork,
+            19 => KeepOnFork,
+            20 => return RawAdvice::Unsupported("MADV_COLD"),
+            21 => PageOut,
+            22 => PopulateRead,
+            23 => PopulateWrite,
+            24 => DontNeedLocked,
+            25 => return RawAdvice::Unsupported("MADV_COLLAPSE"),
+            100 => return RawAdvice::Unsupported("MADV_HWPOISON"),
+            101 => return RawAdvice::Unsupported("MADV_SOFT_OFFLINE"),
+            102 => return RawAdvice::Unsupported("MADV_GUARD_INSTALL"),
+            103 => return RawAdvice::Unsupported("MADV_GUARD_REMOVE"),
+            _ => return RawAdvice::Invalid,
+        })
+    }
 }
 
 impl<H: Hardware> Kernel<H> {
@@ -211,6 +261,7 @@ impl<H: Hardware> Kernel<H> {
                 }
                 f - VmFlags::DONTDUMP
             }
+            Advice::Unmergeable => f,
             Advice::HugePage => (f - VmFlags::NOHUGEPAGE) | VmFlags::HUGEPAGE,
             Advice::NoHugePage => (f - VmFlags::HUGEPAGE) | VmFlags::NOHUGEPAGE,
         };

@@ -100,6 +100,30 @@ impl<H: Hardware> Kernel<H> {
         Ok(())
     }
 
+    /// `mlock_future_ok` (6.18): may `bytes` more of a mapping with `flags` be locked? Always
+    /// for an unlocked mapping or with `CAP_IPC_LOCK`; else within `RLIMIT_MEMLOCK`.
+    pub fn mlock_future_ok(mm: &Mm, flags: VmFlags, bytes: u64) -> bool {
+        if !flags.contains(VmFlags::LOCKED) || mm.limits.cap_ipc_lock {
+            return true;
+        }
+        (bytes >> 12).saturating_add(mm.locked_vm as u64) <= mm.limits.memlock.pages()
+    }
+
+    /// `can_do_mlock`: a non-zero `RLIMIT_MEMLOCK`, or `CAP_IPC_LOCK`.
+    pub fn can_do_mlock(mm: &Mm) -> bool {
+        mm.limits.memlock.cur != 0 || mm.limits.cap_ipc_lock
+    }
+
+    /// `count_mm_mlocked_page_nr`: pages of `[start, start + len)` in `VM_LOCKED` VMAs.
+    fn count_mm_mlocked_page_nr(mm: &Mm, start: u64, len: u64) -> u64 {
+        let end = start.saturating_add(len);
+        mm.vmas
+            .values()
+            .filter(|v| v.end > start && v.start < end && v.flags.contains(VmFlags::LOCKED))
+            .map(|v| (v.end.min(end) - v.start.max(start)) >> 12)
+            .sum()
+    }
+
     /// `do_mlock` (`mlock`, `mlock2`): lock, then populate.
     pub fn do_mlock(
         &mut self,
@@ -108,9 +132,18 @@ impl<H: Hardware> Kernel<H> {
         len: u64,
         onfault: bool,
     ) -> Result<(), Errno> {
+        if !Self::can_do_mlock(mm) {
+            return Err(Errno::EPERM);
+        }
         let (start, len) = page_range(start, len)?;
-        if let Some(limit) = self.config.memlock_limit {
-            if (mm.locked_vm as u64 + (len >> 12)) > limit >> 12 {
+        if !mm.limits.cap_ipc_lock {
+            let lock_limit = mm.limits.memlock.pages();
+            let mut locked = (len >> 12) + mm.locked_vm as u64;
+            if locked > lock_limit {
+                // Pages already locked in the range are not counted twice.
+                locked -= Self::count_mm_mlocked_page_nr(mm, start, len);
+            }
+            if locked > lock_limit {
                 return Err(Errno::ENOMEM);
             }
         }
@@ -179,16 +212,40 @@ impl<H: Hardware> Kernel<H> {
         if !(current || future) {
             return Err(Errno::EINVAL);
         }
-        if let Some(limit) = self.config.memlock_limit {
-            if current && mm.total_vm as u64 > limit >> 12 {
-                return Err(Errno::ENOMEM);
-            }
+        if !Self::can_do_mlock(mm) {
+            return Err(Errno::EPERM);
+        }
+        if current && !mm.limits.cap_ipc_lock && mm.total_vm as u64 > mm.limits.memlock.pages() {
+            return Err(Errno::ENOMEM);
         }
         self.apply_mlockall_flags(mm, current, future, onfault);
         if current {
             let _ = self.mm_populate(mm, 0, TASK_SIZE, true);
         }
         Ok(())
+    }
+
+    /// `SYSCALL_DEFINE3(mlock2)`: only `MLOCK_ONFAULT` is a flag (`EINVAL` otherwise).
+    pub fn sys_mlock2(
+        &mut self,
+        mm: &mut Mm,
+        start: u64,
+        len: u64,
+        flags: u64,
+    ) -> Result<(), Errno> {
+        if flags & !1 != 0 {
+            return Err(Errno::EINVAL);
+        }
+        self.do_mlock(mm, start, len, flags & 1 != 0)
+    }
+
+    /// `SYSCALL_DEFINE1(mlockall)` with a raw value: some of `MCL_CURRENT`, `MCL_FUTURE`,
+    /// `MCL_ONFAULT`, and not `MCL_ONFAULT` alone (`EINVAL`).
+    pub fn sys_mlockall(&mut self, mm: &mut Mm, flags: u64) -> Result<(), Errno> {
+        if flags == 0 || flags & !7 != 0 || flags == 4 {
+            return Err(Errno::EINVAL);
+        }
+        self.do_mlockall(mm, flags & 1 != 0, flags & 2 != 0, flags & 4 != 0)
     }
 
     /// `munlockall`.

@@ -32,6 +32,8 @@ bitflags::bitflags! {
         #[allow(missing_docs)] const ACCOUNT = 0x100000;
         #[allow(missing_docs)] const NORESERVE = 0x200000;
         #[allow(missing_docs)] const HUGETLB = 0x400000;
+        /// `VM_SYNC` (`MAP_SYNC`).
+        const SYNC = 0x800000;
         #[allow(missing_docs)] const WIPEONFORK = 0x2000000;
         #[allow(missing_docs)] const DONTDUMP = 0x4000000;
         /// `VM_PAT` (`VM_ARCH_1` on x86, 5.10): the VMA holds a PAT reservation.
@@ -54,7 +56,7 @@ impl VmFlags {
         .union(VmFlags::MIXEDMAP);
 
     /// The smaps `VmFlags` mnemonics, in bit order as `show_smap_vma_flags` prints them.
-    pub const MNEMONICS: [(VmFlags, &'static str); 25] = [
+    pub const MNEMONICS: [(VmFlags, &'static str); 26] = [
         (VmFlags::READ, "rd"),
         (VmFlags::WRITE, "wr"),
         (VmFlags::EXEC, "ex"),
@@ -75,6 +77,7 @@ impl VmFlags {
         (VmFlags::ACCOUNT, "ac"),
         (VmFlags::NORESERVE, "nr"),
         (VmFlags::HUGETLB, "ht"),
+        (VmFlags::SYNC, "sf"),
         (VmFlags::PAT, "ar"),
         (VmFlags::WIPEONFORK, "wf"),
         (VmFlags::DONTDUMP, "dd"),
@@ -267,6 +270,50 @@ pub struct Mm {
     pub xol_area: Option<crate::uprobes::XolArea>,
     /// `mmap_lock`.
     pub mmap_lock: crate::sched::RwSem,
+    /// `start_brk`: where the heap starts (0: the process has none the model knows).
+    pub start_brk: u64,
+    /// `brk`: the program break.
+    pub brk: u64,
+    /// The owning process's resource limits and capabilities, as the mm code reads them
+    /// from `current` (one process per mm in the model).
+    pub limits: Limits,
+}
+
+/// One resource limit (`struct rlimit`), in bytes; `u64::MAX` is `RLIM_INFINITY`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rlim {
+    /// `rlim_cur`.
+    pub cur: u64,
+    /// `rlim_max`.
+    pub max: u64,
+}
+
+impl Rlim {
+    /// `RLIM_INFINITY` both ways.
+    pub const INFINITY: Rlim = Rlim {
+        cur: u64::MAX,
+        max: u64::MAX,
+    };
+
+    /// The soft limit in pages (`rlimit(X) >> PAGE_SHIFT`).
+    pub fn pages(self) -> u64 {
+        self.cur >> 12
+    }
+}
+
+/// The limits and capabilities the mm code checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// `RLIMIT_MEMLOCK`.
+    pub memlock: Rlim,
+    /// `RLIMIT_AS`.
+    pub as_: Rlim,
+    /// `RLIMIT_DATA`.
+    pub data: Rlim,
+    /// `CAP_IPC_LOCK`: no lock limit applies.
+    pub cap_ipc_lock: bool,
+    /// `CAP_SYS_RESOURCE`: hard limits may be raised.
+    pub cap_sys_resource: bool,
 }
 
 impl Mm {

@@ -54,6 +54,37 @@ pub struct MapFlags {
     pub hugetlb: Option<crate::hugetlb::HugeSize>,
     /// The `f_mode` of the descriptor a file is mapped through (read and write by default).
     pub fmode: crate::shmem::FMode,
+    /// The flags exactly as passed, when a script gives a raw value: its map type and the
+    /// bits the fields above do not name are judged as do_mmap judges them.
+    pub raw: Option<u64>,
+}
+
+/// The mmap(2) flag bits `do_mmap` looks at beyond the named ones (x86-64 uapi).
+pub mod map_bits {
+    /// `MAP_TYPE`.
+    pub const TYPE: u64 = 0x0f;
+    /// `MAP_SHARED`.
+    pub const SHARED: u64 = 0x01;
+    /// `MAP_PRIVATE`.
+    pub const PRIVATE: u64 = 0x02;
+    /// `MAP_SHARED_VALIDATE`.
+    pub const SHARED_VALIDATE: u64 = 0x03;
+    /// `MAP_DROPPABLE`.
+    pub const DROPPABLE: u64 = 0x08;
+    /// `MAP_FIXED`.
+    pub const FIXED: u64 = 0x10;
+    /// `MAP_STACK`.
+    pub const STACK: u64 = 0x20000;
+    /// `MAP_HUGETLB`.
+    pub const HUGETLB: u64 = 0x40000;
+    /// `MAP_SYNC`.
+    pub const SYNC: u64 = 0x80000;
+    /// `MAP_FIXED_NOREPLACE`.
+    pub const FIXED_NOREPLACE: u64 = 0x100000;
+    /// `LEGACY_MAP_MASK` (MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS, MAP_DENYWRITE,
+    /// MAP_EXECUTABLE, MAP_UNINITIALIZED, MAP_GROWSDOWN, MAP_LOCKED, MAP_NORESERVE,
+    /// MAP_POPULATE, MAP_NONBLOCK, MAP_STACK, MAP_HUGETLB).
+    pub const LEGACY_MASK: u64 = 0x0400_0000 | 0x7_f933;
 }
 
 /// What a munmap-style removal did, for reports.
@@ -109,6 +140,161 @@ pub(crate) fn prev_next_compatible(prev: &Vma, next: &Vma) -> bool {
 }
 
 impl<H: Hardware> Kernel<H> {
+    /// Where the heap starts, as exec's `setup_new_exec` / `arch_randomize_brk` would place
+    /// it (the script's `brk_start`; the kernel runner moves its own heap there with
+    /// `prctl(PR_SET_MM)`, which needs `CAP_SYS_RESOURCE`): `start_brk` and `brk` at `addr`.
+    pub fn set_brk_start(&mut self, mm: &mut Mm, addr: u64) -> Result<(), Errno> {
+        if addr >= TASK_SIZE {
+            return Err(Errno::EINVAL);
+        }
+        mm.start_brk = addr;
+        mm.brk = addr;
+        Ok(())
+    }
+
+    /// `SYSCALL_DEFINE1(brk)` (6.18): move the break to `brk` and return the break in force
+    /// after it (the old one when the move is refused). Shrinking always may (the pages and
+    /// tables of the range go as with munmap); growing must fit `RLIMIT_DATA`, the address
+    /// space (`get_unmapped_area`), the lock limit of a locked heap, leave the stack guard
+    /// gap to the next VMA, and pass `do_brk_flags`. A heap locked by `mlockall(MCL_FUTURE)`
+    /// is populated.
+    pub fn sys_brk(&mut self, mm: &mut Mm, brk: u64) -> u64 {
+        let origbrk = mm.brk;
+        let page_align = |a: u64| a.saturating_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+        if brk < mm.start_brk {
+            return origbrk;
+        }
+        // check_data_rlimit (end_data = start_data: the model's processes have no data
+        // segment): ENOSPC, which brk turns into "no move".
+        if mm.limits.data.cur != u64::MAX && brk - mm.start_brk > mm.limits.data.cur {
+            return origbrk;
+        }
+        let (newbrk, oldbrk) = (page_align(brk), page_align(mm.brk));
+        if oldbrk == newbrk {
+            mm.brk = brk;
+            return brk;
+        }
+        if brk <= mm.brk {
+            // Always allow shrinking brk, if a VMA lies in the range.
+            if !mm.vmas.values().any(|v| v.end > newbrk && v.start < oldbrk) {
+                return origbrk;
+            }
+            mm.brk = brk;
+            if self.do_munmap(mm, newbrk, oldbrk - newbrk).is_err() {
+                mm.brk = origbrk;
+                return origbrk;
+            }
+            return brk;
+        }
+        // check_brk_limits: get_unmapped_area(MAP_FIXED) and mlock_future_ok.
+        let len = newbrk - oldbrk;
+        if newbrk > TASK_SIZE || !Self::mlock_future_ok(mm, mm.def_flags, len) {
+            return origbrk;
+        }
+        // The next VMA must lie beyond the new break by a page (and its stack guard gap).
+        if let Some((_, next)) = mm.vmas.range(oldbrk..).next() {
+            let gap_start = if next.flags.contains(VmFlags::GROWSDOWN) {
+                next.start.saturating_sub(STACK_GUARD_GAP)
+            } else {
+                next.start
+            };
+            if next.start < newbrk + PAGE_SIZE + STACK_GUARD_GAP && newbrk + PAGE_SIZE > gap_start {
+                return origbrk;
+            }
+        }
+        // A VMA that overlaps [oldbrk, newbrk) (the loop above sees only those from oldbrk).
+        if mm.vma_at(oldbrk).is_some() {
+            return origbrk;
+        }
+        if self.do_brk_flags(mm, oldbrk, len).is_err() {
+            return origbrk;
+        }
+        mm.brk = brk;
+        if mm.def_flags.contains(VmFlags::LOCKED) {
+            let _ = self.mm_populate(mm, oldbrk, len, true);
+        }
+        brk
+    }
+
+    /// `do_brk_flags` (6.18): the heap grows by `[addr, addr + len)`, a private writable
+    /// accounted mapping (`VM_DATA_DEFAULT_FLAGS | VM_ACCOUNT | def_flags`): the VMA that
+    /// ends at `addr` (at or above `start_brk`) is expanded if it can be, else a new one is
+    /// made.
+    fn do_brk_flags(&mut self, mm: &mut Mm, addr: u64, len: u64) -> Result<(), Errno> {
+        let flags = VmFlags::READ
+            | VmFlags::WRITE
+            | VmFlags::MAYREAD
+            | VmFlags::MAYWRITE
+            | VmFlags::MAYEXEC
+            | VmFlags::ACCOUNT
+            | mm.def_flags;
+        let pages = len >> 12;
+        if !Self::may_expand_vm(mm, flags, pages) {
+            return Err(Errno::ENOMEM);
+        }
+        if mm.map_count > self.config.max_map_count {
+            return Err(Errno::ENOMEM);
+        }
+        self.vm_enough_memory(pages as i64)?;
+        // vma_prev_limit(start_brk): the VMA before addr, not below the heap's start.
+        let prev = mm
+            .vmas
+            .range(mm.start_brk..addr)
+            .next_back()
+            .map(|(_, v)| v.clone())
+            .filter(|p| p.end == addr);
+        let expand = prev.as_ref().is_some_and(|p| {
+            mergeable(p, flags, None)
+                && p.pgoff + p.pages() == addr >> 12
+                && anon_mergeable(p, None, None)
+        });
+        if let Some(p) = prev.filter(|_| expand) {
+            mm.vmas.get_mut(&p.start).expect("prev").end = addr + len;
+        } else {
+            mm.vmas.insert(
+                addr,
+                Vma {
+                    start: addr,
+                    end: addr + len,
+                    flags,
+                    pgoff: addr >> 12,
+                    file: None,
+                    anon_vma: None,
+                    anon_chain_forked: false,
+                    hugetlb: None,
+                    pfnmap_ctx: None,
+                    special: None,
+                    swap_readahead_info: 0,
+                    shm: false,
+                },
+            );
+            mm.map_count += 1;
+        }
+        Self::vm_stat_account(mm, flags, pages as i64);
+        if flags.contains(VmFlags::LOCKED) {
+            mm.locked_vm += pages as i64;
+        }
+        mm.hiwater_vm = mm.hiwater_vm.max(mm.total_vm);
+        Ok(())
+    }
+
+    /// `may_expand_vm` (6.18): may `npages` more of a mapping with `flags` be added?
+    /// `RLIMIT_AS` bounds `total_vm`; `RLIMIT_DATA` bounds `data_vm` for a data mapping
+    /// (private, writable, not a stack), except the Valgrind allowance (a zero soft limit
+    /// under the hard one); `ignore_rlimit_data` is off.
+    pub fn may_expand_vm(mm: &Mm, flags: VmFlags, npages: u64) -> bool {
+        if mm.total_vm as u64 + npages > mm.limits.as_.pages() {
+            return false;
+        }
+        let data =
+            flags & (VmFlags::WRITE | VmFlags::SHARED | VmFlags::GROWSDOWN) == VmFlags::WRITE;
+        if data && mm.data_vm as u64 + npages > mm.limits.data.pages() {
+            return mm.limits.data.cur == 0
+                && mm.data_vm as u64 + npages <= mm.limits.data.max >> 12;
+        }
+        true
+    }
+
     /// `vm_stat_account`: `total_vm` and the exec/stack/data class of `flags`.
     pub fn vm_stat_account(mm: &mut Mm, flags: VmFlags, npages: i64) {
         mm.total_vm += npages;
@@ -147,13 +333,14 @@ impl<H: Hardware> Kernel<H> {
             return Err(Errno::ENOMEM);
         }
         // acct_stack_growth
+        if !Self::may_expand_vm(mm, vma.flags, grow) {
+            return Err(Errno::ENOMEM);
+        }
         if vma.end - addr > self.config.stack_limit {
             return Err(Errno::ENOMEM);
         }
-        if let Some(limit) = self.config.memlock_limit {
-            if vma.flags.contains(VmFlags::LOCKED) && (mm.locked_vm as u64 + grow) > limit >> 12 {
-                return Err(Errno::ENOMEM);
-            }
+        if !Self::mlock_future_ok(mm, vma.flags, grow << 12) {
+            return Err(Errno::ENOMEM);
         }
         self.vm_enough_memory(grow as i64)?;
         if !vma.flags.contains(VmFlags::ACCOUNT) {
@@ -359,6 +546,15 @@ impl<H: Hardware> Kernel<H> {
         }
         // ksys_mmap_pgoff: MAP_HUGETLB mappings get a hugetlbfs file of their own, and a
         // mapping of a hugetlbfs file is rounded up to whole huge pages.
+        // ksys_mmap_pgoff: MAP_HUGETLB names a huge page size the kernel has (EINVAL), and
+        // a file that is not hugetlbfs takes no MAP_HUGETLB.
+        if let Some(raw) = flags.raw.filter(|r| r & map_bits::HUGETLB != 0) {
+            match file {
+                Some(f) if self.files.get(f).huge.is_none() => return Err(Errno::EINVAL),
+                None if !matches!((raw >> 26) & 0x3f, 0 | 21 | 30) => return Err(Errno::EINVAL),
+                _ => {}
+            }
+        }
         let huge = match (file, flags.hugetlb) {
             (Some(f), _) => self.files.get(f).huge,
             (None, h) => h,
@@ -425,11 +621,39 @@ impl<H: Hardware> Kernel<H> {
             return Err(Errno::EEXIST);
         }
         // mlock_future_ok: a mapping locked from the start must fit RLIMIT_MEMLOCK.
-        if let Some(limit) = self.config.memlock_limit {
-            if vm_flags.contains(VmFlags::LOCKED)
-                && (mm.locked_vm as u64 + (len >> 12)) > limit >> 12
-            {
-                return Err(Errno::EAGAIN);
+        if let Some(raw) = flags.raw {
+            // calc_vm_flag_bits: MAP_SYNC and MAP_STACK (with THP configured).
+            if raw & map_bits::SYNC != 0 {
+                vm_flags |= VmFlags::SYNC;
+            }
+            if raw & map_bits::STACK != 0 {
+                vm_flags |= VmFlags::NOHUGEPAGE;
+            }
+        }
+        if flags.locked && !Self::can_do_mlock(mm) {
+            return Err(Errno::EPERM);
+        }
+        if !Self::mlock_future_ok(mm, vm_flags, len) {
+            return Err(Errno::EAGAIN);
+        }
+        // do_mmap's switch on the map type: a file takes MAP_SHARED (its other bits masked to
+        // the legacy ones), MAP_SHARED_VALIDATE (which refuses any bit it does not know)
+        // or MAP_PRIVATE; anonymous memory MAP_SHARED or MAP_PRIVATE (MAP_DROPPABLE is the
+        // caller's to refuse); anything else is EINVAL.
+        if let Some(raw) = flags.raw {
+            let eff = raw
+                | if raw & map_bits::FIXED == 0 {
+                    map_bits::FIXED_NOREPLACE
+                } else {
+                    0
+                };
+            match (raw & map_bits::TYPE, file.is_some()) {
+                (map_bits::SHARED | map_bits::PRIVATE, _) => {}
+                (map_bits::SHARED_VALIDATE, true) if eff & !map_bits::LEGACY_MASK != 0 => {
+                    return Err(Errno::EOPNOTSUPP)
+                }
+                (map_bits::SHARED_VALIDATE, true) => {}
+                _ => return Err(Errno::EINVAL),
             }
         }
         // do_mmap's file checks: a shared writable mapping needs a descriptor open for
@@ -492,6 +716,17 @@ impl<H: Hardware> Kernel<H> {
         mut pgoff: u64,
     ) -> Result<u64, Errno> {
         let end = addr + len;
+        // __mmap_prepare: the address-space limits count what the mapping adds beyond what it
+        // replaces, before anything is unmapped.
+        let replaced: u64 = mm
+            .vmas
+            .values()
+            .filter(|v| v.end > addr && v.start < end)
+            .map(|v| (v.end.min(end) - v.start.max(addr)) >> 12)
+            .sum();
+        if !Self::may_expand_vm(mm, vm_flags, (len >> 12) - replaced) {
+            return Err(Errno::ENOMEM);
+        }
         // Clear the old mappings (MAP_FIXED): they are "removed", the new VMA is not yet there.
         if !mm.overlapping(addr, end).is_empty() {
             self.do_munmap(mm, addr, len)?;

@@ -77,6 +77,12 @@ impl<H: Hardware> Kernel<H> {
         let nrpages = ((end - start) >> 12) as i64;
         let mut charged = 0;
         if newflags.contains(VmFlags::WRITE) {
+            // Check space limits when the area turns into data.
+            if !Self::may_expand_vm(mm, newflags, nrpages as u64)
+                && Self::may_expand_vm(mm, old, nrpages as u64)
+            {
+                return Err(Errno::ENOMEM);
+            }
             if !old.intersects(
                 VmFlags::ACCOUNT
                     | VmFlags::WRITE

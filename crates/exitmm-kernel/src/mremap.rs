@@ -178,12 +178,11 @@ impl<H: Hardware> Kernel<H> {
         if vma.flags.intersects(VmFlags::DONTEXPAND | VmFlags::PFNMAP) {
             return Err(Errno::EFAULT);
         }
-        if let Some(limit) = self.config.memlock_limit {
-            if vma.flags.contains(VmFlags::LOCKED)
-                && (mm.locked_vm as u64 + (v.delta() >> 12)) > limit >> 12
-            {
-                return Err(Errno::EAGAIN);
-            }
+        if !Self::mlock_future_ok(mm, vma.flags, v.delta()) {
+            return Err(Errno::EAGAIN);
+        }
+        if !Self::may_expand_vm(mm, vma.flags, v.delta() >> 12) {
+            return Err(Errno::ENOMEM);
         }
         Ok(())
     }

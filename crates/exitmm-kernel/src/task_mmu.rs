@@ -250,6 +250,10 @@ impl<H: Hardware> Kernel<H> {
                 });
                 let (offset, name) = match v.file {
                     Some(f) => (v.pgoff << 12, Some(self.files.get(f).maps_name())),
+                    // vma_is_initial_heap: an anonymous VMA meeting [start_brk, brk).
+                    None if v.start < mm.brk && v.end > mm.start_brk => {
+                        (0, Some(String::from("[heap]")))
+                    }
                     None => (0, None),
                 };
                 MapsEntry {

@@ -114,6 +114,60 @@ pub struct MapFlags {
     /// `MAP_HUGETLB` with `MAP_HUGE_2MB`/`MAP_HUGE_1GB` (`hugetlb`, `hugetlb=2M`,
     /// `hugetlb=1G`); only with `anon`.
     pub hugetlb: Option<HugeSize>,
+    /// `raw=0xN`: the flags value as given, for the kernel to judge (the fields above are
+    /// read off it; a raw value without `MAP_FIXED` gets `MAP_FIXED_NOREPLACE` added).
+    pub raw: Option<u64>,
+}
+
+/// mmap(2) flag bits (x86-64 uapi) that raw values are read with.
+pub mod map_bits {
+    /// `MAP_SHARED`.
+    pub const SHARED: u64 = 0x01;
+    /// `MAP_PRIVATE`.
+    pub const PRIVATE: u64 = 0x02;
+    /// `MAP_SHARED_VALIDATE`.
+    pub const SHARED_VALIDATE: u64 = 0x03;
+    /// `MAP_TYPE`.
+    pub const TYPE: u64 = 0x0f;
+    /// `MAP_FIXED`.
+    pub const FIXED: u64 = 0x10;
+    /// `MAP_ANONYMOUS`.
+    pub const ANONYMOUS: u64 = 0x20;
+    /// `MAP_GROWSDOWN`.
+    pub const GROWSDOWN: u64 = 0x100;
+    /// `MAP_LOCKED`.
+    pub const LOCKED: u64 = 0x2000;
+    /// `MAP_NORESERVE`.
+    pub const NORESERVE: u64 = 0x4000;
+    /// `MAP_POPULATE`.
+    pub const POPULATE: u64 = 0x8000;
+    /// `MAP_NONBLOCK`.
+    pub const NONBLOCK: u64 = 0x10000;
+    /// `MAP_STACK`.
+    pub const STACK: u64 = 0x20000;
+    /// `MAP_HUGETLB`.
+    pub const HUGETLB: u64 = 0x40000;
+    /// `MAP_SYNC`.
+    pub const SYNC: u64 = 0x80000;
+    /// `MAP_FIXED_NOREPLACE`.
+    pub const FIXED_NOREPLACE: u64 = 0x100000;
+    /// `MAP_HUGE_SHIFT`.
+    pub const HUGE_SHIFT: u32 = 26;
+    /// `LEGACY_MAP_MASK`: what `MAP_SHARED` keeps and `MAP_SHARED_VALIDATE` accepts.
+    pub const LEGACY_MASK: u64 = SHARED
+        | PRIVATE
+        | FIXED
+        | ANONYMOUS
+        | 0x800 // MAP_DENYWRITE
+        | 0x1000 // MAP_EXECUTABLE
+        | 0x400_0000 // MAP_UNINITIALIZED
+        | GROWSDOWN
+        | LOCKED
+        | NORESERVE
+        | POPULATE
+        | NONBLOCK
+        | STACK
+        | HUGETLB;
 }
 
 /// The `ADVICE` word of `madvise`.
@@ -199,12 +253,14 @@ pub enum Op {
         tmpfs: bool,
         hugetlb: Option<HugeSize>,
     },
-    /// `touch OFF LEN r|w [STRIDE]`.
+    /// `touch OFF LEN r|w [STRIDE] [grow]`; `grow`: an address below a `growsdown` VMA grows
+    /// it (stack expansion) instead of being refused as unmapped.
     Touch {
         off: u64,
         len: u64,
         write: bool,
         stride: u64,
+        grow: bool,
     },
     /// `munmap OFF LEN`.
     Munmap { off: u64, len: u64 },
@@ -359,6 +415,23 @@ pub enum Op {
     Shmdt { off: u64 },
     /// `shmrm NAME`: `IPC_RMID`.
     Shmrm { name: String },
+    /// `madvise OFF LEN raw=N`: an advice value as the kernel takes it.
+    MadviseRaw { off: u64, len: u64, advice: u64 },
+    /// `mlock2 OFF LEN raw=0xN`: mlock2(2) with raw flags.
+    Mlock2Raw { off: u64, len: u64, flags: u64 },
+    /// `mlockall raw=0xN` (`raw=0`: the call without flags).
+    MlockallRaw { flags: u64 },
+    /// `brk_start OFF`: the role's heap starts (and its break is) at OFF.
+    BrkStart { off: u64 },
+    /// `brk OFF`: brk(2) to OFF.
+    Brk { off: u64 },
+    /// `setrlimit memlock|as|data N`: soft and hard limit to N bytes (`None`: `inf`).
+    Setrlimit {
+        resource: Rlimit,
+        value: Option<u64>,
+    },
+    /// `drop_cap ipc_lock`.
+    DropCapIpcLock,
     /// `device_access NAME OFF LEN r|w` (model only): the device touches the range through
     /// its own translations.
     DeviceAccess {
@@ -384,6 +457,28 @@ impl MsyncFlags {
     /// The flags as msync(2) takes them.
     pub fn bits(self) -> u64 {
         (self.async_ as u64) | (self.invalidate as u64) << 1 | (self.sync as u64) << 2
+    }
+}
+
+/// The resource limits scripts set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Rlimit {
+    /// `RLIMIT_MEMLOCK`.
+    Memlock,
+    /// `RLIMIT_AS`.
+    As,
+    /// `RLIMIT_DATA`.
+    Data,
+}
+
+impl Rlimit {
+    /// The word scripts write.
+    pub fn word(self) -> &'static str {
+        match self {
+            Rlimit::Memlock => "memlock",
+            Rlimit::As => "as",
+            Rlimit::Data => "data",
+        }
     }
 }
 
@@ -598,6 +693,13 @@ impl Op {
             Op::Shmat { .. } => "shmat",
             Op::Shmdt { .. } => "shmdt",
             Op::Shmrm { .. } => "shmrm",
+            Op::MadviseRaw { .. } => "madvise",
+            Op::Mlock2Raw { .. } => "mlock2",
+            Op::MlockallRaw { .. } => "mlockall",
+            Op::BrkStart { .. } => "brk_start",
+            Op::Brk { .. } => "brk",
+            Op::Setrlimit { .. } => "setrlimit",
+            Op::DropCapIpcLock => "drop_cap",
         }
     }
 }
@@ -719,6 +821,28 @@ fn parse_prot(s: &str) -> Result<Prot, String> {
     Ok(p)
 }
 
+impl MapFlags {
+    /// The named flags a raw value holds (the kernel decides what the rest means).
+    pub fn from_raw(raw: u64) -> MapFlags {
+        use map_bits as b;
+        let t = raw & b::TYPE;
+        MapFlags {
+            shared: t == b::SHARED || t == b::SHARED_VALIDATE,
+            anon: raw & b::ANONYMOUS != 0,
+            populate: raw & (b::POPULATE | b::NONBLOCK) == b::POPULATE,
+            locked: raw & b::LOCKED != 0,
+            noreserve: raw & b::NORESERVE != 0,
+            growsdown: raw & b::GROWSDOWN != 0,
+            fixed: raw & b::FIXED != 0,
+            hugetlb: (raw & b::HUGETLB != 0).then_some(match (raw >> b::HUGE_SHIFT) & 0x3f {
+                30 => HugeSize::G1,
+                _ => HugeSize::M2,
+            }),
+            raw: Some(raw),
+        }
+    }
+}
+
 fn parse_map_flags(s: &str) -> Result<MapFlags, String> {
     let mut f = MapFlags::default();
     let (mut private, mut shared) = (false, false);
@@ -789,8 +913,23 @@ fn parse_op(words: &[&str]) -> Result<Op, String> {
         "mmap" => {
             let usage = "mmap OFF LEN PROT FLAGS [FILE [FOFF]]";
             want(args, 4, 6, usage)?;
-            let flags = parse_map_flags(args[3])?;
             let file = args.get(4).map(|n| check_name(n)).transpose()?;
+            if let Some(r) = args[3].strip_prefix("raw=") {
+                let raw = num(r, "raw=")?;
+                return Ok(Op::Mmap {
+                    off: num(args[0], "OFF")?,
+                    len: num(args[1], "LEN")?,
+                    prot: parse_prot(args[2])?,
+                    flags: MapFlags::from_raw(raw),
+                    file,
+                    foff: args
+                        .get(5)
+                        .map(|w| num(w, "FOFF"))
+                        .transpose()?
+                        .unwrap_or(0),
+                });
+            }
+            let flags = parse_map_flags(args[3])?;
             if flags.hugetlb.is_some() && !flags.anon {
                 return Err(
                     "mmap: 'hugetlb' (MAP_HUGETLB) needs 'anon'; map a hugetlb memfd as a FILE"
@@ -880,7 +1019,9 @@ fn parse_op(words: &[&str]) -> Result<Op, String> {
             }
         }
         "touch" => {
-            want(args, 3, 4, "touch OFF LEN r|w [STRIDE]")?;
+            let grow = args.len() > 3 && args[args.len() - 1] == "grow";
+            let args = if grow { &args[..args.len() - 1] } else { args };
+            want(args, 3, 4, "touch OFF LEN r|w [STRIDE] [grow]")?;
             let write = match args[2] {
                 "r" => false,
                 "w" => true,
@@ -899,6 +1040,7 @@ fn parse_op(words: &[&str]) -> Result<Op, String> {
                 len: num(args[1], "LEN")?,
                 write,
                 stride,
+                grow,
             }
         }
         "munmap" => {
@@ -936,6 +1078,25 @@ fn parse_op(words: &[&str]) -> Result<Op, String> {
                 len: num(args[1], "LEN")?,
             }
         }
+        "mlockall" if args.len() == 1 && args[0].starts_with("raw=") => Op::MlockallRaw {
+            flags: num(&args[0][4..], "raw=")?,
+        },
+        "mlock2" => {
+            want(args, 3, 3, "mlock2 OFF LEN raw=0xN")?;
+            let Some(r) = args[2].strip_prefix("raw=") else {
+                return Err("mlock2: the flags are raw=0xN".into());
+            };
+            Op::Mlock2Raw {
+                off: num(args[0], "OFF")?,
+                len: num(args[1], "LEN")?,
+                flags: num(r, "raw=")?,
+            }
+        }
+        "madvise" if args.len() == 3 && args[2].starts_with("raw=") => Op::MadviseRaw {
+            off: num(args[0], "OFF")?,
+            len: num(args[1], "LEN")?,
+            advice: num(&args[2][4..], "raw=")?,
+        },
         "mlockall" => {
             want(args, 1, 3, "mlockall current|future|onfault ...")?;
             let (mut current, mut future, mut onfault) = (false, false, false);
@@ -1146,6 +1307,39 @@ fn parse_op(words: &[&str]) -> Result<Op, String> {
             Op::Fsync {
                 name: check_name(args[0])?,
             }
+        }
+        "brk_start" => {
+            want(args, 1, 1, "brk_start OFF")?;
+            Op::BrkStart {
+                off: num(args[0], "OFF")?,
+            }
+        }
+        "brk" => {
+            want(args, 1, 1, "brk OFF")?;
+            Op::Brk {
+                off: num(args[0], "OFF")?,
+            }
+        }
+        "setrlimit" => {
+            want(args, 2, 2, "setrlimit memlock|as|data N|inf")?;
+            let resource = match args[0] {
+                "memlock" => Rlimit::Memlock,
+                "as" => Rlimit::As,
+                "data" => Rlimit::Data,
+                x => return Err(format!("setrlimit: memlock, as or data, got '{x}'")),
+            };
+            let value = match args[1] {
+                "inf" => None,
+                n => Some(num(n, "N")?),
+            };
+            Op::Setrlimit { resource, value }
+        }
+        "drop_cap" => {
+            want(args, 1, 1, "drop_cap ipc_lock")?;
+            if args[0] != "ipc_lock" {
+                return Err(format!("drop_cap: only ipc_lock, got '{}'", args[0]));
+            }
+            Op::DropCapIpcLock
         }
         "shmget" => {
             want(args, 2, 3, "shmget NAME SIZE [hugetlb]")?;

@@ -500,6 +500,13 @@ impl Gigantic {
             | Op::Shmget { .. }
             | Op::Shmdt { .. }
             | Op::Shmrm { .. }
+            | Op::MadviseRaw { .. }
+            | Op::Mlock2Raw { .. }
+            | Op::MlockallRaw { .. }
+            | Op::BrkStart { .. }
+            | Op::Brk { .. }
+            | Op::Setrlimit { .. }
+            | Op::DropCapIpcLock
             // Scripts make hugetlb segments of 2 MiB pages only.
             | Op::Shmat { .. } => {}
             Op::Reopen { name, alias, .. } => {

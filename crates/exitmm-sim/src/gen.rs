@@ -238,14 +238,18 @@ pub enum Kind {
     FileIo,
     /// SysV shared memory: `shmget`, `shmat` (now and then `rdonly`), `shmdt`, `shmrm`.
     Shm,
+    /// Raw flag values (`mmap ... raw=`, `madvise ... raw=`, `mlock2`, `mlockall raw=`).
+    Raw,
+    /// `setrlimit` and `drop_cap ipc_lock`.
+    Limits,
 }
 
 /// How often each kind of op is drawn (out of the sum, 100).
-pub const WEIGHTS: [(Kind, u32); 20] = [
-    (Kind::MmapAnon, 11),
+pub const WEIGHTS: [(Kind, u32); 22] = [
+    (Kind::MmapAnon, 10),
     (Kind::MmapFile, 6),
     (Kind::Reservation, 2),
-    (Kind::Touch, 14),
+    (Kind::Touch, 12),
     (Kind::Munmap, 6),
     (Kind::Mprotect, 6),
     (Kind::Mlock, 4),
@@ -262,6 +266,8 @@ pub const WEIGHTS: [(Kind, u32); 20] = [
     (Kind::SharedWriteForkRead, 5),
     (Kind::FileIo, 6),
     (Kind::Shm, 2),
+    (Kind::Raw, 2),
+    (Kind::Limits, 1),
 ];
 
 /// `fork` (when no child lives) and `child_exit` (when one does): one chance in this many per
@@ -525,6 +531,76 @@ fn file_io(r: &mut Rng, st: &mut State) -> String {
     }
 }
 
+/// Raw values: mmap flags from the bits do_mmap judges (map types good and bad, unknown
+/// bits, MAP_SHARED_VALIDATE, MAP_STACK, MAP_SYNC, MAP_NONBLOCK), advice numbers (valid ones
+/// the model has, and invalid ones), mlock2 and mlockall flags.
+fn raw_op(r: &mut Rng, st: &mut State, opts: &GenOptions) -> String {
+    match r.below(4) {
+        0 => {
+            let (o, l) = (offset(r, st), length(r));
+            st.edges.push(o);
+            st.edges.push(o + l);
+            let ty = *r.pick(&[0x1u64, 0x2, 0x2, 0x3, 0x0, 0x4]);
+            let extra = *r.pick(&[
+                0u64,
+                0x10,
+                0x20000,
+                0x80000,
+                0x8000,
+                0x18000,
+                0x40,
+                0x800,
+                0x1000_0000,
+                0x100,
+            ]);
+            let with_file = !st.files.is_empty() && r.chance(1, 3);
+            let raw = ty | extra | if with_file { 0 } else { 0x20 };
+            let file = if with_file {
+                let (name, _, _) = st.files[r.below(st.files.len() as u64) as usize].clone();
+                format!(" {name}")
+            } else {
+                String::new()
+            };
+            if ty & 1 != 0 {
+                st.shared.push((o, l));
+            }
+            format!(
+                "mmap {} {} {} raw={raw:#x}{file}",
+                num(o),
+                num(l),
+                r.weighted(&PROTS)
+            )
+        }
+        1 => {
+            let a = *r.pick(&[
+                0u64, 1, 2, 3, 4, 5, 8, 10, 11, 13, 14, 15, 16, 17, 18, 19, 26, 99,
+            ]);
+            format!("madvise {} {} raw={a}", num(offset(r, st)), num(length(r)))
+        }
+        2 => {
+            let (o, l) = (offset(r, st), length(r));
+            let f = *r.pick(&[0u64, 1, 1, 2, 3]);
+            if st.locked + l > opts.memlock_limit {
+                format!("munlock {} {}", num(o), num(l))
+            } else {
+                st.locked += l;
+                format!("mlock2 {} {} raw={f:#x}", num(o), num(l))
+            }
+        }
+        _ => {
+            // Populating flags (current without onfault, or future) would populate a
+            // reservation whole: as for the named mlockall, then only what cannot.
+            let f = *r.pick(&[0u64, 4, 8, 6, 5, 9]);
+            let populates = f & 1 != 0 && f & 4 == 0;
+            if (st.reserved && (populates || f & 2 != 0)) || st.locked > opts.memlock_limit {
+                "munlockall".into()
+            } else {
+                format!("mlockall raw={f:#x}")
+            }
+        }
+    }
+}
+
 /// A SysV op: a new segment (up to 64 KiB, any size), an attachment of one at a random
 /// place, a detach at an earlier attachment (or anywhere), or `IPC_RMID`.
 fn shm_op(r: &mut Rng, st: &mut State) -> String {
@@ -623,7 +699,8 @@ fn op(r: &mut Rng, st: &mut State, opts: &GenOptions, out: &mut Vec<String>) {
             let (o, l) = (offset(r, st), length(r));
             let stride = *r.pick(&[K4, K4, 3 * K4, 16 * K4]);
             let w = if r.chance(1, 2) { "w" } else { "r" };
-            format!("touch {} {} {w} {}", num(o), num(l), num(stride))
+            let grow = if r.chance(1, 8) { " grow" } else { "" };
+            format!("touch {} {} {w} {}{grow}", num(o), num(l), num(stride))
         }
         Kind::Munmap => format!("munmap {} {}", num(offset(r, st)), num(length(r))),
         Kind::Mprotect => format!(
@@ -684,6 +761,16 @@ fn op(r: &mut Rng, st: &mut State, opts: &GenOptions, out: &mut Vec<String>) {
         Kind::Dump => "dump".into(),
         Kind::FileIo => file_io(r, st),
         Kind::Shm => shm_op(r, st),
+        Kind::Raw => raw_op(r, st, opts),
+        Kind::Limits => match r.below(6) {
+            0 => "drop_cap ipc_lock".into(),
+            1 | 2 => {
+                let v = *r.pick(&["4M", "8M", "16M", "0"]);
+                format!("setrlimit memlock {v}")
+            }
+            3 => format!("setrlimit data {}", *r.pick(&["16M", "256M", "4G", "inf"])),
+            _ => format!("setrlimit as {}", *r.pick(&["64M", "1G", "64G", "inf"])),
+        },
         Kind::Commit => (*r.pick(&["commit", "meminfo Committed_AS"])).into(),
         // process_mrelease of the live parent: EINVAL whatever the flags.
         Kind::Nop if r.chance(1, 4) => (*r.pick(&["mrelease P", "mrelease P 1"])).into(),
@@ -1381,6 +1468,12 @@ mod tests {
             " rdonly",
             "shmdt ",
             "shmrm ",
+            " grow",
+            "raw=0x",
+            "mlock2 ",
+            "mlockall raw=",
+            "setrlimit ",
+            "drop_cap ipc_lock",
             " onfault",
             ",populate",
             ",locked",

@@ -313,6 +313,8 @@ pub struct Sim {
     /// SysV segments by their script names (the IPC namespace is the run's: both roles see
     /// every segment).
     shm_names: BTreeMap<String, exitmm_kernel::shm::ShmId>,
+    /// Each role has called brk (brk_start may no longer move its heap).
+    brk_used: [bool; 2],
     /// Actors started since the last `wait`.
     pending: Vec<Pending>,
     /// Each role's smaps totals (the `T` line), by VMA, kept up to date from the ranges ops
@@ -510,6 +512,7 @@ impl Sim {
                 None,
             ],
             shm_names: BTreeMap::new(),
+            brk_used: [false; 2],
             check: opts.check,
             linked: Default::default(),
             pending: Vec::new(),
@@ -721,6 +724,13 @@ impl Sim {
                     .and_then(|n| self.fd(role, n))
                     .map(|(_, m)| m)
                     .unwrap_or_default();
+                if flags.raw.is_some_and(|r| {
+                    r & mmap::map_bits::TYPE == mmap::map_bits::DROPPABLE && flags.anon
+                }) {
+                    return Err(Self::unsupported(line, "mmap MAP_DROPPABLE"));
+                }
+                // A raw MAP_ANONYMOUS ignores the descriptor; without it, no FILE is fd -1.
+                let file = if flags.anon { &None } else { file };
                 let f = match file {
                     Some(name) => match self.proc(role).fds.get(name) {
                         Some(f) => Some(*f),
@@ -729,6 +739,10 @@ impl Sim {
                             return Ok(self.finish(line, out, -9, Some(role), None));
                         }
                     },
+                    None if flags.raw.is_some() && !flags.anon => {
+                        out.push(format!("R {} rc=-9 err=EBADF", role.letter()));
+                        return Ok(self.finish(line, out, -9, Some(role), None));
+                    }
                     None => None,
                 };
                 let prot = mmap::Prot {
@@ -745,6 +759,7 @@ impl Sim {
                     fixed: flags.fixed,
                     hugetlb: flags.hugetlb.map(huge_size),
                     fmode,
+                    raw: flags.raw,
                 };
                 let (addr, len, foff) = (ARENA.wrapping_add(*off), *len, *foff);
                 let r = self.with_mm(role, |k, mm| {
@@ -798,7 +813,8 @@ impl Sim {
                 len,
                 write,
                 stride,
-            } => self.touch(role, *off, *len, *write, *stride, &mut out),
+                grow,
+            } => self.touch(role, *off, *len, *write, *stride, *grow, &mut out),
             Op::Munmap { off, len } => {
                 let a = ARENA.wrapping_add(*off);
                 self.with_mm(role, |k, mm| k.do_munmap(mm, a, *len).map(|_| ()))
@@ -1108,6 +1124,63 @@ impl Sim {
                 None => Err(Errno::EBADF),
                 Some((f, _)) => self.kernel.vfs_fsync(f),
             },
+            Op::MadviseRaw { off, len, advice } => match madvise::Advice::from_raw(*advice) {
+                madvise::RawAdvice::Invalid => Err(Errno::EINVAL),
+                madvise::RawAdvice::Unsupported(what) => {
+                    return Err(Self::unsupported(line, format!("madvise {what}")))
+                }
+                madvise::RawAdvice::Known(a) => {
+                    let s = ARENA.wrapping_add(*off);
+                    self.with_mm(role, |k, mm| k.do_madvise(mm, s, *len, a))
+                }
+            },
+            Op::Mlock2Raw { off, len, flags } => {
+                let s = ARENA.wrapping_add(*off);
+                self.with_mm(role, |k, mm| k.sys_mlock2(mm, s, *len, *flags))
+            }
+            Op::MlockallRaw { flags } => self.with_mm(role, |k, mm| k.sys_mlockall(mm, *flags)),
+            Op::BrkStart { off } => {
+                let mm = self.kernel.mm(self.proc(role).mm);
+                if mm.brk != mm.start_brk || self.brk_used[idx(role)] {
+                    return Err(SimError::Invalid {
+                        line: line.line,
+                        what: "brk_start comes before the role's first brk".into(),
+                    });
+                }
+                let a = ARENA.wrapping_add(*off);
+                self.with_mm(role, |k, mm| k.set_brk_start(mm, a))
+            }
+            Op::Brk { off } => {
+                if self.kernel.mm(self.proc(role).mm).start_brk == 0 {
+                    return Err(SimError::Invalid {
+                        line: line.line,
+                        what: "brk needs brk_start first (the model's processes have no heap of their own)".into(),
+                    });
+                }
+                self.brk_used[idx(role)] = true;
+                let a = ARENA.wrapping_add(*off);
+                let b = self.with_mm(role, |k, mm| k.sys_brk(mm, a));
+                out.push(format!(
+                    "R {} brk={}",
+                    role.letter(),
+                    hex(b.wrapping_sub(ARENA))
+                ));
+                Ok(())
+            }
+            Op::Setrlimit { resource, value } => {
+                let r = match resource {
+                    exitmm_script::Rlimit::Memlock => exitmm_kernel::sys::Resource::Memlock,
+                    exitmm_script::Rlimit::As => exitmm_kernel::sys::Resource::As,
+                    exitmm_script::Rlimit::Data => exitmm_kernel::sys::Resource::Data,
+                };
+                let v = value.unwrap_or(u64::MAX);
+                let lim = exitmm_kernel::mm_types::Rlim { cur: v, max: v };
+                self.with_mm(role, |k, mm| k.do_prlimit(mm, r, lim))
+            }
+            Op::DropCapIpcLock => {
+                self.with_mm(role, |k, mm| k.drop_cap_ipc_lock(mm));
+                Ok(())
+            }
             Op::Shmget {
                 name,
                 size,
@@ -1946,6 +2019,7 @@ impl Sim {
             .is_none_or(|&p| self.kernel.mem.page(p).content == base)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn touch(
         &mut self,
         role: Role,
@@ -1953,6 +2027,7 @@ impl Sim {
         len: u64,
         write: bool,
         stride: u64,
+        grow: bool,
         out: &mut Vec<String>,
     ) -> Result<(), Errno> {
         if len == 0 {
@@ -1973,14 +2048,25 @@ impl Sim {
             while a < e {
                 match mm.vma_at(a) {
                     Some(v) => a = v.end,
-                    None => return Err(Errno::ENOMEM),
+                    // With grow, a hole right below a growsdown VMA is the stack's to take.
+                    None => match mm.find_vma(a) {
+                        Some(v) if grow && v.flags.contains(VmFlags::GROWSDOWN) => a = v.end,
+                        _ => return Err(Errno::ENOMEM),
+                    },
                 }
             }
         }
         let mut a = 0;
         while a < len {
             let addr = start + a;
-            let r = self.with_mm(role, |k, mm| k.handle_mm_fault(mm, addr, write));
+            let r = self.with_mm(role, |k, mm| {
+                // do_user_addr_fault → lock_mm_and_find_vma: an access below a growsdown VMA
+                // grows it first; if it cannot, SIGSEGV.
+                if grow && mm.vma_at(addr).is_none() {
+                    k.expand_stack(mm, addr).map_err(|_| Fault::Segv)?;
+                }
+                k.handle_mm_fault(mm, addr, write)
+            });
             signal(role, off.wrapping_add(a), r, out)?;
             a += stride;
         }
