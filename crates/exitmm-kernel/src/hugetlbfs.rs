@@ -80,8 +80,22 @@ impl<H: Hardware> Kernel<H> {
     /// has one and an unreserved free folio otherwise (ENOSPC when there is none).
     pub fn hugetlbfs_fallocate(&mut self, file: FileId) -> Result<(), Errno> {
         let f = self.files.get(file);
-        let size = f.huge.expect("hugetlbfs inode");
-        for idx in 0..f.size >> size.shift() {
+        let n = f.size >> f.huge.expect("hugetlbfs inode").shift();
+        self.hugetlbfs_fallocate_range(file, 0, n)
+    }
+
+    /// `hugetlbfs_fallocate`'s allocation loop over the huge pages `[from, to)`: each
+    /// missing page is allocated into the page cache, consuming the inode's reservation
+    /// where it has one and an unreserved free folio otherwise (ENOSPC when there is none;
+    /// the pages allocated before stay).
+    pub(crate) fn hugetlbfs_fallocate_range(
+        &mut self,
+        file: FileId,
+        from: u64,
+        to: u64,
+    ) -> Result<(), Errno> {
+        let size = self.files.get(file).huge.expect("hugetlbfs inode");
+        for idx in from..to {
             if self.files.get(file).pages.contains_key(&idx) {
                 continue;
             }

@@ -1117,7 +1117,9 @@ impl<H: Hardware> Kernel<H> {
             let mut a = addr;
             while a < vend {
                 let e = self.pte_at(mm, a);
-                let needs = crate::pgtable::none(e) || (write && e & crate::pgtable::RW == 0);
+                // follow_page finds nothing for a missing or non-present (swap) entry, nor
+                // a writable page where a write is wanted: the GUP faults it in.
+                let needs = !crate::pgtable::present(e) || (write && e & crate::pgtable::RW == 0);
                 if needs {
                     if let Err(f) = self.fault(mm, a, write, true) {
                         if !ignore_errors {

@@ -528,7 +528,7 @@ impl<H: Hardware> Kernel<H> {
     /// `pwrite` → `shmem_file_write_iter` (`generic_perform_write`): each page of
     /// `[foff, foff + len)` is found or allocated (`shmem_write_begin`, `SGP_WRITE`), written,
     /// made uptodate and dirty (`shmem_write_end`); `i_size` grows to the end of the write.
-    /// `Err(None)`: a hugetlbfs file (the caller says what the model lacks).
+    /// The error is always `Some`.
     pub fn shmem_write(
         &mut self,
         id: FileId,
@@ -575,7 +575,8 @@ impl<H: Hardware> Kernel<H> {
     /// `ftruncate` → `shmem_setattr(ATTR_SIZE)`: the new `i_size`; a shrink unmaps every page
     /// past the new end from every mapping, private COW copies included
     /// (`unmap_mapping_range(holebegin, 0, even_cows)`), then drops them from the cache
-    /// (`shmem_truncate_range`). `Err(None)`: a hugetlbfs file (not modelled yet).
+    /// (`shmem_truncate_range`). A hugetlbfs file goes to `hugetlbfs_setattr`. The error is
+    /// always `Some`.
     pub fn shmem_setattr_size(
         &mut self,
         current: &mut crate::mm_types::Mm,
@@ -586,6 +587,11 @@ impl<H: Hardware> Kernel<H> {
         // do_ftruncate: a descriptor not open for writing, or not a regular file, is EINVAL.
         if !mode.write {
             return Err(Some(Errno::EINVAL));
+        }
+        if let Some(h) = self.files.get(id).huge {
+            return self
+                .hugetlbfs_setattr_size(current, id, h, size)
+                .map_err(Some);
         }
         self.shmem_inode(id, Errno::EINVAL)?;
         if size > i64::MAX as u64 {
@@ -628,7 +634,8 @@ impl<H: Hardware> Kernel<H> {
     /// page (`SGP_FALLOC`: new pages stay !uptodate, so fault-around skips them), marks it
     /// dirty, and without `keep` grows `i_size`; on failure the pages it added go again.
     /// `punch` (with `keep`, as vfs_fallocate requires) unmaps the whole pages of the range
-    /// from every mapping, COW copies kept, and drops them. `Err(None)`: a hugetlbfs file.
+    /// from every mapping, COW copies kept, and drops them. A hugetlbfs file goes to
+    /// `hugetlbfs_fallocate`. The error is always `Some`.
     #[allow(clippy::too_many_arguments)]
     pub fn shmem_fallocate(
         &mut self,
@@ -651,11 +658,18 @@ impl<H: Hardware> Kernel<H> {
             return Err(Some(Errno::EBADF));
         }
         // An anon inode (perf) is neither a regular file nor a directory.
-        self.shmem_inode(id, Errno::ENODEV)?;
+        if self.files.get(id).huge.is_none() {
+            self.shmem_inode(id, Errno::ENODEV)?;
+        }
         let end = match foff.checked_add(len) {
             Some(e) if e <= i64::MAX as u64 => e,
             _ => return Err(Some(Errno::EFBIG)),
         };
+        if let Some(h) = self.files.get(id).huge {
+            return self
+                .hugetlbfs_fallocate_op(current, id, h, foff, end, punch, keep)
+                .map_err(Some);
+        }
         if punch {
             let first = foff.div_ceil(4096);
             let last = end >> 12;
@@ -687,6 +701,61 @@ impl<H: Hardware> Kernel<H> {
                 }
             }
         }
+        if !keep {
+            let f = self.files.get_mut(id);
+            f.size = f.size.max(end);
+        }
+        Ok(())
+    }
+
+    /// `hugetlbfs_setattr(ATTR_SIZE)` → `hugetlb_vmtruncate`: the size must be whole huge
+    /// pages (EINVAL); every mapping of the file, private ones (their COW copies) included,
+    /// loses what lies past the new end (`hugetlb_vmdelete_list`), and the page cache and
+    /// reservations past it go (`remove_inode_hugepages`), whether the file shrinks or grows.
+    fn hugetlbfs_setattr_size(
+        &mut self,
+        current: &mut crate::mm_types::Mm,
+        id: FileId,
+        h: crate::hugetlb::HugeSize,
+        size: u64,
+    ) -> Result<(), Errno> {
+        if !size.is_multiple_of(h.bytes()) {
+            return Err(Errno::EINVAL);
+        }
+        if size == self.files.get(id).size {
+            return Ok(());
+        }
+        self.files.get_mut(id).size = size;
+        self.hugetlbfs_punch_hole(current, id, size >> h.shift(), u64::MAX);
+        Ok(())
+    }
+
+    /// `hugetlbfs_fallocate` for a range: `punch` unmaps and drops the whole huge pages of
+    /// the range from every mapping, private COW copies included (`hugetlbfs_punch_hole`);
+    /// otherwise every huge page the range meets is allocated, and without `keep` the file
+    /// grows to its end.
+    #[allow(clippy::too_many_arguments)]
+    fn hugetlbfs_fallocate_op(
+        &mut self,
+        current: &mut crate::mm_types::Mm,
+        id: FileId,
+        h: crate::hugetlb::HugeSize,
+        foff: u64,
+        end: u64,
+        punch: bool,
+        keep: bool,
+    ) -> Result<(), Errno> {
+        if punch {
+            let (first, last) = (foff.div_ceil(h.bytes()), end >> h.shift());
+            if last > first {
+                self.hugetlbfs_punch_hole(current, id, first, last);
+            }
+            return Ok(());
+        }
+        if end > MODEL_MAX_FILE {
+            return Err(Errno::EFBIG);
+        }
+        self.hugetlbfs_fallocate_range(id, foff >> h.shift(), end.div_ceil(h.bytes()))?;
         if !keep {
             let f = self.files.get_mut(id);
             f.size = f.size.max(end);

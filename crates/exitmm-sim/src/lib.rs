@@ -1079,22 +1079,17 @@ impl Sim {
             }
             Op::Write { name, foff, len } => match self.fd(role, name) {
                 None => Err(Errno::EBADF),
-                Some((f, mode)) => match self.kernel.shmem_write(f, mode, *foff, *len) {
-                    Err(None) => return Err(Self::unsupported(line, "write to a hugetlbfs file")),
-                    r => r.map_err(|e| e.expect("an errno")),
-                },
+                Some((f, mode)) => self
+                    .kernel
+                    .shmem_write(f, mode, *foff, *len)
+                    .map_err(|e| e.expect("an errno")),
             },
             Op::Truncate { name, size } => match self.fd(role, name) {
                 None => Err(Errno::EBADF),
                 Some((f, mode)) => {
-                    let r = match self
+                    let r = self
                         .with_mm(role, |k, mm| k.shmem_setattr_size(mm, f, mode, *size))
-                    {
-                        Err(None) => {
-                            return Err(Self::unsupported(line, "truncate of a hugetlbfs file"))
-                        }
-                        r => r.map_err(|e| e.expect("an errno")),
-                    };
+                        .map_err(|e| e.expect("an errno"));
                     report = self.kernel.truncate_report.take();
                     r
                 }
@@ -1108,14 +1103,11 @@ impl Sim {
             } => match self.fd(role, name) {
                 None => Err(Errno::EBADF),
                 Some((f, mode)) => {
-                    let r = match self.with_mm(role, |k, mm| {
-                        k.shmem_fallocate(mm, f, mode, *foff, *len, *punch, *keep)
-                    }) {
-                        Err(None) => {
-                            return Err(Self::unsupported(line, "fallocate of a hugetlbfs file"))
-                        }
-                        r => r.map_err(|e| e.expect("an errno")),
-                    };
+                    let r = self
+                        .with_mm(role, |k, mm| {
+                            k.shmem_fallocate(mm, f, mode, *foff, *len, *punch, *keep)
+                        })
+                        .map_err(|e| e.expect("an errno"));
                     report = self.kernel.truncate_report.take();
                     r
                 }
