@@ -772,7 +772,9 @@ impl<H: Hardware> Kernel<H> {
             p.mapcount -= 1;
             let counter = mm_counter(p.flags);
             mm.rss[counter] -= 1;
-            if p.mapcount == 0 {
+            // folio_remove_rmap_pte → munlock_vma_folio: leaving a VM_LOCKED mapping
+            // munlocks the folio (the model keeps no mlock_count: one locked mapping).
+            if p.mapcount == 0 || vma.flags.contains(VmFlags::LOCKED) {
                 p.flags.remove(PageFlags::MLOCKED);
             }
             crate::mmu_gather::put_page(old, &mut self.mem, &mut self.hw);
@@ -1197,8 +1199,11 @@ impl<H: Hardware> Kernel<H> {
                 // page_remove_rmap
                 page.mapcount -= 1;
                 let unmapped = page.mapcount == 0;
-                if unmapped {
+                if unmapped || vma.flags.contains(VmFlags::LOCKED) {
+                    // munlock_vma_folio, as above.
                     page.flags.remove(PageFlags::MLOCKED);
+                }
+                if unmapped {
                     // free_swap_cache (as the gather frees its pages): a folio mapped nowhere
                     // leaves the swap cache if no swap PTE names its slot; the gather's own
                     // reference keeps it until the flush.

@@ -48,12 +48,26 @@ impl<H: Hardware> Kernel<H> {
         }
         let mut a = start;
         while a < end {
-            let e = self.pte_at(mm, a);
-            if pt::present(e) && e & pt::SPECIAL == 0 {
-                self.mem
-                    .page_mut(pt::pfn_of(e))
-                    .flags
-                    .set(PageFlags::MLOCKED, locked);
+            match self.leaf_at(mm, a) {
+                // mlock_pte_range's PMD case: a THP is (un)locked whole; the huge zero page
+                // never is.
+                Some((e, pt::Level::Pmd)) => {
+                    let head = pt::pfn_of(e);
+                    if !self.mem.page(head).flags.contains(PageFlags::RESERVED) {
+                        for f in head..head + 512 {
+                            self.mem.page_mut(f).flags.set(PageFlags::MLOCKED, locked);
+                        }
+                    }
+                    a = (a | (pt::PMD_SIZE - 1)) + 1;
+                    continue;
+                }
+                Some((e, pt::Level::Pte)) if pt::present(e) && e & pt::SPECIAL == 0 => {
+                    self.mem
+                        .page_mut(pt::pfn_of(e))
+                        .flags
+                        .set(PageFlags::MLOCKED, locked);
+                }
+                _ => {}
             }
             a += PAGE_SIZE;
         }
