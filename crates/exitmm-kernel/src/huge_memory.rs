@@ -428,7 +428,9 @@ impl<H: Hardware> Kernel<H> {
             }
         };
         // remap_page walks every mapping of the folio (its anon_vma's VMAs): here, every VMA
-        // of this mm with the folio's anon_vma (mremap may have moved part of it away).
+        // of this mm with the folio's anon_vma (mremap may have moved part of it away), or
+        // with one chained to it by fork (the model keeps no chain: any forked one; the walk
+        // only touches PTEs that map the folio).
         let Some(av) = (head..head + HPAGE_PMD_NR)
             .filter(|&f| self.mem.large_folio_of(f) == Some(head))
             .map(|f| self.mem.page(f))
@@ -442,7 +444,10 @@ impl<H: Hardware> Kernel<H> {
         let vmas: alloc::vec::Vec<Vma> = mm
             .vmas
             .values()
-            .filter(|v| v.anon_vma == Some(av) && !v.flags.contains(VmFlags::LOCKED))
+            .filter(|v| {
+                (v.anon_vma == Some(av) || v.anon_chain_forked)
+                    && !v.flags.contains(VmFlags::LOCKED)
+            })
             .cloned()
             .collect();
         for vma in vmas {

@@ -137,6 +137,11 @@ impl PhysMem {
         self.nr_frames
     }
 
+    /// Whether any large folio is still whole (its frames may lie in several VMAs).
+    pub fn has_large_folios(&self) -> bool {
+        !self.large.is_empty()
+    }
+
     /// Free frames.
     pub fn nr_free(&self) -> u64 {
         self.nr_free

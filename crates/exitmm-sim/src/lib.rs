@@ -2175,11 +2175,12 @@ impl Sim {
                 .is_none_or(|c| c.runners.is_empty())
             && self.procs[idx(role)].is_some()
             && self.smaps[idx(role)].valid
-            // A THP's split reaches its whole folio, whose pages an mremap may have put in
-            // VMAs far apart.
+            // A THP's split reaches its whole folio, whose pages an mremap or a VMA split
+            // may have put in other VMAs: only without THPs (none now, none to come).
             && self.kernel.mm(self.proc(role).mm).flags.contains(
                 exitmm_kernel::mm_types::MmFlags::DISABLE_THP,
-            );
+            )
+            && !self.kernel.mem.has_large_folios();
         let ranges: Option<Vec<(u64, u64)>> = match &line.op {
             Op::Dump
             | Op::Pagemap { .. }
