@@ -716,8 +716,16 @@ impl<H: Hardware> Kernel<H> {
         mut pgoff: u64,
     ) -> Result<u64, Errno> {
         let end = addr + len;
-        // __mmap_prepare: the address-space limits count what the mapping adds beyond what it
-        // replaces, before anything is unmapped.
+        // __mmap_prepare → vms_gather_munmap_vmas: the VMAs the range cuts are split first;
+        // a failure after (the limits below) reattaches them, split.
+        if let Some(v) = mm.vma_at(addr).filter(|v| v.start < addr).map(|v| v.start) {
+            self.split_vma(mm, v, addr)?;
+        }
+        if let Some(v) = mm.vma_at(end).filter(|v| v.start < end).map(|v| v.start) {
+            self.split_vma(mm, v, end)?;
+        }
+        // The address-space limits count what the mapping adds beyond what it replaces,
+        // before anything is unmapped.
         let replaced: u64 = mm
             .vmas
             .values()
