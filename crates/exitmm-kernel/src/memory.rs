@@ -789,6 +789,9 @@ impl<H: Hardware> Kernel<H> {
     /// LRU-add or mlock batch (not on an LRU list) makes it drain the batches first; one in the
     /// `lru_activate` batch is still on its list, and that batch's reference makes it a copy.
     fn wp_can_reuse_anon_folio(&mut self, pfn: Pfn) -> bool {
+        if let Some(head) = self.mem.large_folio_of(pfn) {
+            return self.wp_can_reuse_large_anon_folio(head);
+        }
         if self.folio_ref_count(pfn) > 3 {
             return false;
         }
@@ -803,6 +806,22 @@ impl<H: Hardware> Kernel<H> {
             self.folio_free_swap(pfn);
         }
         self.folio_ref_count(pfn) == 1
+    }
+
+    /// `__wp_can_reuse_large_anon_folio` (6.18): a subpage of a large folio is reused only if
+    /// this mm alone maps the folio (`folio_maybe_mapped_shared`), by more than one page, and
+    /// nothing but those mappings holds it (large mapcount equals the reference count).
+    fn wp_can_reuse_large_anon_folio(&self, head: Pfn) -> bool {
+        let (mut mapcount, mut refs) = (0i64, 0i64);
+        for f in head..head + crate::huge_memory::HPAGE_PMD_NR {
+            if self.mem.large_folio_of(f) != Some(head) {
+                continue;
+            }
+            let p = self.mem.page(f);
+            mapcount += p.mapcount as i64;
+            refs += p.refcount as i64;
+        }
+        mapcount > 1 && !self.folio_maybe_mapped_shared(head) && mapcount == refs
     }
 
     /// `remap_pfn_range` (6.18; 5.10 alike): map `pages` raw PFNs from `pfn` at `addr` into
