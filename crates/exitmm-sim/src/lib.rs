@@ -1321,6 +1321,34 @@ impl Sim {
                         "call into an executable mapping that is not a codefile (the model knows only code made of ret instructions)",
                     ));
                 }
+                // A hole punched in a codefile (MADV_REMOVE, fallocate punch) reads as zero
+                // bytes, which are no code either (unless a private copy of the page is mapped).
+                let punched = {
+                    let mm = self.kernel.mm(self.proc(role).mm);
+                    mm.vma_at(a).is_some_and(|v| {
+                        let Some(f) = v.file else { return false };
+                        let file = self.kernel.files.get(f);
+                        let idx = v.pgoff + ((a - v.start) >> 12);
+                        let e = self.kernel.pte_at(mm, a);
+                        let copied = pt::present(e)
+                            && self
+                                .kernel
+                                .mem
+                                .page(pt::pfn_of(e))
+                                .flags
+                                .contains(exitmm_kernel::page::PageFlags::ANON);
+                        file.kind == FileKind::Codefile
+                            && idx < file.size_pages()
+                            && !file.pages.contains_key(&idx)
+                            && !copied
+                    })
+                };
+                if punched {
+                    return Err(Self::unsupported(
+                        line,
+                        "call into a hole punched in a codefile (zero bytes, not code)",
+                    ));
+                }
                 let below_exec_stack = {
                     let mm = self.kernel.mm(self.proc(role).mm);
                     mm.vma_at(a).is_none()
