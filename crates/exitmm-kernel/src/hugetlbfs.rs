@@ -7,7 +7,6 @@
 
 use crate::arch::Hardware;
 use crate::hugetlb::HugeSize;
-use crate::memory::ZapDetails;
 use crate::mm_types::{FileId, HugetlbVma, Mm, VmFlags, Vma};
 use crate::page::{PageFlags, Pfn};
 use crate::shmem::FileKind;
@@ -127,32 +126,11 @@ impl<H: Hardware> Kernel<H> {
         first: u64,
         last: u64,
     ) {
-        let size = self.files.get(file).huge.expect("hugetlbfs inode");
-        let zap_in = |k: &mut Self, mm: &mut Mm| {
-            let vmas: Vec<Vma> = mm
-                .vmas
-                .values()
-                .filter(|v| v.file == Some(file))
-                .cloned()
-                .collect();
-            for v in vmas {
-                let (lo, hi) = (
-                    first.max(v.pgoff >> size.order()),
-                    last.min((v.pgoff >> size.order()) + (v.pages() >> size.order())),
-                );
-                if lo < hi {
-                    let base = v.start - ((v.pgoff >> size.order()) << size.shift());
-                    let (s, e) = (base + (lo << size.shift()), base + (hi << size.shift()));
-                    k.zap_page_range_single(mm, &v, s, e, ZapDetails::ALL);
-                }
-            }
-        };
-        zap_in(self, current);
-        for id in 0..self.mms.len() {
-            if self.mms[id].is_some() {
-                self.with_mm(id as u32, |k, mm| zap_in(k, mm));
-            }
-        }
+        let order = self.files.get(file).huge.expect("hugetlbfs inode").order();
+        let pages = |i: u64| i.checked_shl(order).filter(|p| p >> order == i).unwrap_or(u64::MAX);
+        // hugetlb_vmdelete_list: the i_mmap walk, in base pages (every mapping, private COW
+        // copies included: the hugetlb zap does not tell them apart).
+        self.unmap_mapping_range(current, file, pages(first), pages(last), true);
         self.remove_inode_hugepages(file, first, last);
     }
 
