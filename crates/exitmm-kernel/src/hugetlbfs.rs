@@ -127,7 +127,11 @@ impl<H: Hardware> Kernel<H> {
         last: u64,
     ) {
         let order = self.files.get(file).huge.expect("hugetlbfs inode").order();
-        let pages = |i: u64| i.checked_shl(order).filter(|p| p >> order == i).unwrap_or(u64::MAX);
+        let pages = |i: u64| {
+            i.checked_shl(order)
+                .filter(|p| p >> order == i)
+                .unwrap_or(u64::MAX)
+        };
         // hugetlb_vmdelete_list: the i_mmap walk, in base pages (every mapping, private COW
         // copies included: the hugetlb zap does not tell them apart).
         self.unmap_mapping_range(current, file, pages(first), pages(last), true);
