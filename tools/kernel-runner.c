@@ -143,11 +143,13 @@ static void out(const char *fmt, ...) {
 }
 static int child_pid = -1;
 static void janitor_end(void);
+static void shms_end(void);
 static void vstop(int code, const char *fmt, va_list ap) {
 	char b[1024];
 	flush_out();
 	/* a live child holds our stdout and stderr: it must not outlive us */
 	if (child_pid > 0) { kill(child_pid, SIGKILL); waitpid(child_pid, NULL, 0); child_pid = -1; }
+	shms_end();
 	janitor_end();
 	int n = vsnprintf(b, sizeof b, fmt, ap);
 	if (n > (int)sizeof b - 1) n = (int)sizeof b - 1;
@@ -1307,10 +1309,12 @@ static const struct vma *vma_at(int pid, u64 off);
 static void uprobes_end(void);
 static void uprobes_check(void);
 static void codefiles_end(void);
+static void shms_end(void);
 /* the normal end: the runner removes its uprobes and codefiles itself and checks that no uprobe
  * event of the run is left (before the janitor, which may unmount tracefs, tries again), the
  * janitor undoes the rest; then check that every pool is as it was */
 static void run_end(void) {
+	shms_end();
 	uprobes_end();
 	codefiles_end();
 	uprobes_check();
@@ -2103,6 +2107,12 @@ static void print_shm(char role, const char *name) {
 	if (id < 0) { out("K %c shm %s err=EINVAL\n", role, name); return; }
 	if (shmctl(id, IPC_STAT, &ds) < 0) { out("K %c shm %s err=%s\n", role, name, errname(-errno)); return; }
 	out("K %c shm %s nattch=%llu size=%llu\n", role, name, (u64)ds.shm_nattch, (u64)ds.shm_segsz);
+}
+/* The run's segments are removed before it ends, each now or at its last detach (ours, in our
+ * exit): left to the private IPC namespace, they would go with it later, in a work item, and
+ * their Committed_AS charge would still show when the next run takes its first reading. */
+static void shms_end(void) {
+	for (int i = 0; i < nshm; i++) shmctl(shms[i].id, IPC_RMID, NULL);
 }
 static long long shm_get(const char *name, u64 size, int huge, const char *text) {
 	for (int i = 0; i < nshm; i++)
