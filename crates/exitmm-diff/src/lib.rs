@@ -528,7 +528,7 @@ fn kernel_twice(script: &Script, cap: u64) -> Result<Result<String, String>, Dif
 pub fn diff(script: &Script, config: &Config, cap: u64) -> Result<Verdict, DiffError> {
     let opts = Options {
         config: config.clone(),
-        check: true,
+        check: exitmm_sim::Check::EveryOp,
         ..Options::default()
     };
     // The model first: a script it sees leaking reservations in the kernel is not run there.

@@ -726,17 +726,17 @@ impl<H: Hardware> Kernel<H> {
         }
         // The address-space limits count what the mapping adds beyond what it replaces,
         // before anything is unmapped.
-        let replaced: u64 = mm
-            .vmas
-            .values()
-            .filter(|v| v.end > addr && v.start < end)
+        let overlapping = mm.overlapping(addr, end);
+        let replaced: u64 = overlapping
+            .iter()
+            .map(|s| &mm.vmas[s])
             .map(|v| (v.end.min(end) - v.start.max(addr)) >> 12)
             .sum();
         if !Self::may_expand_vm(mm, vm_flags, (len >> 12) - replaced) {
             return Err(Errno::ENOMEM);
         }
         // Clear the old mappings (MAP_FIXED): they are "removed", the new VMA is not yet there.
-        if !mm.overlapping(addr, end).is_empty() {
+        if !overlapping.is_empty() {
             self.do_munmap(mm, addr, len)?;
         }
         let huge = file.is_some_and(|f| self.files.get(f).huge.is_some());

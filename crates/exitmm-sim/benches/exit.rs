@@ -215,7 +215,7 @@ fn sim_exit_ns(pages: u64, cpus: bool, runs: u32) -> f64 {
     for _ in 0..runs {
         let opts = exitmm_sim::Options {
             cpus: cpus.then_some(4),
-            check: false,
+            check: exitmm_sim::Check::Off,
             ..exitmm_sim::Options::default()
         };
         let mut sim = exitmm_sim::Sim::new(&opts);

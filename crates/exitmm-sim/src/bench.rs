@@ -20,7 +20,7 @@ pub fn setup(load: Load, n: u64, cpus: usize) -> Sim {
 
 fn options(n: u64, cpus: usize) -> Options {
     let mut opts = Options {
-        check: false,
+        check: crate::Check::Off,
         cpus: (cpus > 0).then_some(cpus),
         ..Options::default()
     };

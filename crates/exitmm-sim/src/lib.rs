@@ -115,13 +115,40 @@ impl SimError {
     }
 }
 
+/// When the model's invariants (`check_invariants`, and the kept smaps totals against a walk)
+/// are recomputed from the structures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Check {
+    /// After every op: what the tests use.
+    EveryOp,
+    /// After an op once the ops since the last check are at least 1/16 of the state a check
+    /// walks (VMAs plus frames in use), after every exit, and at the end of the script: the
+    /// checks then cost a bounded multiple of the ops, however many VMAs and pages there are,
+    /// and a violation is reported with the last clean check before it.
+    Amortized,
+    /// Never.
+    Off,
+}
+
+impl Check {
+    /// `every`, `amortized` or `off`.
+    pub fn parse(s: &str) -> Result<Check, String> {
+        match s {
+            "every" => Ok(Check::EveryOp),
+            "amortized" => Ok(Check::Amortized),
+            "off" => Ok(Check::Off),
+            _ => Err(format!("'{s}': not every, amortized or off")),
+        }
+    }
+}
+
 /// How to run.
 #[derive(Clone, Debug)]
 pub struct Options {
     /// Kernel settings.
     pub config: Config,
-    /// Run `check_invariants` after every op.
-    pub check: bool,
+    /// When `check_invariants` runs: after every op (tests), amortized (the CLI), or never.
+    pub check: Check,
     /// Simulated CPUs with TLBs (`None`: no TLB modelling).
     pub cpus: Option<usize>,
     /// Seed of the TLB model's fills and evictions.
@@ -136,7 +163,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             config: Config::default(),
-            check: true,
+            check: Check::EveryOp,
             cpus: Some(4),
             seed: 1,
             arch_inject: tlb::ArchInject::default(),
@@ -306,7 +333,11 @@ pub struct Sim {
     /// The kernel.
     pub kernel: Kernel<Machine>,
     procs: [Option<Process>; 2],
-    check: bool,
+    check: Check,
+    /// Ops run since the last check, and the line of the last clean one (0: none yet).
+    unchecked: u64,
+    last_checked_line: usize,
+    checks: u64,
     /// Code files made so far: they stay linked under `/dev/shm` (tracefs names them by
     /// path) for the whole run, so no other file of that name can be created.
     linked: std::collections::BTreeSet<String>,
@@ -514,6 +545,9 @@ impl Sim {
             shm_names: BTreeMap::new(),
             brk_used: [false; 2],
             check: opts.check,
+            unchecked: 0,
+            last_checked_line: 0,
+            checks: 0,
             linked: Default::default(),
             pending: Vec::new(),
             smaps: Default::default(),
@@ -523,7 +557,86 @@ impl Sim {
 
     /// Runs every line; returns the per-op results.
     pub fn run(&mut self, script: &Script) -> Result<Vec<OpResult>, SimError> {
-        script.lines.iter().map(|l| self.step(l)).collect()
+        let r = script
+            .lines
+            .iter()
+            .map(|l| self.step(l))
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(l) = script.lines.last() {
+            self.finish_checks(l)?;
+        }
+        Ok(r)
+    }
+
+    /// With [`Check::Amortized`], the check owed since the last one, at the end of a script
+    /// whose last line is `last`.
+    pub fn finish_checks(&mut self, last: &Line) -> Result<(), SimError> {
+        if self.check == Check::Amortized && self.unchecked > 0 {
+            self.check_now(last)?;
+        }
+        Ok(())
+    }
+
+    /// How many times the invariants were recomputed so far.
+    pub fn checks_run(&self) -> u64 {
+        self.checks
+    }
+
+    /// Whether the check is due after `line`.
+    fn check_due(&mut self, line: &Line) -> bool {
+        match self.check {
+            Check::EveryOp => true,
+            Check::Off => false,
+            Check::Amortized => {
+                self.unchecked += 1;
+                let vmas: u64 = self
+                    .kernel
+                    .mms
+                    .iter()
+                    .flatten()
+                    .map(|m| m.map_count as u64)
+                    .sum();
+                let state = vmas + self.kernel.mem.nr_frames() - self.kernel.mem.nr_free();
+                matches!(line.op, Op::Exit | Op::ChildExit) || self.unchecked * 16 >= state
+            }
+        }
+    }
+
+    /// Recomputes the invariants from the structures: the kept smaps totals against a walk of
+    /// every VMA, and `check_invariants`.
+    fn check_now(&mut self, line: &Line) -> Result<(), SimError> {
+        self.checks += 1;
+        let mut violations = Vec::new();
+        for r in [Role::P, Role::C] {
+            if self.procs[idx(r)].is_some() && self.smaps[idx(r)].valid {
+                let (kept, walked) = (self.smaps[idx(r)].total, self.walk_totals(r));
+                if kept != walked {
+                    violations.push(format!(
+                        "smaps totals of {}: kept {kept:?}, a walk gives {walked:?}",
+                        r.letter()
+                    ));
+                }
+            }
+        }
+        if violations.is_empty() {
+            violations = self.kernel.check_invariants();
+        }
+        if violations.is_empty() {
+            self.unchecked = 0;
+            self.last_checked_line = line.line;
+            return Ok(());
+        }
+        if self.check == Check::Amortized && self.unchecked > 1 {
+            violations.push(format!(
+                "(checks are amortized: the last clean one was after line {}; --check every \
+                 finds the op)",
+                self.last_checked_line
+            ));
+        }
+        Err(SimError::Invariant {
+            line: line.line,
+            violations,
+        })
     }
 
     fn unsupported(line: &Line, what: impl Into<String>) -> SimError {
@@ -1415,29 +1528,8 @@ impl Sim {
             }
         }
         self.update_smaps(line);
-        if self.check {
-            // The kept totals must be what a walk of every VMA gives.
-            for r in [Role::P, Role::C] {
-                if self.procs[idx(r)].is_some() && self.smaps[idx(r)].valid {
-                    let (kept, walked) = (self.smaps[idx(r)].total, self.walk_totals(r));
-                    if kept != walked {
-                        return Err(SimError::Invariant {
-                            line: line.line,
-                            violations: vec![format!(
-                                "smaps totals of {}: kept {kept:?}, a walk gives {walked:?}",
-                                r.letter()
-                            )],
-                        });
-                    }
-                }
-            }
-            let v = self.kernel.check_invariants();
-            if !v.is_empty() {
-                return Err(SimError::Invariant {
-                    line: line.line,
-                    violations: v,
-                });
-            }
+        if self.check_due(line) {
+            self.check_now(line)?;
         }
         let mut r = self.finish(line, out, code, status_role, report);
         r.reports = wait_reports;
@@ -2612,6 +2704,9 @@ pub fn run_records(script: &Script, opts: &Options) -> Result<(String, Sim), Sim
             s.push_str(&rec);
             s.push('\n');
         }
+    }
+    if let Some(l) = script.lines.last() {
+        sim.finish_checks(l)?;
     }
     Ok((s, sim))
 }

@@ -165,7 +165,7 @@ fn run(src: &str) -> Result<(), TestCaseError> {
             ram_bytes: 256 << 20,
             ..Default::default()
         },
-        check: true,
+        check: exitmm_sim::Check::EveryOp,
         ..Options::default()
     };
     let mut sim = Sim::new(&opts);
@@ -263,7 +263,7 @@ proptest! {
     fn arbitrary_numbers_never_panic(ops in prop::collection::vec(wild_op(), 1..20)) {
         let src = format!("memfd f 64K fill\n{}\n", ops.join("\n"));
         let script = exitmm_script::parse(&src).map_err(|e| TestCaseError::fail(format!("{e}")))?;
-        let opts = Options { config: exitmm_kernel::Config { ram_bytes: 256 << 20, ..Default::default() }, check: true, ..Options::default() };
+        let opts = Options { config: exitmm_kernel::Config { ram_bytes: 256 << 20, ..Default::default() }, check: exitmm_sim::Check::EveryOp, ..Options::default() };
         let mut sim = Sim::new(&opts);
         for l in &script.lines {
             match sim.step(l) {
