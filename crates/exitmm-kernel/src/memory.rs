@@ -1151,89 +1151,120 @@ impl<H: Hardware> Kernel<H> {
             let (mut ptes, mut zero, mut raw) = (0u64, 0u64, 0u64);
             // pte_offset_map_lock: the model's page-table lock is the &mut borrow of the table.
             let mut i = Level::Pte.index(addr);
+            // What the walk left to do outside the table's borrow (it needs the whole kernel).
+            enum Slow {
+                None,
+                SwapEntry(u32),
+                SwapCache(Pfn),
+            }
+            // The gather is full: flush before going on.
+            let mut full = false;
             while addr != end {
-                let t = self.hw.table(table);
-                let e = t[i];
-                // The frame metadata of an entry a few ahead is fetched while this one is
-                // zapped (a cache hint only).
-                if let Some(&ahead) = t.get(i + ZAP_PREFETCH) {
-                    if pt::present(ahead) {
-                        self.mem.prefetch(pt::pfn_of(ahead));
+                let mut slow = Slow::None;
+                let t = self.hw.table_mut(table);
+                while addr != end {
+                    let e = t[i];
+                    // The frame metadata of an entry a few ahead is fetched while this one is
+                    // zapped (a cache hint only).
+                    if let Some(&ahead) = t.get(i + ZAP_PREFETCH) {
+                        if pt::present(ahead) {
+                            self.mem.prefetch(pt::pfn_of(ahead));
+                        }
                     }
-                }
-                if pt::none(e) {
+                    if pt::none(e) {
+                        addr += PAGE_SIZE;
+                        i += 1;
+                        continue;
+                    }
+                    if pt::is_swap(e) {
+                        // zap_nonpresent_ptes: a swap entry is dropped where COWs are zapped;
+                        // it was never in a TLB, so nothing goes into the gather.
+                        if details.even_cows {
+                            t[i] = 0;
+                            rss[MM_SWAPENTS] -= 1;
+                            slow = Slow::SwapEntry(pt::swp_offset(e));
+                        }
+                        addr += PAGE_SIZE;
+                        i += 1;
+                        if let Slow::None = slow {
+                            continue;
+                        }
+                        break;
+                    }
+                    // should_zap_folio: without even_cows, anonymous (COW) pages stay mapped.
+                    if !details.even_cows
+                        && e & pt::SPECIAL == 0
+                        && self.mem.page(pt::pfn_of(e)).flags.contains(PageFlags::ANON)
+                    {
+                        addr += PAGE_SIZE;
+                        i += 1;
+                        continue;
+                    }
+                    // ptep_get_and_clear_full + tlb_remove_tlb_entry
+                    t[i] = 0;
+                    tlb.remove_tlb_entry(addr);
+                    ptes += 1;
+                    let pfn = pt::pfn_of(e);
+                    if e & pt::SPECIAL != 0 {
+                        // vm_normal_page() is NULL: the zero page or a raw PFN, nothing to free.
+                        if pfn == self.zero_pfn && !vma.flags.contains(VmFlags::PFNMAP) {
+                            zero += 1;
+                        } else {
+                            raw += 1;
+                        }
+                        addr += PAGE_SIZE;
+                        i += 1;
+                        continue;
+                    }
+                    let page = self.mem.page_mut(pfn);
+                    if !page.flags.contains(PageFlags::ANON) {
+                        if e & pt::DIRTY != 0 {
+                            force_flush = true;
+                            dirty_shared = true;
+                            page.flags.insert(PageFlags::DIRTY); // set_page_dirty
+                        }
+                        if e & pt::ACCESSED != 0 && !vma.flags.contains(VmFlags::SEQ_READ) {
+                            page.flags.insert(PageFlags::REFERENCED); // mark_page_accessed
+                        }
+                    }
+                    rss[mm_counter(page.flags)] -= 1;
+                    // page_remove_rmap
+                    page.mapcount -= 1;
+                    let unmapped = page.mapcount == 0;
+                    if unmapped || vma.flags.contains(VmFlags::LOCKED) {
+                        // munlock_vma_folio, as above.
+                        page.flags.remove(PageFlags::MLOCKED);
+                    }
                     addr += PAGE_SIZE;
                     i += 1;
-                    continue;
-                }
-                if pt::is_swap(e) {
-                    // zap_nonpresent_ptes: a swap entry is dropped where COWs are zapped; it
-                    // was never in a TLB, so nothing goes into the gather.
-                    if details.even_cows {
-                        self.hw.table_mut(table)[i] = 0;
-                        rss[MM_SWAPENTS] -= 1;
-                        self.free_swap_and_cache(pt::swp_offset(e));
-                    }
-                    addr += PAGE_SIZE;
-                    i += 1;
-                    continue;
-                }
-                // should_zap_folio: without even_cows, anonymous (COW) pages stay mapped.
-                if !details.even_cows
-                    && e & pt::SPECIAL == 0
-                    && self.mem.page(pt::pfn_of(e)).flags.contains(PageFlags::ANON)
-                {
-                    addr += PAGE_SIZE;
-                    i += 1;
-                    continue;
-                }
-                // ptep_get_and_clear_full + tlb_remove_tlb_entry
-                self.hw.table_mut(table)[i] = 0;
-                tlb.remove_tlb_entry(addr);
-                ptes += 1;
-                let pfn = pt::pfn_of(e);
-                if e & pt::SPECIAL != 0 {
-                    // vm_normal_page() is NULL: the zero page or a raw PFN, nothing to free.
-                    if pfn == self.zero_pfn && !vma.flags.contains(VmFlags::PFNMAP) {
-                        zero += 1;
-                    } else {
-                        raw += 1;
-                    }
-                    addr += PAGE_SIZE;
-                    i += 1;
-                    continue;
-                }
-                let page = self.mem.page_mut(pfn);
-                if !page.flags.contains(PageFlags::ANON) {
-                    if e & pt::DIRTY != 0 {
-                        force_flush = true;
-                        dirty_shared = true;
-                        page.flags.insert(PageFlags::DIRTY); // set_page_dirty
-                    }
-                    if e & pt::ACCESSED != 0 && !vma.flags.contains(VmFlags::SEQ_READ) {
-                        page.flags.insert(PageFlags::REFERENCED); // mark_page_accessed
-                    }
-                }
-                rss[mm_counter(page.flags)] -= 1;
-                // page_remove_rmap
-                page.mapcount -= 1;
-                let unmapped = page.mapcount == 0;
-                if unmapped || vma.flags.contains(VmFlags::LOCKED) {
-                    // munlock_vma_folio, as above.
-                    page.flags.remove(PageFlags::MLOCKED);
-                }
-                if unmapped {
                     // free_swap_cache (as the gather frees its pages): a folio mapped nowhere
                     // leaves the swap cache if no swap PTE names its slot; the gather's own
                     // reference keeps it until the flush.
-                    if self.folio_test_swapcache(pfn) {
+                    let swapcache = unmapped
+                        && self
+                            .swap
+                            .as_ref()
+                            .is_some_and(|si| si.cache_of.contains_key(&pfn));
+                    if tlb.remove_page(ZappedPage::new(pfn), &mut self.mem) {
+                        force_flush = true;
+                        full = true;
+                    }
+                    if swapcache {
+                        slow = Slow::SwapCache(pfn);
+                        break;
+                    }
+                    if full {
+                        break;
+                    }
+                }
+                match slow {
+                    Slow::None => {}
+                    Slow::SwapEntry(slot) => self.free_swap_and_cache(slot),
+                    Slow::SwapCache(pfn) => {
                         self.folio_free_swap(pfn);
                     }
                 }
-                addr += PAGE_SIZE;
-                i += 1;
-                if tlb.remove_page(ZappedPage::new(pfn), &mut self.mem) {
-                    force_flush = true;
+                if full {
                     break;
                 }
             }

@@ -172,6 +172,7 @@ impl MmuGather {
     }
 
     /// `__tlb_adjust_range`.
+    #[inline]
     fn adjust_range(&mut self, addr: u64, size: u64) {
         self.start = self.start.min(addr);
         self.end = self.end.max(addr + size);
@@ -365,7 +366,9 @@ impl MmuGather {
                             self.hugetlb_freed.push(pfn);
                             freed += 1;
                         }
-                    } else if put_page(pfn, mem, hw) {
+                        continue;
+                    }
+                    if put_page(pfn, mem, hw) {
                         freed += 1;
                     }
                 }
@@ -435,7 +438,9 @@ pub(crate) fn put_page<H: Hardware>(pfn: Pfn, mem: &mut PhysMem, hw: &mut H) -> 
     }
     p.refcount -= 1;
     if p.refcount == 0 {
-        mem.free_pages(pfn, 0);
+        // One metadata lookup for the put and the free.
+        PhysMem::free_page_prepare(p);
+        mem.free_prepared(pfn, 0);
         hw.frame_freed(pfn);
         true
     } else {

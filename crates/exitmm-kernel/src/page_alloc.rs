@@ -316,15 +316,24 @@ impl PhysMem {
     /// generation of the head frame, so stale users of the frame can be detected.
     #[inline]
     pub fn free_pages(&mut self, pfn: Pfn, order: u32) {
-        {
-            let p = self.page_mut(pfn);
-            debug_assert_eq!(p.refcount, 0, "freeing a referenced frame");
-            let gen = p.gen.wrapping_add(1);
-            *p = Page {
-                gen,
-                ..Page::default()
-            };
-        }
+        Self::free_page_prepare(self.page_mut(pfn));
+        self.free_prepared(pfn, order);
+    }
+
+    /// The metadata part of freeing (`free_pages_prepare`): cleared, generation bumped.
+    #[inline]
+    pub fn free_page_prepare(p: &mut Page) {
+        debug_assert_eq!(p.refcount, 0, "freeing a referenced frame");
+        let gen = p.gen.wrapping_add(1);
+        *p = Page {
+            gen,
+            ..Page::default()
+        };
+    }
+
+    /// The rest of `__free_pages` once [`PhysMem::free_page_prepare`] has cleared the head.
+    #[inline]
+    pub fn free_prepared(&mut self, pfn: Pfn, order: u32) {
         self.nr_free += 1 << order;
         if order == 0 {
             if !self.large.is_empty() {

@@ -5,9 +5,77 @@ use exitmm_kernel::arch::{Hardware, MmId};
 use exitmm_kernel::page::Pfn;
 
 type Table = [u64; 512];
-/// 512 table slots: one leaf of the PFN-indexed directory.
-type Leaf = Box<[Option<Box<Table>>]>;
+/// Frames per group of the PFN-indexed directory, as a shift.
+const GROUP_SHIFT: u32 = 9;
+const GROUP_FRAMES: usize = 1 << GROUP_SHIFT;
 const ZERO: Table = [0; 512];
+
+/// The table frames of one group of 512 PFNs. The kernel allocates a PTE table among the data
+/// frames it maps, so a group in use most often holds one table: that case costs no slot array
+/// (a 512-slot array per group would cost 4 KiB per 2 MiB of RAM, 2 MiB per simulated GiB).
+#[derive(Default)]
+enum Group {
+    #[default]
+    Empty,
+    /// One table, at this offset in the group.
+    One(u16, Box<Table>),
+    /// Several.
+    Many(Box<[Option<Box<Table>>; GROUP_FRAMES]>),
+}
+
+impl Group {
+    #[inline]
+    fn get(&self, lo: usize) -> Option<&Table> {
+        match self {
+            Group::One(o, t) if *o as usize == lo => Some(t),
+            Group::Many(s) => s[lo].as_deref(),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    fn get_mut(&mut self, lo: usize) -> Option<&mut Table> {
+        match self {
+            Group::One(o, t) if *o as usize == lo => Some(t),
+            Group::Many(s) => s[lo].as_deref_mut(),
+            _ => None,
+        }
+    }
+
+    /// Backs frame `lo` of the group with a zeroed table; false if it already was.
+    fn insert(&mut self, lo: usize) -> bool {
+        match self {
+            Group::Empty => *self = Group::One(lo as u16, Box::new(ZERO)),
+            Group::One(o, _) if *o as usize == lo => return false,
+            Group::One(..) => {
+                let Group::One(o, t) = core::mem::take(self) else {
+                    unreachable!()
+                };
+                let mut slots = Box::new([const { None }; GROUP_FRAMES]);
+                slots[o as usize] = Some(t);
+                slots[lo] = Some(Box::new(ZERO));
+                *self = Group::Many(slots);
+            }
+            Group::Many(s) => {
+                if s[lo].is_some() {
+                    return false;
+                }
+                s[lo] = Some(Box::new(ZERO));
+            }
+        }
+        true
+    }
+
+    /// Drops the table of frame `lo`; false if there was none.
+    fn remove(&mut self, lo: usize) -> bool {
+        match self {
+            Group::One(o, _) if *o as usize == lo => *self = Group::Empty,
+            Group::Many(s) if s[lo].is_some() => s[lo] = None,
+            _ => return false,
+        }
+        true
+    }
+}
 
 /// Counters of what the kernel asked the hardware to do.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -20,17 +88,18 @@ pub struct HwStats {
     pub tables: u64,
 }
 
-/// Table memory: a two-level directory indexed by PFN.
+/// Table memory: a directory of PFN groups.
 #[derive(Default)]
 struct TableMem {
-    dir: Vec<Option<Leaf>>,
+    dir: Vec<Group>,
 }
 
 impl crate::tlb::Tables for TableMem {
+    #[inline]
     fn table(&self, pfn: Pfn) -> &Table {
-        self.dir[(pfn >> 9) as usize]
-            .as_ref()
-            .and_then(|l| l[(pfn & 511) as usize].as_deref())
+        self.dir
+            .get((pfn >> GROUP_SHIFT) as usize)
+            .and_then(|g| g.get(pfn as usize & (GROUP_FRAMES - 1)))
             .unwrap_or_else(|| panic!("frame {pfn} is not a page table"))
     }
 }
@@ -59,14 +128,13 @@ impl Machine {
         }
     }
 
-    fn slot(&mut self, pfn: Pfn) -> &mut Option<Box<Table>> {
-        let (hi, lo) = ((pfn >> 9) as usize, (pfn & 511) as usize);
+    fn group(&mut self, pfn: Pfn) -> (&mut Group, usize) {
+        let hi = (pfn >> GROUP_SHIFT) as usize;
         let dir = &mut self.mem.dir;
         if dir.len() <= hi {
-            dir.resize_with(hi + 1, || None);
+            dir.resize_with(hi + 1, Group::default);
         }
-        let leaf = dir[hi].get_or_insert_with(|| (0..512).map(|_| None).collect());
-        &mut leaf[lo]
+        (&mut dir[hi], pfn as usize & (GROUP_FRAMES - 1))
     }
 
     /// Lets the other CPUs run (their tasks access memory through their TLBs).
@@ -87,16 +155,16 @@ impl Machine {
 
 impl Hardware for Machine {
     fn table_alloc(&mut self, pfn: Pfn) {
-        let s = self.slot(pfn);
-        debug_assert!(s.is_none(), "table frame {pfn} already backed");
-        *s = Some(Box::new(ZERO));
+        let (g, lo) = self.group(pfn);
+        let fresh = g.insert(lo);
+        debug_assert!(fresh, "table frame {pfn} already backed");
         self.stats.tables += 1;
     }
 
     fn table_free(&mut self, pfn: Pfn) {
-        let s = self.slot(pfn);
-        debug_assert!(s.is_some(), "freeing unbacked table frame {pfn}");
-        *s = None;
+        let (g, lo) = self.group(pfn);
+        let backed = g.remove(lo);
+        debug_assert!(backed, "freeing unbacked table frame {pfn}");
         self.stats.tables -= 1;
         if let Some(c) = self.cpus.as_mut() {
             c.frame_freed(pfn);
@@ -111,9 +179,10 @@ impl Hardware for Machine {
 
     #[inline]
     fn table_mut(&mut self, pfn: Pfn) -> &mut Table {
-        self.mem.dir[(pfn >> 9) as usize]
-            .as_mut()
-            .and_then(|l| l[(pfn & 511) as usize].as_deref_mut())
+        self.mem
+            .dir
+            .get_mut((pfn >> GROUP_SHIFT) as usize)
+            .and_then(|g| g.get_mut(pfn as usize & (GROUP_FRAMES - 1)))
             .unwrap_or_else(|| panic!("frame {pfn} is not a page table"))
     }
 
