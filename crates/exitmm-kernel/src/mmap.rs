@@ -726,17 +726,18 @@ impl<H: Hardware> Kernel<H> {
         }
         // The address-space limits count what the mapping adds beyond what it replaces,
         // before anything is unmapped.
-        let overlapping = mm.overlapping(addr, end);
-        let replaced: u64 = overlapping
-            .iter()
-            .map(|s| &mm.vmas[s])
-            .map(|v| (v.end.min(end) - v.start.max(addr)) >> 12)
-            .sum();
+        // After the splits, the VMAs it replaces are the ones starting in the range.
+        let (replaced, overlaps) = mm
+            .vmas
+            .range(addr..end)
+            .fold((0u64, false), |(n, _), (_, v)| {
+                (n + ((v.end.min(end) - v.start) >> 12), true)
+            });
         if !Self::may_expand_vm(mm, vm_flags, (len >> 12) - replaced) {
             return Err(Errno::ENOMEM);
         }
         // Clear the old mappings (MAP_FIXED): they are "removed", the new VMA is not yet there.
-        if !overlapping.is_empty() {
+        if overlaps {
             self.do_munmap(mm, addr, len)?;
         }
         let huge = file.is_some_and(|f| self.files.get(f).huge.is_some());
