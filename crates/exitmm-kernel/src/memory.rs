@@ -1240,11 +1240,8 @@ impl<H: Hardware> Kernel<H> {
                     // free_swap_cache (as the gather frees its pages): a folio mapped nowhere
                     // leaves the swap cache if no swap PTE names its slot; the gather's own
                     // reference keeps it until the flush.
-                    let swapcache = unmapped
-                        && self
-                            .swap
-                            .as_ref()
-                            .is_some_and(|si| si.cache_of.contains_key(&pfn));
+                    let swapcache =
+                        unmapped && crate::swapfile::SwapInfo::caches(self.swap.as_ref(), pfn);
                     if tlb.remove_page(ZappedPage::new(pfn), &mut self.mem) {
                         force_flush = true;
                         full = true;

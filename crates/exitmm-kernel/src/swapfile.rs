@@ -41,6 +41,13 @@ pub struct SwapInfo {
 }
 
 impl SwapInfo {
+    /// [`Kernel::folio_test_swapcache`] on the swap state alone (for a caller that holds a
+    /// page table of the kernel's machine).
+    #[inline]
+    pub(crate) fn caches(swap: Option<&SwapInfo>, pfn: Pfn) -> bool {
+        swap.is_some_and(|si| si.cache_of.contains_key(&pfn))
+    }
+
     /// Whether `slot` is free (count 0 and no cached folio).
     pub fn slot_free(&self, slot: u32) -> bool {
         self.count[slot as usize] == 0 && !self.cache.contains_key(&slot)
@@ -150,9 +157,7 @@ impl<H: Hardware> Kernel<H> {
 
     /// Whether the folio at `pfn` is in the swap cache (`folio_test_swapcache`).
     pub(crate) fn folio_test_swapcache(&self, pfn: Pfn) -> bool {
-        self.swap
-            .as_ref()
-            .is_some_and(|si| si.cache_of.contains_key(&pfn))
+        SwapInfo::caches(self.swap.as_ref(), pfn)
     }
 
     /// `folio_free_swap`: a folio in the swap cache whose slot no swap PTE names leaves the
