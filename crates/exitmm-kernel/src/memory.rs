@@ -1186,10 +1186,10 @@ impl<H: Hardware> Kernel<H> {
                         }
                         addr += PAGE_SIZE;
                         i += 1;
-                        if let Slow::None = slow {
-                            continue;
+                        if details.even_cows {
+                            break;
                         }
-                        break;
+                        continue;
                     }
                     // should_zap_folio: without even_cows, anonymous (COW) pages stay mapped.
                     if !details.even_cows

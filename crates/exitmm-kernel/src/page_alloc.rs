@@ -322,7 +322,7 @@ impl PhysMem {
 
     /// The metadata part of freeing (`free_pages_prepare`): cleared, generation bumped.
     #[inline]
-    pub fn free_page_prepare(p: &mut Page) {
+    pub(crate) fn free_page_prepare(p: &mut Page) {
         debug_assert_eq!(p.refcount, 0, "freeing a referenced frame");
         let gen = p.gen.wrapping_add(1);
         *p = Page {
@@ -333,7 +333,7 @@ impl PhysMem {
 
     /// The rest of `__free_pages` once [`PhysMem::free_page_prepare`] has cleared the head.
     #[inline]
-    pub fn free_prepared(&mut self, pfn: Pfn, order: u32) {
+    pub(crate) fn free_prepared(&mut self, pfn: Pfn, order: u32) {
         self.nr_free += 1 << order;
         if order == 0 {
             if !self.large.is_empty() {
