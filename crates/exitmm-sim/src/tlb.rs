@@ -276,6 +276,28 @@ pub struct ArchInject {
     pub skip_lazy_flush: bool,
 }
 
+/// A frame's generation, bumped at every free, in the low 24 bits (a stale entry goes unseen
+/// only if its frame was freed a multiple of 2^24 times since the entry was filled), and the
+/// step that last freed it (an index into `Cpus::steps`) in the high 8: four bytes a frame.
+#[derive(Clone, Copy, Debug, Default)]
+struct FrameGen(u32);
+
+impl FrameGen {
+    const GEN_MASK: u32 = (1 << 24) - 1;
+
+    fn gen(self) -> u32 {
+        self.0 & Self::GEN_MASK
+    }
+
+    fn by(self) -> usize {
+        (self.0 >> 24) as usize
+    }
+
+    fn freed(self, by: u8) -> Self {
+        FrameGen((self.gen() + 1) & Self::GEN_MASK | (by as u32) << 24)
+    }
+}
+
 /// A task that keeps touching memory on another CPU while the kernel works.
 #[derive(Clone, Debug)]
 pub struct Runner {
@@ -302,10 +324,9 @@ pub struct Cpus {
     pub current: usize,
     cpumask: HashMap<MmId, BTreeSet<usize>>,
     pgd: HashMap<MmId, Pfn>,
-    /// Generation of every frame, by PFN.
-    gens: Vec<u32>,
-    /// The step that last freed each frame: an index into `steps`.
-    freed_by: Vec<u8>,
+    /// Generation of every frame and the step that last freed it, by PFN (one store per
+    /// free).
+    gens: Vec<FrameGen>,
     steps: Vec<&'static str>,
     /// The kernel step now running.
     pub step: &'static str,
@@ -337,7 +358,6 @@ impl Cpus {
             cpumask: HashMap::new(),
             pgd: HashMap::new(),
             gens: Vec::new(),
-            freed_by: Vec::new(),
             steps: vec!["?"],
             step: "-",
             rng: Rng::new(seed),
@@ -349,17 +369,16 @@ impl Cpus {
     }
 
     fn gen(&self, pfn: Pfn) -> u32 {
-        self.gens.get(pfn as usize).copied().unwrap_or(0)
+        self.gens.get(pfn as usize).map_or(0, |g| g.gen())
     }
 
     /// A frame was freed: new generation, and remember who freed it.
     pub fn frame_freed(&mut self, pfn: Pfn) {
         let i = pfn as usize;
         if self.gens.len() <= i {
-            self.gens.resize(i + 1024, 0);
-            self.freed_by.resize(i + 1024, 0);
+            self.gens
+                .resize((i + 1).next_power_of_two().max(1024), FrameGen::default());
         }
-        self.gens[i] = self.gens[i].wrapping_add(1);
         let last = self.steps.len() - 1;
         let step = if std::ptr::eq(self.steps[last], self.step) {
             last
@@ -372,7 +391,7 @@ impl Cpus {
                 }
             }
         };
-        self.freed_by[i] = step as u8;
+        self.gens[i] = self.gens[i].freed(step as u8);
     }
 
     /// `switch_mm` on `cpu`: load `mm` (with its PGD); the old mm keeps the CPU in its mask only
@@ -652,7 +671,7 @@ impl Cpus {
     }
 
     fn report(&mut self, cpu: usize, mm: MmId, va: u64, pfn: Pfn, kind: &'static str) {
-        let step = self.steps[self.freed_by.get(pfn as usize).copied().unwrap_or(0) as usize];
+        let step = self.steps[self.gens.get(pfn as usize).map_or(0, |g| g.by())];
         self.violations.push(Violation {
             cpu,
             mm,
@@ -673,16 +692,29 @@ impl Cpus {
     /// Right after a user page was freed: the tasks on other CPUs run. (A freed page cannot
     /// make a walk-cache entry stale, so lazy CPUs' walks wait for the next table free, flush
     /// or scheduling point.)
+    #[inline]
     pub fn runners_run(&mut self, tables: &dyn Tables) {
+        if !self.runners.is_empty() {
+            self.runners_access(tables);
+        }
+    }
+
+    fn runners_access(&mut self, tables: &dyn Tables) {
         for i in 0..self.runners.len() {
-            let r = self.runners[i].clone();
-            if r.cpu == self.current || self.cpus[r.cpu].loaded != Some(r.mm) || r.len == 0 {
+            let Runner {
+                cpu,
+                mm,
+                start,
+                len,
+                write,
+                ..
+            } = self.runners[i];
+            if cpu == self.current || self.cpus[cpu].loaded != Some(mm) || len == 0 {
                 continue;
             }
-            let va = r
-                .start
-                .wrapping_add(self.rng.below(r.len.div_ceil(pt::PAGE_SIZE)) << pt::PAGE_SHIFT);
-            self.access(tables, r.cpu, r.mm, va, r.write);
+            let va =
+                start.wrapping_add(self.rng.below(len.div_ceil(pt::PAGE_SIZE)) << pt::PAGE_SHIFT);
+            self.access(tables, cpu, mm, va, write);
         }
     }
 
