@@ -338,6 +338,9 @@ pub struct Kernel<H: Hardware> {
     /// Settings.
     pub config: Config,
     next_content: u32,
+    /// The PMD table the running `handle_mm_fault` walked to (mm id, `addr >> PMD_SHIFT`, table):
+    /// its store then reads two levels instead of walking four. Faults never free a PMD table.
+    pub(crate) fault_pmd: Option<(u32, u64, Pfn)>,
 }
 
 /// Why a fault failed (`VM_FAULT_*`).
@@ -392,6 +395,7 @@ impl<H: Hardware> Kernel<H> {
             shm_segs: Vec::new(),
             config,
             next_content: 1,
+            fault_pmd: None,
         };
         k.hugetlb_boot();
         k

@@ -263,6 +263,21 @@ impl<H: Hardware> Kernel<H> {
         Some((self.hw.table(t)[Level::Pte.index(addr)], Level::Pte))
     }
 
+    /// [`Kernel::leaf_at`] from the PMD table covering `addr` down.
+    fn leaf_below_pmd(&self, pmd: Pfn, addr: u64) -> Option<(u64, Level)> {
+        let e = self.hw.table(pmd)[Level::Pmd.index(addr)];
+        if !pt::present(e) {
+            return None;
+        }
+        if pt::leaf(e) {
+            return Some((e, Level::Pmd));
+        }
+        Some((
+            self.hw.table(pt::pfn_of(e))[Level::Pte.index(addr)],
+            Level::Pte,
+        ))
+    }
+
     /// The PTE for `addr` (0 if no table reaches it).
     pub fn pte_at(&self, mm: &Mm, addr: u64) -> u64 {
         self.pte_table(mm, addr)
@@ -314,18 +329,26 @@ impl<H: Hardware> Kernel<H> {
     /// `handle_mm_fault` (6.18, mm/memory.c): resolve a user access to `addr`; a write then
     /// stores a byte there.
     pub fn handle_mm_fault(&mut self, mm: &mut Mm, addr: u64, write: bool) -> Result<(), Fault> {
-        self.fault(mm, addr, write, false)?;
-        if write {
+        self.fault_pmd = None;
+        let r = self.fault(mm, addr, write, false);
+        if r.is_ok() && write {
             self.user_store(mm, addr);
         }
-        Ok(())
+        self.fault_pmd = None;
+        r
     }
 
     /// The task stores a byte at `addr` (present and writable now): the page's bytes are no
     /// longer what they were, so it gets a content tag of its own; a uprobe breakpoint at that
     /// very byte is overwritten, any other stays.
     fn user_store(&mut self, mm: &Mm, addr: u64) {
-        let pfn = match self.leaf_at(mm, addr) {
+        let leaf = match self.fault_pmd {
+            Some((id, slot, pmd)) if id == mm.id && slot == addr >> PMD_SHIFT => {
+                self.leaf_below_pmd(pmd, addr)
+            }
+            _ => self.leaf_at(mm, addr),
+        };
+        let pfn = match leaf {
             // A byte of one base page of a THP.
             Some((e, Level::Pmd)) if !self.is_huge_zero_pmd(e) => {
                 pt::pfn_of(e) + ((addr >> 12) & 511) as Pfn
@@ -394,6 +417,7 @@ impl<H: Hardware> Kernel<H> {
             .walk_to_pmd_table(mm, addr, true)
             .map_err(|_| Fault::Oom)?
             .expect("allocated");
+        self.fault_pmd = Some((mm.id, addr >> PMD_SHIFT, pmd));
         // create_huge_pmd / a present huge PMD (6.18 __handle_mm_fault): a PMD THP where the
         // settings allow one; a split PMD goes on at the PTE level.
         let pe = self.hw.table(pmd)[Level::Pmd.index(addr)];
