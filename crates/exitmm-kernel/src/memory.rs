@@ -250,7 +250,7 @@ impl<H: Hardware> Kernel<H> {
     /// holding it: a huge leaf (PUD or PMD) or the PTE; `None` if a level is missing.
     pub fn leaf_at(&self, mm: &Mm, addr: u64) -> Option<(u64, Level)> {
         let mut t = mm.pgd;
-        for l in [Level::Pgd, Level::Pud, Level::Pmd] {
+        for l in [Level::Pgd, Level::Pud] {
             let e = self.hw.table(t)[l.index(addr)];
             if !pt::present(e) {
                 return None;
@@ -260,7 +260,7 @@ impl<H: Hardware> Kernel<H> {
             }
             t = pt::pfn_of(e);
         }
-        Some((self.hw.table(t)[Level::Pte.index(addr)], Level::Pte))
+        self.leaf_below_pmd(t, addr)
     }
 
     /// [`Kernel::leaf_at`] from the PMD table covering `addr` down.
