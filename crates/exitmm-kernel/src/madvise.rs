@@ -487,7 +487,12 @@ impl<H: Hardware> Kernel<H> {
                         q.flags.insert(PageFlags::DIRTY);
                     }
                     crate::mmu_gather::put_page(pfn, &mut self.mem, &mut self.hw);
-                    if self.mem.page(pfn).flags.contains(PageFlags::DIRTY) {
+                    if !p.flags.contains(PageFlags::SWAPBACKED) {
+                        // A disk file's page: pageout writes it back (a dirty one) and
+                        // __remove_mapping drops it from the cache.
+                        self.mem.page_mut(pfn).flags.remove(PageFlags::DIRTY);
+                        self.shmem_drop_clean(pfn);
+                    } else if self.mem.page(pfn).flags.contains(PageFlags::DIRTY) {
                         self.shmem_writeout(pfn);
                     } else {
                         // A clean page (a hole read, never written) has nothing to write:

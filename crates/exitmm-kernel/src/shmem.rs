@@ -34,6 +34,9 @@ pub enum FileKind {
     Codefile,
     /// A System V shared memory segment (`newseg`'s `SYSV<key>` inode, shmem or hugetlbfs).
     SysvShm,
+    /// A regular file on a disk filesystem (`diskfile`): its cached pages are not swap-backed
+    /// (`MM_FILEPAGES`), are written back rather than swapped, and charge no commit.
+    Disk,
 }
 
 /// The driver behind a file that is not shmem: its `mmap` and `close` are the driver's.
@@ -95,6 +98,7 @@ impl ShmemFile {
             FileKind::Device => alloc::format!("/dev/iomap/{}", self.name),
             FileKind::Codefile => alloc::format!("/dev/shm/{}", self.name),
             FileKind::SysvShm => alloc::format!("/{} (deleted)", self.name),
+            FileKind::Disk => alloc::format!("/diskfile/{}", self.name),
         }
     }
 
@@ -132,7 +136,8 @@ impl<H: Hardware> Kernel<H> {
         size: u64,
         noreserve: bool,
     ) -> Result<FileId, Errno> {
-        let whole = if noreserve {
+        let disk = kind == FileKind::Disk;
+        let whole = if noreserve || disk {
             0
         } else {
             size.div_ceil(4096) as i64
@@ -148,7 +153,7 @@ impl<H: Hardware> Kernel<H> {
             swapped: BTreeMap::new(),
             dropped: 0,
             refs: 1,
-            per_page_acct: noreserve,
+            per_page_acct: noreserve && !disk,
             whole_charge: whole,
             huge: None,
             resv: Default::default(),
@@ -281,8 +286,14 @@ impl<H: Hardware> Kernel<H> {
                 return Err(Errno::ENOMEM);
             }
         };
+        let disk = self.files.get(id).kind == FileKind::Disk;
         let p = self.mem.page_mut(pfn);
-        p.flags = PageFlags::PAGECACHE | PageFlags::SWAPBACKED | PageFlags::LRU;
+        p.flags = if disk {
+            // filemap_fault's readahead: a page read from the disk, not swap-backed.
+            PageFlags::PAGECACHE | PageFlags::LRU
+        } else {
+            PageFlags::PAGECACHE | PageFlags::SWAPBACKED | PageFlags::LRU
+        };
         if uptodate {
             p.flags.insert(PageFlags::UPTODATE);
         }

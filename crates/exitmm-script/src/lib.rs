@@ -344,6 +344,11 @@ pub enum Op {
     Pat,
     /// `codefile NAME SIZE`: a tmpfs file of SIZE bytes, each the x86 `ret` instruction.
     Codefile { name: String, size: u64 },
+    /// `diskfile NAME SIZE` (model only): a regular file of SIZE bytes on a disk filesystem,
+    /// the stand-in a snapshot uses for a real process's mapped files. Its page-cache pages are
+    /// not swap-backed (they count in `RssFile`) and charge nothing to `Committed_AS`; a fault
+    /// within `i_size` reads its page into the cache.
+    Diskfile { name: String, size: u64 },
     /// `uprobe NAME FOFF`: register a uprobe at file offset FOFF of NAME.
     Uprobe { name: String, foff: u64 },
     /// `uprobe_remove NAME FOFF`: unregister it.
@@ -624,6 +629,7 @@ impl Op {
                 | Op::Background { .. }
                 | Op::ThreadExit { .. }
                 | Op::Iomap { .. }
+                | Op::Diskfile { .. }
                 | Op::Pat
                 | Op::OomScoreAdj { .. }
                 | Op::OomKill { .. }
@@ -671,6 +677,7 @@ impl Op {
             Op::Iomap { .. } => "iomap",
             Op::Pat => "pat",
             Op::Codefile { .. } => "codefile",
+            Op::Diskfile { .. } => "diskfile",
             Op::Swapon { .. } => "swapon",
             Op::Thp { .. } => "thp",
             Op::Uprobe { .. } => "uprobe",
@@ -1436,6 +1443,17 @@ fn parse_op(words: &[&str]) -> Result<Op, String> {
                 size,
             }
         }
+        "diskfile" => {
+            want(args, 2, 2, "diskfile NAME SIZE")?;
+            let size = num(args[1], "SIZE")?;
+            if size > 1 << 44 {
+                return Err("diskfile: SIZE is at most 16T".into());
+            }
+            Op::Diskfile {
+                name: check_name(args[0])?,
+                size,
+            }
+        }
         w @ ("uprobe" | "uprobe_remove") => {
             want(args, 2, 2, &format!("{w} NAME FOFF"))?;
             let (name, foff) = (check_name(args[0])?, num(args[1], "FOFF")?);
@@ -1769,7 +1787,7 @@ mod tests {
     fn pfn_map_and_uprobe_ops() {
         let s = parse(
             "perf_ring ev 8\nclose ev\niomap bar 64K wc\npat\ncodefile code 16K\n\
-             uprobe code 0x1000\nuprobe_remove code 4K\ncall 0x2000\nexit\npat",
+             diskfile lib 8K\nuprobe code 0x1000\nuprobe_remove code 4K\ncall 0x2000\nexit\npat",
         )
         .unwrap();
         let ops: Vec<&Op> = s.lines.iter().map(|l| &l.op).collect();
@@ -1791,6 +1809,10 @@ mod tests {
                     name: "code".into(),
                     size: 16 << 10
                 },
+                &Op::Diskfile {
+                    name: "lib".into(),
+                    size: 8 << 10
+                },
                 &Op::Uprobe {
                     name: "code".into(),
                     foff: 0x1000
@@ -1805,7 +1827,8 @@ mod tests {
             ]
         );
         assert!(s.lines[2].op.model_only() && s.lines[3].op.model_only());
-        assert!(!s.lines[0].op.model_only() && !s.lines[5].op.model_only());
+        assert!(s.lines[5].op.model_only(), "diskfile is model-only");
+        assert!(!s.lines[0].op.model_only() && !s.lines[6].op.model_only());
         for (src, want) in [
             ("nop\nperf_ring ev 3", "PAGES must be 0 or a power of two"),
             ("nop\niomap d 4K wt", "memory type must be uc, wc or wb"),

@@ -482,6 +482,7 @@ impl Gigantic {
             | Op::Iomap { .. }
             | Op::Pat
             | Op::Codefile { .. }
+            | Op::Diskfile { .. }
             | Op::Uprobe { .. }
             | Op::UprobeRemove { .. }
             | Op::Call { .. }

@@ -1382,6 +1382,17 @@ impl Sim {
                 }
                 Ok(())
             }
+            Op::Diskfile { name, size } => {
+                if self.proc(role).fds.contains_key(name) {
+                    Err(Errno::EEXIST)
+                } else {
+                    self.kernel
+                        .shmem_file_setup(name, FileKind::Disk, *size, false)
+                        .map(|id| {
+                            self.proc_mut(role).fds.insert(name.clone(), id);
+                        })
+                }
+            }
             Op::Codefile { name, size } => {
                 if self.proc(role).fds.contains_key(name) || !self.linked.insert(name.clone()) {
                     Err(Errno::EEXIST)
@@ -2314,6 +2325,7 @@ impl Sim {
             | Op::OomScoreAdj { .. }
             | Op::Secondary { .. }
             | Op::MakeFile { .. }
+            | Op::Diskfile { .. }
             | Op::Codefile { .. } => Some(Vec::new()),
             Op::Mmap { off, len, .. }
             | Op::Touch { off, len, .. }
