@@ -125,6 +125,19 @@ enum Cmd {
         #[arg(long)]
         no_kernel: bool,
     },
+    /// Read a live process's address space from /proc (maps, smaps, pagemap, kpageflags,
+    /// kpagecount; root) and write a script that rebuilds it in the model.
+    Snapshot {
+        /// The process.
+        pid: i32,
+        /// Write the script here instead of standard output.
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+        /// Also replay the script on the model and compare RSS by type, VmPTE, VmSwap,
+        /// HugetlbPages and the VMA count with the live process (exit 1 if they differ).
+        #[arg(long)]
+        verify: bool,
+    },
     /// Record the kernel's golden records for scripts: writes NAME.kernel beside each NAME.mm.
     Record {
         /// Scripts to record; model-only scripts are skipped.
@@ -421,6 +434,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 }
             }
         }
+        Cmd::Snapshot { pid, out, verify } => snapshot_cmd(pid, out, verify),
         Cmd::Record { files, cap } => {
             let release = exitmm_host::kernel_release();
             for file in files {
@@ -706,6 +720,44 @@ fn bench(quick: bool, json: bool, cpus: usize, no_kernel: bool) -> Result<(), Fa
 fn median(mut v: Vec<u64>) -> u64 {
     v.sort_unstable();
     v.get(v.len() / 2).copied().unwrap_or(0)
+}
+
+#[cfg(target_os = "linux")]
+fn snapshot_cmd(pid: i32, out: Option<PathBuf>, verify: bool) -> Result<(), Failure> {
+    let snap = exitmm_host::snapshot::snapshot(pid).map_err(|e| (e.to_string(), 2))?;
+    match &out {
+        Some(f) => {
+            std::fs::write(f, &snap.script).map_err(|e| (format!("{}: {e}", f.display()), 2))?
+        }
+        None => print!("{}", snap.script),
+    }
+    let vmas = snap.live.vmas;
+    let kinds: Vec<String> = snap.pages.iter().map(|(k, n)| format!("{k}={n}")).collect();
+    eprintln!(
+        "snapshot of {pid}: {vmas} VMAs, present pages {}{}",
+        kinds.join(" "),
+        out.as_ref()
+            .map(|f| format!(", written to {}", f.display()))
+            .unwrap_or_default()
+    );
+    if verify {
+        let r = exitmm_diff::replay_snapshot(&snap).map_err(|e| (e, 2))?;
+        for (f, l, m) in &r.fields {
+            eprintln!(
+                "  {f:<13} live {l:>10}  model {m:>10}{}",
+                if l == m { "" } else { "  DIFFERENT" }
+            );
+        }
+        if !r.differing().is_empty() {
+            return Err((String::from("the replay differs from the live process"), 1));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn snapshot_cmd(_pid: i32, _out: Option<PathBuf>, _verify: bool) -> Result<(), Failure> {
+    Err(("snapshot reads /proc: it needs Linux".into(), 2))
 }
 
 fn main() -> ExitCode {

@@ -766,3 +766,89 @@ mod tests {
         assert_eq!(f, vec!["VmRSS: model=8 kernel=4".to_string()]);
     }
 }
+
+/// The figures a snapshot's replay on the model is compared on, live against model (kB, or
+/// VMAs).
+#[cfg(target_os = "linux")]
+pub const SNAPSHOT_FIELDS: [&str; 7] = [
+    "RssAnon",
+    "RssFile",
+    "RssShmem",
+    "VmPTE",
+    "VmSwap",
+    "HugetlbPages",
+    "maps_lines",
+];
+
+/// A snapshot replayed on the model: each compared field as `(name, live, model)`.
+#[cfg(target_os = "linux")]
+#[derive(Debug, Clone)]
+pub struct Replay {
+    /// `(field, live, model)` for every field of [`SNAPSHOT_FIELDS`].
+    pub fields: Vec<(&'static str, u64, u64)>,
+}
+
+#[cfg(target_os = "linux")]
+impl Replay {
+    /// The fields where the model and the live process differ.
+    pub fn differing(&self) -> Vec<String> {
+        self.fields
+            .iter()
+            .filter(|(_, l, m)| l != m)
+            .map(|(f, l, m)| format!("{f}: live {l}, model {m}"))
+            .collect()
+    }
+}
+
+/// The model's options for replaying a snapshot: RAM enough for what it holds (twice its
+/// present pages, at least the default 16 GiB), overcommit always (the live process already
+/// passed the host's check), no TLB model, invariants amortized.
+#[cfg(target_os = "linux")]
+pub fn replay_options(snap: &exitmm_host::snapshot::Snapshot) -> exitmm_sim::Options {
+    let pages: u64 = snap.pages.iter().map(|(_, n)| n).sum();
+    let mut o = exitmm_sim::Options {
+        check: exitmm_sim::Check::Amortized,
+        cpus: None,
+        ..Default::default()
+    };
+    o.config.ram_bytes = (pages * 4096 * 2).max(16 << 30).next_multiple_of(1 << 30);
+    o.config.overcommit_memory = 1;
+    o
+}
+
+/// Replays a snapshot's script on the model and compares its last status line with the live
+/// process's figures.
+#[cfg(target_os = "linux")]
+pub fn replay_snapshot(snap: &exitmm_host::snapshot::Snapshot) -> Result<Replay, String> {
+    let script = exitmm_script::parse(&snap.script).map_err(|e| format!("snapshot script: {e}"))?;
+    let out = exitmm_sim::records(&script, &replay_options(snap))
+        .map_err(|e| format!("replay on the model: {e}"))?;
+    let last = out
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("D P "))
+        .ok_or("replay printed no status line")?;
+    let get = |k: &str| -> u64 {
+        last.split_whitespace()
+            .find_map(|w| w.strip_prefix(k)?.strip_prefix('='))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    let l = &snap.live;
+    let live = [
+        l.rss_anon,
+        l.rss_file,
+        l.rss_shmem,
+        l.vm_pte,
+        l.vm_swap,
+        l.hugetlb,
+        l.vmas,
+    ];
+    Ok(Replay {
+        fields: SNAPSHOT_FIELDS
+            .iter()
+            .zip(live)
+            .map(|(f, lv)| (*f, lv, get(f)))
+            .collect(),
+    })
+}

@@ -6,6 +6,8 @@
 
 #![forbid(unsafe_code)]
 
+#[cfg(target_os = "linux")]
+pub mod snapshot;
 use exitmm_script::{Advice, HugeSize, Line, Op, Script};
 use std::fmt;
 use std::io::Write;
