@@ -41,14 +41,32 @@ fn main() {
             )),
         }
     };
+    let workload_src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tools/workload.c");
+    println!("cargo:rerun-if-changed={}", workload_src.display());
+    let workload = out.with_file_name("exitmm-workload");
     match why_not {
         None => {
+            // The same toolchain builds the workload program the real-process tests run.
+            let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+            let o = Command::new(&cc)
+                .args(["-static", "-O2", "-Wall", "-Wextra", "-o"])
+                .arg(&workload)
+                .arg(&workload_src)
+                .output()
+                .expect("the C compiler that built the runner");
+            assert!(
+                o.status.success(),
+                "building the workload with {cc} failed:\n{}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            println!("cargo:rustc-env=EXITMM_WORKLOAD={}", workload.display());
             println!("cargo:rustc-env=EXITMM_KERNEL_RUNNER={}", out.display());
             println!("cargo:rustc-env=EXITMM_KERNEL_RUNNER_MISSING=");
         }
         Some(why) => {
             println!("cargo:warning={why}");
             println!("cargo:rustc-env=EXITMM_KERNEL_RUNNER=");
+            println!("cargo:rustc-env=EXITMM_WORKLOAD=");
             println!("cargo:rustc-env=EXITMM_KERNEL_RUNNER_MISSING={why}");
         }
     }

@@ -8,6 +8,7 @@
 
 #[cfg(target_os = "linux")]
 pub mod snapshot;
+pub mod workload;
 use exitmm_script::{Advice, HugeSize, Line, Op, Script};
 use std::fmt;
 use std::io::Write;

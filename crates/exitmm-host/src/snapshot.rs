@@ -281,9 +281,13 @@ fn stand_in_name(path: &str, used: &mut BTreeMap<String, u32>) -> String {
 
 fn scan(proc: &Process, pid: i32) -> Result<Scan, SnapshotError> {
     let smaps = proc.smaps().map_err(|e| io(pid, "smaps", e))?;
-    let mut pagemap = proc.pagemap().map_err(|e| io(pid, "pagemap", e))?;
-    let mut kflags = KPageFlags::new().map_err(|e| io(pid, "/proc/kpageflags", e))?;
-    let mut kcount = KPageCount::new().map_err(|e| io(pid, "/proc/kpagecount", e))?;
+    let mut rd = Reader {
+        pagemap: proc.pagemap().map_err(|e| io(pid, "pagemap", e))?,
+        kflags: KPageFlags::new().map_err(|e| io(pid, "/proc/kpageflags", e))?,
+        kcount: KPageCount::new().map_err(|e| io(pid, "/proc/kpagecount", e))?,
+        pid,
+        window: None,
+    };
     let mut notes = Vec::new();
     let mut files: Vec<StandIn> = Vec::new();
     let mut by_inode: BTreeMap<(i32, i32, u64), usize> = BTreeMap::new();
@@ -434,7 +438,7 @@ fn scan(proc: &Process, pid: i32) -> Result<Scan, SnapshotError> {
         let runs = if backing == Backing::Pfn {
             Vec::new() // pagemap reads PFN maps as not present
         } else {
-            page_runs(&mut pagemap, &mut kflags, &mut kcount, m, &backing, pid)?
+            page_runs(&mut rd, m, &backing)?
         };
         if runs
             .iter()
@@ -497,30 +501,47 @@ fn perms_word(p: &MMPermissions) -> String {
     s
 }
 
-/// The VMA's pages by kind, as runs.
-fn page_runs(
-    pagemap: &mut procfs::process::PageMap,
-    kflags: &mut KPageFlags,
-    kcount: &mut KPageCount,
-    m: &MemoryMap,
-    backing: &Backing,
+/// A window of pagemap entries with the flags and map counts of their frames: read once for
+/// many small VMAs (one `read` of pagemap costs a page-table walk and its locking, so a
+/// process of 10^5 VMAs is read in a few windows, not 10^5 reads).
+struct Window {
+    /// First virtual page number (512-aligned, so a PMD mapping never straddles two windows).
+    first: usize,
+    infos: Vec<PageInfo>,
+    frames: Vec<Option<(PhysicalPageFlags, u64)>>,
+}
+
+/// Pages below `TASK_SIZE` (x86-64, 4-level: 128 TiB less one page): pagemap ends there.
+const USER_PAGES: usize = (1 << 35) - 1;
+
+struct Reader {
+    pagemap: procfs::process::PageMap,
+    kflags: KPageFlags,
+    kcount: KPageCount,
     pid: i32,
-) -> Result<Vec<(u64, u64, Kind)>, SnapshotError> {
-    let (start, end) = m.address;
-    let first = (start / 4096) as usize;
-    let n = ((end - start) / 4096) as usize;
-    let mut runs: Vec<(u64, u64, Kind)> = Vec::new();
-    let mut push = |i: u64, k: Kind| match runs.last_mut() {
-        Some(r) if r.2 == k && r.0 + r.1 == i => r.1 += 1,
-        _ => runs.push((i, 1, k)),
-    };
-    let hugetlb =
-        matches!(backing, Backing::HugetlbAnon(_)) || m.extension.vm_flags.contains(VmFlags::HT);
-    let mut at = 0usize;
-    while at < n {
-        let len = (n - at).min(PAGEMAP_CHUNK);
-        let infos = pagemap
-            .get_range_info(first + at..first + at + len)
+    window: Option<Window>,
+}
+
+impl Reader {
+    /// The window holding page `p`, read if it is not the current one.
+    fn window_at(&mut self, p: usize) -> Result<&Window, SnapshotError> {
+        let fresh = match &self.window {
+            Some(w) => p < w.first || p >= w.first + w.infos.len(),
+            None => true,
+        };
+        if fresh {
+            let first = p & !511;
+            let end = (first + PAGEMAP_CHUNK).min(USER_PAGES);
+            self.window = Some(self.read(first, end - first)?);
+        }
+        Ok(self.window.as_ref().expect("just read"))
+    }
+
+    fn read(&mut self, first: usize, len: usize) -> Result<Window, SnapshotError> {
+        let pid = self.pid;
+        let infos = self
+            .pagemap
+            .get_range_info(first..first + len)
             .map_err(|e| io(pid, "pagemap", e))?;
         // The PFNs of present pages, read from kpageflags/kpagecount in sorted runs.
         let mut pfns: Vec<(u64, usize)> = infos
@@ -535,14 +556,14 @@ fn page_runs(
                 _ => None,
             })
             .collect();
-        if pfns.iter().any(|&(p, _)| p == 0) && !pfns.is_empty() {
+        if pfns.iter().any(|&(p, _)| p == 0) {
             return Err(SnapshotError::Permission(
                 pid,
                 "PFNs in pagemap (they read as 0)".into(),
             ));
         }
         pfns.sort_unstable();
-        let mut info: Vec<Option<(PhysicalPageFlags, u64)>> = vec![None; len];
+        let mut frames: Vec<Option<(PhysicalPageFlags, u64)>> = vec![None; infos.len()];
         let mut i = 0;
         while i < pfns.len() {
             let lo = pfns[i].0;
@@ -551,22 +572,52 @@ fn page_runs(
                 j += 1;
             }
             let hi = pfns[j].0 + 1;
-            let fl = kflags
+            let fl = self
+                .kflags
                 .get_range_info(procfs::process::Pfn(lo), procfs::process::Pfn(hi))
                 .map_err(|e| io(pid, "/proc/kpageflags", e))?;
-            let ct = kcount
+            let ct = self
+                .kcount
                 .get_count_in_range(procfs::process::Pfn(lo), procfs::process::Pfn(hi))
                 .map_err(|e| io(pid, "/proc/kpagecount", e))?;
             for &(p, idx) in &pfns[i..=j] {
                 let k = (p - lo) as usize;
-                info[idx] = Some((fl[k], ct[k]));
+                frames[idx] = Some((fl[k], ct[k]));
             }
             i = j + 1;
         }
-        let mut idx = 0;
-        while idx < len {
-            let vi = (at + idx) as u64;
-            let kind = match (&infos[idx], info[idx]) {
+        Ok(Window {
+            first,
+            infos,
+            frames,
+        })
+    }
+}
+
+/// The VMA's pages by kind, as runs.
+fn page_runs(
+    rd: &mut Reader,
+    m: &MemoryMap,
+    backing: &Backing,
+) -> Result<Vec<(u64, u64, Kind)>, SnapshotError> {
+    let (start, end) = m.address;
+    let first = (start / 4096) as usize;
+    let last = (end / 4096) as usize;
+    let mut runs: Vec<(u64, u64, Kind)> = Vec::new();
+    let mut push = |i: u64, n: u64, k: Kind| match runs.last_mut() {
+        Some(r) if r.2 == k && r.0 + r.1 == i => r.1 += n,
+        _ => runs.push((i, n, k)),
+    };
+    let hugetlb =
+        matches!(backing, Backing::HugetlbAnon(_)) || m.extension.vm_flags.contains(VmFlags::HT);
+    let mut p = first;
+    while p < last {
+        let w = rd.window_at(p)?;
+        let stop = last.min(w.first + w.infos.len());
+        while p < stop {
+            let idx = p - w.first;
+            let vi = (p - first) as u64;
+            let kind = match (&w.infos[idx], w.frames[idx]) {
                 (PageInfo::SwapPage(_), _) => Kind::Swap,
                 (PageInfo::MemoryPage(_), None) => Kind::Hole,
                 (PageInfo::MemoryPage(mf), Some((fl, count))) => {
@@ -576,21 +627,18 @@ fn page_runs(
                         Kind::Zero
                     } else if fl.contains(PhysicalPageFlags::ANON) {
                         // A PMD-mapped THP: 512 aligned pages of one compound page.
-                        let aligned = (start / 4096 + vi).is_multiple_of(512);
                         if fl.contains(PhysicalPageFlags::THP)
-                            && aligned
-                            && idx + 512 <= len
-                            && pmd_mapped(&infos[idx..idx + 512], mf.get_page_frame_number().0)
+                            && p.is_multiple_of(512)
+                            && p + 512 <= last
+                            && pmd_mapped(&w.infos[idx..idx + 512], mf.get_page_frame_number().0)
                         {
                             let k = if count > 1 {
                                 Kind::ThpShared
                             } else {
                                 Kind::Thp
                             };
-                            for s in 0..512 {
-                                push(vi + s, k);
-                            }
-                            idx += 512;
+                            push(vi, 512, k);
+                            p += 512;
                             continue;
                         }
                         if count > 1 {
@@ -605,10 +653,9 @@ fn page_runs(
                     }
                 }
             };
-            push(vi, kind);
-            idx += 1;
+            push(vi, 1, kind);
+            p += 1;
         }
-        at += len;
     }
     Ok(runs.into_iter().filter(|r| r.2 != Kind::Hole).collect())
 }

@@ -1,0 +1,97 @@
+//! `snapshot` of real processes, replayed on the model: RSS by type, VmPTE, VmSwap,
+//! HugetlbPages and the VMA count must equal what the live process's `/proc` says.
+
+use exitmm_host::snapshot::{snapshot, SnapshotError};
+use exitmm_host::workload::Workload;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// Why the host cannot run these tests, if it cannot.
+fn skip() -> Option<String> {
+    if let Err(e) = exitmm_host::workload::program() {
+        return Some(format!("workload unavailable: {e}"));
+    }
+    match std::fs::File::open("/proc/kpageflags") {
+        Ok(_) => None,
+        Err(e) => Some(format!("cannot read /proc/kpageflags ({e}): needs root")),
+    }
+}
+
+fn assert_replay_equal(pid: i32, what: &str) {
+    let snap = snapshot(pid).unwrap_or_else(|e| panic!("{what}: {e}"));
+    let r = exitmm_diff::replay_snapshot(&snap).unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(
+        r.differing().is_empty(),
+        "{what}: replay differs: {:?}\n{}",
+        r.differing(),
+        snap.script.lines().take(12).collect::<Vec<_>>().join("\n")
+    );
+    // Not a vacuous comparison: the process has memory and VMAs.
+    assert!(
+        snap.live.vmas > 0 && snap.live.rss_anon + snap.live.rss_file > 0,
+        "{what}"
+    );
+}
+
+#[test]
+fn snapshot_of_a_running_shell_replays_equal() {
+    if let Some(why) = skip() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let mut sh = Command::new("bash")
+        .args(["-c", "read x"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("bash");
+    let pid = sh.id() as i32;
+    // Wait until the shell sleeps in its read.
+    for _ in 0..100 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        if stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|s| s.trim_start().starts_with('S'))
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    assert_replay_equal(pid, "bash");
+    let _ = sh.kill();
+    let _ = sh.wait();
+}
+
+#[test]
+fn snapshots_of_workloads_replay_equal() {
+    if let Some(why) = skip() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    for (shape, n) in [
+        ("fork", 64),
+        ("anon", 64),
+        ("shm", 32),
+        ("mlock", 16),
+        ("thp", 32),
+        ("vmas", 20000),
+    ] {
+        let w = Workload::start(shape, n).unwrap_or_else(|e| panic!("{shape}: {e}"));
+        assert_replay_equal(w.pid, &format!("workload {shape} {n}"));
+    }
+}
+
+#[test]
+fn snapshot_refuses_cleanly() {
+    // A PID no process has (above pid_max's largest value).
+    assert_eq!(
+        snapshot(i32::MAX).unwrap_err(),
+        SnapshotError::NoSuchProcess(i32::MAX)
+    );
+    // kthreadd (PID 2) is a kernel thread.
+    if std::fs::read_to_string("/proc/2/comm").is_ok_and(|c| c.trim() == "kthreadd") {
+        assert_eq!(snapshot(2).unwrap_err(), SnapshotError::KernelThread(2));
+    }
+}

@@ -1,0 +1,119 @@
+/* exitmm-workload: builds a process of one memory shape, says so, and waits to be killed.
+ *
+ *   exitmm-workload SHAPE N
+ *
+ * SHAPE and N:
+ *   anon MIB     MIB MiB of private anonymous memory, every page written
+ *   thp MIB      the same, 2 MiB-aligned and MADV_HUGEPAGE (THPs where the host has them)
+ *   shm MIB      a memfd of MIB MiB mapped shared, every page written (shmem)
+ *   vmas N       N one-page anonymous VMAs, a page apart, each written
+ *   mlock MIB    MIB MiB of anonymous memory, mlocked (populated by mlock)
+ *   fork MIB     MIB MiB written, then a fork; the child keeps them and the parent writes half
+ *                again (COW), so half its pages are shared with the child and half its own
+ *   swap MIB     MIB MiB written, then MADV_PAGEOUT (needs an active swap device)
+ *
+ * When the shape is built it prints "ready PID" on stdout (PID: the process to look at and
+ * kill, this one) and waits until stdin reaches end of file or a signal ends it. A forked
+ * child dies with its parent (PR_SET_PDEATHSIG). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
+
+static void die(const char *what) {
+	fprintf(stderr, "exitmm-workload: %s: %s\n", what, strerror(errno));
+	exit(2);
+}
+
+static char *map(size_t len, int prot, int flags) {
+	void *p = mmap(NULL, len, prot, flags, -1, 0);
+	if (p == MAP_FAILED)
+		die("mmap");
+	return p;
+}
+
+static void write_pages(char *p, size_t len) {
+	for (size_t i = 0; i < len; i += 4096)
+		p[i] = 1;
+}
+
+int main(int argc, char **argv) {
+	if (argc != 3) {
+		fprintf(stderr, "usage: exitmm-workload anon|thp|shm|vmas|mlock|fork|swap N\n");
+		return 2;
+	}
+	const char *shape = argv[1];
+	unsigned long n = strtoul(argv[2], NULL, 0);
+	size_t len = (size_t)n << 20;
+	if (!strcmp(shape, "anon")) {
+		write_pages(map(len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS), len);
+	} else if (!strcmp(shape, "thp")) {
+		char *p = map(len + (2 << 20), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+		char *a = (char *)(((unsigned long)p + (2 << 20) - 1) & ~((2UL << 20) - 1));
+		if (madvise(a, len, MADV_HUGEPAGE))
+			die("madvise hugepage");
+		write_pages(a, len);
+	} else if (!strcmp(shape, "shm")) {
+		int fd = memfd_create("exitmm-shm", 0);
+		if (fd < 0 || ftruncate(fd, len))
+			die("memfd");
+		char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED)
+			die("mmap memfd");
+		close(fd);
+		write_pages(p, len);
+	} else if (!strcmp(shape, "vmas")) {
+		char *base = map(2 * n * 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE);
+		if (munmap(base, 2 * n * 4096))
+			die("munmap");
+		for (unsigned long i = 0; i < n; i++) {
+			char *p = mmap(base + 2 * i * 4096, 4096, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+			if (p == MAP_FAILED)
+				die("mmap one page");
+			p[0] = 1;
+		}
+	} else if (!strcmp(shape, "mlock")) {
+		char *p = map(len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+		if (mlock(p, len))
+			die("mlock");
+	} else if (!strcmp(shape, "fork")) {
+		char *p = map(len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+		write_pages(p, len);
+		pid_t parent = getpid();
+		pid_t c = fork();
+		if (c < 0)
+			die("fork");
+		if (c == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() != parent)
+				_exit(0);
+			for (;;)
+				pause();
+		}
+		write_pages(p, len / 2);
+	} else if (!strcmp(shape, "swap")) {
+		char *p = map(len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+		write_pages(p, len);
+		if (madvise(p, len, MADV_PAGEOUT))
+			die("madvise pageout");
+	} else {
+		fprintf(stderr, "exitmm-workload: unknown shape '%s'\n", shape);
+		return 2;
+	}
+	printf("ready %d\n", getpid());
+	fflush(stdout);
+	char buf[64];
+	while (read(0, buf, sizeof buf) > 0)
+		;
+	return 0;
+}
