@@ -106,6 +106,20 @@ int main(int argc, char **argv) {
 		write_pages(p, len);
 		if (madvise(p, len, MADV_PAGEOUT))
 			die("madvise pageout");
+		/* without a swap device the pages stay: say so rather than pose as swapped */
+		char line[256];
+		long swap_kb = -1;
+		FILE *f = fopen("/proc/self/status", "r");
+		while (f && fgets(line, sizeof line, f))
+			if (!strncmp(line, "VmSwap:", 7))
+				swap_kb = atol(line + 7);
+		if (f)
+			fclose(f);
+		if (swap_kb < (long)(len >> 10)) {
+			fprintf(stderr, "exitmm-workload: swap: only %ld of %zu kB went to swap "
+					"(no active swap device?)\n", swap_kb, len >> 10);
+			return 2;
+		}
 	} else {
 		fprintf(stderr, "exitmm-workload: unknown shape '%s'\n", shape);
 		return 2;

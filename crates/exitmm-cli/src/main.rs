@@ -138,6 +138,46 @@ enum Cmd {
         #[arg(long)]
         verify: bool,
     },
+    /// Fit the cost model to this machine's kernel: times designed exits (anonymous, kept,
+    /// shmem, swapped, THP, one-page VMAs, mlocked; two sizes each) and writes the per-step
+    /// costs that `predict` reads.
+    Calibrate {
+        /// Where to write them (default: $EXITMM_COSTS, else ~/.config/exitmm/costs.json).
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+        /// Smaller workloads (about 10 seconds).
+        #[arg(long)]
+        quick: bool,
+        /// Runs per point (the median is used).
+        #[arg(long, default_value_t = 5)]
+        repeats: u32,
+    },
+    /// Predict how long killing a live process takes, from SIGKILL to its memory freed: its
+    /// snapshot's exit on the model, priced by the cost model; by step and by VMA kind.
+    Predict {
+        /// The process.
+        pid: i32,
+        /// The costs file (default: $EXITMM_COSTS, else ~/.config/exitmm/costs.json if it
+        /// exists, else the shipped costs).
+        #[arg(long)]
+        costs: Option<PathBuf>,
+        /// Print JSON instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Predicted against measured: builds real processes of several shapes (tools/workload.c),
+    /// predicts each one's exit from its snapshot, kills it and measures SIGKILL to reap.
+    Validate {
+        /// Runs per shape (measured: the mean without the largest and smallest run).
+        #[arg(long, default_value_t = 5)]
+        runs: u32,
+        /// The costs file (as for predict).
+        #[arg(long)]
+        costs: Option<PathBuf>,
+        /// Only these shapes (anon, thp, shm, vmas, mlock, fork, swap).
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+    },
     /// Record the kernel's golden records for scripts: writes NAME.kernel beside each NAME.mm.
     Record {
         /// Scripts to record; model-only scripts are skipped.
@@ -435,6 +475,34 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
         }
         Cmd::Snapshot { pid, out, verify } => snapshot_cmd(pid, out, verify),
+        Cmd::Calibrate {
+            out,
+            quick,
+            repeats,
+        } => {
+            let path = out.unwrap_or_else(default_costs_path);
+            let bar = indicatif::ProgressBar::new(7);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("calibrating {bar:20} {pos}/{len} {msg}")
+                    .expect("template"),
+            );
+            let costs = exitmm_diff::calibrate(repeats.max(1), quick, |w| {
+                bar.set_message(w.to_string());
+                bar.inc(1);
+            })
+            .map_err(|e| (e.to_string(), 2))?;
+            bar.finish_and_clear();
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| (format!("{}: {e}", dir.display()), 2))?;
+            }
+            std::fs::write(&path, costs.to_json())
+                .map_err(|e| (format!("{}: {e}", path.display()), 2))?;
+            print!("{}", costs.to_json());
+            eprintln!("costs written to {}", path.display());
+            Ok(())
+        }
+        Cmd::Predict { pid, costs, json } => predict_cmd(pid, costs, json),
+        Cmd::Validate { runs, costs, only } => validate_cmd(runs, costs, only),
         Cmd::Record { files, cap } => {
             let release = exitmm_host::kernel_release();
             for file in files {
@@ -753,6 +821,118 @@ fn snapshot_cmd(pid: i32, out: Option<PathBuf>, verify: bool) -> Result<(), Fail
         }
     }
     Ok(())
+}
+
+/// Where `calibrate` writes and `predict` looks for the costs by default.
+fn default_costs_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("EXITMM_COSTS") {
+        return PathBuf::from(p);
+    }
+    let home = std::env::var_os("HOME").unwrap_or_else(|| ".".into());
+    PathBuf::from(home).join(".config/exitmm/costs.json")
+}
+
+/// The costs: the file given, else the default path if it exists, else the shipped ones.
+fn load_costs(given: Option<PathBuf>) -> Result<exitmm_sim::cost::Costs, Failure> {
+    let path = match given {
+        Some(p) => p,
+        None => {
+            let p = default_costs_path();
+            if !p.exists() {
+                return Ok(exitmm_sim::cost::Costs::shipped());
+            }
+            p
+        }
+    };
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| (format!("{}: {e}", path.display()), 2))?;
+    exitmm_sim::cost::Costs::from_json(&text).map_err(|e| (format!("{}: {e}", path.display()), 2))
+}
+
+#[cfg(target_os = "linux")]
+fn predict_cmd(pid: i32, costs: Option<PathBuf>, json: bool) -> Result<(), Failure> {
+    let costs = load_costs(costs)?;
+    let snap = exitmm_host::snapshot::snapshot(pid).map_err(|e| (e.to_string(), 2))?;
+    let p = exitmm_diff::predict_snapshot(&snap, &costs).map_err(|e| (e, 2))?;
+    let ms = |ns: f64| ns / 1e6;
+    if json {
+        let steps: Vec<serde_json::Value> = p
+            .prediction
+            .by_step
+            .iter()
+            .map(|(s, n, ns)| serde_json::json!({"step": s, "units": n, "ms": ms(*ns)}))
+            .collect();
+        let kinds: Vec<serde_json::Value> = p
+            .by_kind
+            .iter()
+            .map(
+                |(k, v, n, ns)| serde_json::json!({"kind": k, "vmas": v, "ptes": n, "ms": ms(*ns)}),
+            )
+            .collect();
+        let v = serde_json::json!({
+            "pid": pid,
+            "predicted_ms": ms(p.prediction.total_ns),
+            "costs": costs.source,
+            "by_step": steps,
+            "by_vma_kind": kinds,
+        });
+        println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+        return Ok(());
+    }
+    println!(
+        "process {pid}: predicted {:.3} ms from SIGKILL to its memory freed ({} VMAs; costs: {})",
+        ms(p.prediction.total_ns),
+        snap.live.vmas,
+        costs.source
+    );
+    println!("\n{:<36} {:>12} {:>10}", "by step", "units", "ms");
+    for (s, n, ns) in p.prediction.by_step.iter().filter(|s| s.1 > 0) {
+        println!("{s:<36} {n:>12} {:>10.3}", ms(*ns));
+    }
+    println!(
+        "\n{:<12} {:>8} {:>12} {:>10}",
+        "by VMA kind", "VMAs", "PTEs", "ms"
+    );
+    for (k, v, n, ns) in &p.by_kind {
+        println!("{k:<12} {v:>8} {n:>12} {:>10.3}", ms(*ns));
+    }
+    Ok(())
+}
+
+#[cfg(target_os = "linux")]
+fn validate_cmd(runs: u32, costs: Option<PathBuf>, only: Vec<String>) -> Result<(), Failure> {
+    let costs = load_costs(costs)?;
+    println!("costs: {}", costs.source);
+    println!(
+        "{:<6} {:>12} {:>14} {:>14} {:>8}",
+        "shape", "size", "predicted ms", "measured ms", "error"
+    );
+    for (shape, size, unit) in exitmm_diff::VALIDATION_SHAPES {
+        if !only.is_empty() && !only.iter().any(|o| o == shape) {
+            continue;
+        }
+        let sz = format!("{size} {unit}");
+        match exitmm_diff::validate_shape(shape, size, unit, runs, &costs) {
+            Ok(v) => println!(
+                "{shape:<6} {sz:>12} {:>14.2} {:>14.2} {:>+7.1}%",
+                v.predicted_ns / 1e6,
+                v.measured() / 1e6,
+                v.error() * 100.0
+            ),
+            Err(e) => println!("{shape:<6} {sz:>12}   not run: {e}"),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn validate_cmd(_runs: u32, _costs: Option<PathBuf>, _only: Vec<String>) -> Result<(), Failure> {
+    Err(("validate needs Linux".into(), 2))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn predict_cmd(_pid: i32, _costs: Option<PathBuf>, _json: bool) -> Result<(), Failure> {
+    Err(("predict reads /proc: it needs Linux".into(), 2))
 }
 
 #[cfg(not(target_os = "linux"))]

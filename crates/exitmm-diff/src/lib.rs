@@ -852,3 +852,206 @@ pub fn replay_snapshot(snap: &exitmm_host::snapshot::Snapshot) -> Result<Replay,
             .collect(),
     })
 }
+
+/// `exitmm calibrate`: times designed exits on this machine's kernel (two sizes of each
+/// workload, the trimmed mean of `repeats` runs each; at most 512 MiB and 16,000 VMAs, so that the
+/// validation shapes, 1 GiB and 50,000 VMAs, test the model beyond what it was fitted on)
+/// and fits the cost model to them. `progress`
+/// is told each workload as it starts. Workloads the host cannot run (swap without zram)
+/// keep the shipped figure and are listed in the result's `unmeasured`.
+pub fn calibrate(
+    repeats: u32,
+    quick: bool,
+    mut progress: impl FnMut(&str),
+) -> Result<exitmm_sim::cost::Costs, HostError> {
+    use exitmm_sim::cost::{fit, Costs, Timings};
+    let scale = if quick { 1 } else { 4 };
+    // Exit times here come in two modes (about 1.5x apart, whichever CPU the exit lands on):
+    // the trimmed mean weighs both, as a prediction of an average kill must.
+    let median = |v: Vec<u64>| -> f64 { trimmed_mean(v.into_iter().map(|x| x as f64).collect()) };
+    let mut two = |name: &str,
+                   sizes: [u64; 2],
+                   time: &dyn Fn(u64, u32) -> Result<Vec<u64>, HostError>|
+     -> Result<Option<[(u64, f64); 2]>, HostError> {
+        progress(name);
+        let mut out = [(0u64, 0f64); 2];
+        for (i, n) in sizes.into_iter().enumerate() {
+            match time(n, repeats) {
+                Ok(v) if !v.is_empty() => out[i] = (n, median(v)),
+                Ok(_) => return Ok(None),
+                Err(HostError::Unavailable(_)) if name == "swap" => return Ok(None),
+                Err(HostError::Runner(_)) if name == "swap" => return Ok(None),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Some(out))
+    };
+    let p = 8192 * scale;
+    let t = Timings {
+        anon: two("anon", [p, 4 * p], &|n, r| {
+            exitmm_host::time_exit_of(exitmm_host::ExitLoad::Anon, n, r)
+        })?,
+        kept: two("kept", [p, 4 * p], &exitmm_host::time_exit_kept)?,
+        shmem: two("shmem", [p, 4 * p], &|n, r| {
+            exitmm_host::time_exit_of(exitmm_host::ExitLoad::SharedAnon, n, r)
+        })?,
+        swap: two("swap", [p / 2, 2 * p], &exitmm_host::time_exit_swapped)?,
+        thp: two(
+            "thp",
+            [512 * 8 * scale, 512 * 32 * scale],
+            &exitmm_host::time_exit_thp,
+        )?,
+        vmas: two("vmas", [500 * scale, 4000 * scale], &|n, r| {
+            exitmm_host::time_exit_of(exitmm_host::ExitLoad::Vmas, n, r)
+        })?,
+        locked: two("locked", [p, 4 * p], &|n, r| {
+            exitmm_host::time_exit_of(exitmm_host::ExitLoad::Locked, n, r)
+        })?,
+    };
+    let source = format!(
+        "exitmm calibrate on Linux {}, {} runs per point",
+        exitmm_host::kernel_release(),
+        repeats
+    );
+    Ok(fit(&t, &Costs::shipped(), source))
+}
+
+/// A live process's predicted exit: the model's teardown of its snapshot, priced by the cost
+/// model.
+#[cfg(target_os = "linux")]
+#[derive(Clone, Debug)]
+pub struct ExitPrediction {
+    /// The total and its breakdown by step.
+    pub prediction: exitmm_sim::cost::Prediction,
+    /// By VMA kind: `(kind, VMAs, present PTEs, ns)`; the per-exit base is not in these.
+    pub by_kind: Vec<(&'static str, u64, u64, f64)>,
+    /// The counts the prediction priced.
+    pub counts: exitmm_sim::cost::ExitCounts,
+}
+
+/// Predicts the exit of the snapshotted process: its script and an `exit` run on the model,
+/// and the exit report's counts priced by `costs`.
+#[cfg(target_os = "linux")]
+pub fn predict_snapshot(
+    snap: &exitmm_host::snapshot::Snapshot,
+    costs: &exitmm_sim::cost::Costs,
+) -> Result<ExitPrediction, String> {
+    use exitmm_sim::cost::{exit_counts, predict, vma_cost};
+    let src = format!("{}exit\n", snap.script);
+    let script = exitmm_script::parse(&src).map_err(|e| format!("snapshot script: {e}"))?;
+    let mut opts = replay_options(snap);
+    opts.check = exitmm_sim::Check::Off;
+    let out = exitmm_sim::records(&script, &opts).map_err(|e| format!("exit on the model: {e}"))?;
+    let (counts, vmas) = exit_counts(&out, 'P');
+    let prediction = predict(&counts, costs);
+    let anon: u64 = vmas
+        .iter()
+        .map(|v| v.anon.saturating_sub(v.huge_pmd * 512))
+        .sum();
+    let share = if anon == 0 {
+        1.0
+    } else {
+        counts.anon_freed as f64 / anon as f64
+    };
+    let kinds: std::collections::BTreeMap<u64, &'static str> = snap.vmas.iter().copied().collect();
+    let mut by_kind: Vec<(&'static str, u64, u64, f64)> = Vec::new();
+    for v in &vmas {
+        let k = kinds.get(&v.start).copied().unwrap_or("other");
+        let ptes = v.anon + v.file + v.shmem + v.zero + v.pfn + v.swap + v.hugetlb;
+        let ns = vma_cost(v, share, costs);
+        match by_kind.iter_mut().find(|e| e.0 == k) {
+            Some(e) => {
+                e.1 += 1;
+                e.2 += ptes;
+                e.3 += ns;
+            }
+            None => by_kind.push((k, 1, ptes, ns)),
+        }
+    }
+    by_kind.sort_by(|a, b| b.3.total_cmp(&a.3));
+    Ok(ExitPrediction {
+        prediction,
+        by_kind,
+        counts,
+    })
+}
+
+/// The mean without the largest and the smallest value (when there are at least three).
+pub fn trimmed_mean(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let v = if v.len() >= 3 {
+        &v[1..v.len() - 1]
+    } else {
+        &v[..]
+    };
+    v.iter().sum::<f64>() / v.len().max(1) as f64
+}
+
+/// One shape of the predicted-vs-measured validation: `(shape, size, unit)`.
+pub const VALIDATION_SHAPES: [(&str, u64, &str); 7] = [
+    ("anon", 1024, "MiB"),
+    ("thp", 1024, "MiB"),
+    ("shm", 512, "MiB"),
+    ("vmas", 50_000, "VMAs"),
+    ("mlock", 256, "MiB"),
+    ("fork", 512, "MiB"),
+    ("swap", 256, "MiB"),
+];
+
+/// One validated shape: predicted and measured kill-to-reap times (ns; measured: each run).
+#[cfg(target_os = "linux")]
+#[derive(Clone, Debug)]
+pub struct Validation {
+    /// The workload shape.
+    pub shape: &'static str,
+    /// Its size.
+    pub size: u64,
+    /// The size's unit.
+    pub unit: &'static str,
+    /// Predicted ns (the median over the runs' snapshots).
+    pub predicted_ns: f64,
+    /// Measured ns, each run's, sorted.
+    pub measured_ns: Vec<f64>,
+}
+
+#[cfg(target_os = "linux")]
+impl Validation {
+    /// The measured time: the trimmed mean of the runs.
+    pub fn measured(&self) -> f64 {
+        trimmed_mean(self.measured_ns.clone())
+    }
+    /// (predicted − measured) / measured.
+    pub fn error(&self) -> f64 {
+        (self.predicted_ns - self.measured()) / self.measured()
+    }
+}
+
+/// Builds the workload `shape` `runs` times; each time predicts its exit from a snapshot, then
+/// kills it and measures SIGKILL to reap.
+#[cfg(target_os = "linux")]
+pub fn validate_shape(
+    shape: &'static str,
+    size: u64,
+    unit: &'static str,
+    runs: u32,
+    costs: &exitmm_sim::cost::Costs,
+) -> Result<Validation, String> {
+    let mut predicted = Vec::new();
+    let mut measured = Vec::new();
+    for _ in 0..runs.max(1) {
+        let w = exitmm_host::workload::Workload::start(shape, size).map_err(|e| e.to_string())?;
+        let snap = exitmm_host::snapshot::snapshot(w.pid).map_err(|e| e.to_string())?;
+        let p = predict_snapshot(&snap, costs)?;
+        predicted.push(p.prediction.total_ns);
+        measured.push(w.kill_and_time().map_err(|e| e.to_string())?.as_nanos() as f64);
+    }
+    predicted.sort_by(f64::total_cmp);
+    measured.sort_by(f64::total_cmp);
+    Ok(Validation {
+        shape,
+        size,
+        unit,
+        predicted_ns: predicted[predicted.len() / 2],
+        measured_ns: measured,
+    })
+}

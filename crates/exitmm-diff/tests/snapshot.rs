@@ -95,3 +95,34 @@ fn snapshot_refuses_cleanly() {
         assert_eq!(snapshot(2).unwrap_err(), SnapshotError::KernelThread(2));
     }
 }
+
+#[test]
+fn predict_prices_what_a_workload_holds() {
+    if let Some(why) = skip() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let costs = exitmm_sim::cost::Costs::shipped();
+    let w = Workload::start("anon", 64).expect("workload");
+    let snap = snapshot(w.pid).expect("snapshot");
+    let p = exitmm_diff::predict_snapshot(&snap, &costs).expect("predict");
+    // Its 64 MiB (16,384 pages) are freed by its exit, besides the few pages of its libraries'
+    // data and stack.
+    assert!(
+        (16_384..16_384 + 256).contains(&p.counts.anon_freed),
+        "{:?}",
+        p.counts
+    );
+    let anon = p.by_kind.iter().find(|k| k.0 == "anon").expect("anon VMAs");
+    assert!(anon.2 >= 16_384 && anon.3 > 16_384.0 * costs.anon_page_ns);
+    let sum: f64 = p.prediction.by_step.iter().map(|s| s.2).sum();
+    assert!((sum - p.prediction.total_ns).abs() < 1.0);
+    // A forked child shares half its pages: the parent's exit frees the other half only.
+    let w = Workload::start("fork", 64).expect("workload");
+    let p = exitmm_diff::predict_snapshot(&snapshot(w.pid).unwrap(), &costs).unwrap();
+    assert!(
+        (8_192..8_192 + 256).contains(&p.counts.anon_freed) && p.counts.kept_ptes >= 8_192,
+        "{:?}",
+        p.counts
+    );
+}

@@ -438,6 +438,12 @@ pub fn time_exit_thp(pages: u64, repeats: u32) -> Result<Vec<u64>, HostError> {
     time_exits("-M", pages, repeats)
 }
 
+/// [`time_exit`] of a child whose `pages` anonymous pages a holder process (forked from it)
+/// shares: the exit clears their PTEs and frees none of them.
+pub fn time_exit_kept(pages: u64, repeats: u32) -> Result<Vec<u64>, HostError> {
+    time_exits("-K", pages, repeats)
+}
+
 pub use exitmm_script::ExitLoad;
 
 /// Times, on this machine's kernel, the exit of a child that set up `n` units of `load`.

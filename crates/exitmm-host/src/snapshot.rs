@@ -81,6 +81,9 @@ pub struct Snapshot {
     pub notes: Vec<String>,
     /// Present pages by kind: `(kind word, pages)`.
     pub pages: Vec<(&'static str, u64)>,
+    /// Every VMA's arena offset in the script and its kind (`anon`, `stack`, `heap`,
+    /// `shared_anon`, `file`, `shmem_file`, `sysv`, `hugetlb`, `pfn`, `vdso`).
+    pub vmas: Vec<(u64, &'static str)>,
 }
 
 /// The kind of one virtual page, from pagemap and the PFN's flags.
@@ -972,7 +975,29 @@ fn finish(pid: i32, scan: Scan, live: Live) -> Snapshot {
         let _ = writeln!(head, "# not reproduced: {n}");
     }
     head.push_str(&body);
+    let vma_kinds = vmas
+        .iter()
+        .map(|v| {
+            let k = match &v.backing {
+                Backing::Anon if v.flags.contains(VmFlags::GD) => "stack",
+                Backing::Anon => "anon",
+                Backing::Heap => "heap",
+                Backing::SharedAnon => "shared_anon",
+                Backing::File(id) => match files[*id].kind {
+                    FileKind::Disk if files[*id].path == "[vdso]" => "vdso",
+                    FileKind::Disk => "file",
+                    FileKind::MemfdHugetlb(_) => "hugetlb",
+                    _ => "shmem_file",
+                },
+                Backing::Sysv(_) => "sysv",
+                Backing::HugetlbAnon(_) => "hugetlb",
+                Backing::Pfn => "pfn",
+            };
+            (v.off, k)
+        })
+        .collect();
     Snapshot {
+        vmas: vma_kinds,
         pid,
         script: head,
         live,

@@ -5,6 +5,7 @@
 
 pub mod bench;
 pub mod compare;
+pub mod cost;
 pub mod explore;
 pub mod gen;
 pub mod machine;

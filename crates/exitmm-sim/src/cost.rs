@@ -1,0 +1,432 @@
+//! The cost model: what each teardown step costs on a real machine, fitted by `exitmm
+//! calibrate` from kernel-runner timings of designed exits, and applied to the counts a model
+//! exit reports (`X` lines) to predict how long the kernel takes.
+//!
+//! The anonymous workload is timed at two sizes: its slope is the cost per page and its
+//! intercept the exit's base. Every other coefficient is its workload's larger point less the
+//! base, per unit, less what the anonymous pages it also holds cost (one-page VMAs, mlocked
+//! pages).
+
+/// The per-step costs, in nanoseconds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Costs {
+    /// Fixed cost of an exit (signal delivery, `do_exit`, the reap), from the intercept.
+    pub base_ns: f64,
+    /// Per private anonymous 4 KiB page whose PTE is cleared and whose page is freed.
+    pub anon_page_ns: f64,
+    /// Per PTE cleared whose page another mm keeps (shared after fork; file pages).
+    pub kept_pte_ns: f64,
+    /// Per shmem page mapped (PTE cleared, and the page freed when its object goes).
+    pub shmem_page_ns: f64,
+    /// Per swap entry freed.
+    pub swap_entry_ns: f64,
+    /// Per PMD-mapped THP (512 pages) zapped and freed.
+    pub thp_ns: f64,
+    /// Per hugetlb page unmapped.
+    pub hugetlb_page_ns: f64,
+    /// Per VMA, beyond its pages.
+    pub vma_ns: f64,
+    /// Per mlocked page, beyond its freeing (munlock).
+    pub locked_page_ns: f64,
+    /// Where the figures come from (machine, kernel, date, or "shipped").
+    pub source: String,
+    /// Coefficients not measured, and what stands in for them.
+    pub unmeasured: Vec<String>,
+}
+
+/// The defaults shipped with exitmm: `exitmm calibrate` on the machine this project was
+/// developed on (see the file for its kernel and date).
+pub const SHIPPED: &str = include_str!("costs-default.json");
+
+const FIELDS: [&str; 9] = [
+    "base_ns",
+    "anon_page_ns",
+    "kept_pte_ns",
+    "shmem_page_ns",
+    "swap_entry_ns",
+    "thp_ns",
+    "hugetlb_page_ns",
+    "vma_ns",
+    "locked_page_ns",
+];
+
+impl Costs {
+    fn slots(&mut self) -> [&mut f64; 9] {
+        [
+            &mut self.base_ns,
+            &mut self.anon_page_ns,
+            &mut self.kept_pte_ns,
+            &mut self.shmem_page_ns,
+            &mut self.swap_entry_ns,
+            &mut self.thp_ns,
+            &mut self.hugetlb_page_ns,
+            &mut self.vma_ns,
+            &mut self.locked_page_ns,
+        ]
+    }
+
+    /// Reads a costs file (the JSON `exitmm calibrate` writes).
+    pub fn from_json(text: &str) -> Result<Costs, String> {
+        let v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("costs file: {e}"))?;
+        let mut c = Costs {
+            base_ns: 0.0,
+            anon_page_ns: 0.0,
+            kept_pte_ns: 0.0,
+            shmem_page_ns: 0.0,
+            swap_entry_ns: 0.0,
+            thp_ns: 0.0,
+            hugetlb_page_ns: 0.0,
+            vma_ns: 0.0,
+            locked_page_ns: 0.0,
+            source: v["source"].as_str().unwrap_or("?").to_string(),
+            unmeasured: v["unmeasured"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        };
+        for (name, slot) in FIELDS.iter().zip(c.slots()) {
+            *slot = v[name]
+                .as_f64()
+                .filter(|x| x.is_finite() && *x >= 0.0)
+                .ok_or_else(|| format!("costs file: '{name}' missing or not a number >= 0"))?;
+        }
+        Ok(c)
+    }
+
+    /// The shipped defaults.
+    pub fn shipped() -> Costs {
+        Costs::from_json(SHIPPED).expect("the shipped costs file parses")
+    }
+
+    /// As JSON, the format [`Costs::from_json`] reads.
+    pub fn to_json(&self) -> String {
+        let mut m = serde_json::Map::new();
+        m.insert("source".into(), self.source.clone().into());
+        let mut c = self.clone();
+        for (name, slot) in FIELDS.iter().zip(c.slots()) {
+            m.insert((*name).into(), ((*slot * 100.0).round() / 100.0).into());
+        }
+        m.insert(
+            "unmeasured".into(),
+            serde_json::Value::Array(self.unmeasured.iter().map(|s| s.clone().into()).collect()),
+        );
+        serde_json::to_string_pretty(&serde_json::Value::Object(m)).expect("json") + "\n"
+    }
+}
+
+/// What one exit report says it did, in the units the costs are per.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ExitCounts {
+    /// Private anonymous pages whose PTEs were cleared and which were freed.
+    pub anon_freed: u64,
+    /// PTEs cleared whose pages stay (anonymous ones shared with another mm, file, zero, PFN).
+    pub kept_ptes: u64,
+    /// shmem PTEs cleared.
+    pub shmem: u64,
+    /// Swap entries freed.
+    pub swap: u64,
+    /// PMD-mapped THPs.
+    pub thps: u64,
+    /// hugetlb pages.
+    pub hugetlb: u64,
+    /// VMAs removed.
+    pub vmas: u64,
+    /// Pages munlocked.
+    pub locked: u64,
+}
+
+/// The counts of one VMA's `unmap_single_vma` line.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VmaCounts {
+    /// `vma=` start offset.
+    pub start: u64,
+    /// Present PTEs by kind as the line gives them.
+    pub anon: u64,
+    /// File pages.
+    pub file: u64,
+    /// shmem pages.
+    pub shmem: u64,
+    /// Swap entries.
+    pub swap: u64,
+    /// Zero-page PTEs.
+    pub zero: u64,
+    /// PFN entries.
+    pub pfn: u64,
+    /// PMD-mapped THPs.
+    pub huge_pmd: u64,
+    /// hugetlb pages.
+    pub hugetlb: u64,
+}
+
+fn key(line: &str, k: &str) -> u64 {
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix(k)?.strip_prefix('='))
+        .and_then(|v| {
+            let v = v.split('-').next().unwrap_or(v);
+            match v.strip_prefix("0x") {
+                Some(h) => u64::from_str_radix(h, 16).ok(),
+                None => v.parse().ok(),
+            }
+        })
+        .unwrap_or(0)
+}
+
+/// The counts of the exit report of `role` (`P` or `C`) in records output, and its VMAs'.
+pub fn exit_counts(records: &str, role: char) -> (ExitCounts, Vec<VmaCounts>) {
+    let prefix = format!("X {role} ");
+    let mut c = ExitCounts::default();
+    let mut vmas = Vec::new();
+    let mut anon = 0;
+    let mut freed = 0;
+    for l in records.lines().filter(|l| l.starts_with(&prefix)) {
+        let step = l[prefix.len()..].split_whitespace().next().unwrap_or("");
+        match step {
+            "unmap_single_vma" => {
+                let v = VmaCounts {
+                    start: key(l, "vma"),
+                    anon: key(l, "anon"),
+                    file: key(l, "file"),
+                    shmem: key(l, "shmem"),
+                    swap: key(l, "swap"),
+                    zero: key(l, "zero"),
+                    pfn: key(l, "pfn"),
+                    huge_pmd: key(l, "huge_pmd"),
+                    hugetlb: key(l, "hugetlb"),
+                };
+                anon += v.anon.saturating_sub(v.huge_pmd * 512);
+                c.kept_ptes += v.file + v.zero + v.pfn;
+                c.shmem += v.shmem;
+                c.swap += v.swap;
+                c.thps += v.huge_pmd;
+                c.hugetlb += v.hugetlb;
+                vmas.push(v);
+            }
+            "tlb_finish_mmu" => freed += key(l, "pages_freed"),
+            "remove_vma" => c.vmas += key(l, "vmas"),
+            "munlock_vma_pages_all" => c.locked += key(l, "pages"),
+            _ => {}
+        }
+    }
+    // The gather's freed pages are the anonymous ones (and THPs, one each) whose last
+    // reference went; the other anonymous PTEs left their pages to another mm.
+    let anon_freed = freed.saturating_sub(c.thps).min(anon);
+    c.anon_freed = anon_freed;
+    c.kept_ptes += anon - anon_freed;
+    (c, vmas)
+}
+
+/// A predicted exit: the total and its parts, in nanoseconds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prediction {
+    /// From SIGKILL to the memory being freed.
+    pub total_ns: f64,
+    /// By step: `(step, units, ns)`.
+    pub by_step: Vec<(&'static str, u64, f64)>,
+}
+
+/// Applies the costs to an exit's counts.
+pub fn predict(c: &ExitCounts, k: &Costs) -> Prediction {
+    let by_step = vec![
+        ("exit (signal, do_exit, reap)", 1, k.base_ns),
+        (
+            "zap + free anon pages",
+            c.anon_freed,
+            c.anon_freed as f64 * k.anon_page_ns,
+        ),
+        (
+            "zap PTEs of kept pages",
+            c.kept_ptes,
+            c.kept_ptes as f64 * k.kept_pte_ns,
+        ),
+        (
+            "zap + release shmem pages",
+            c.shmem,
+            c.shmem as f64 * k.shmem_page_ns,
+        ),
+        ("free swap entries", c.swap, c.swap as f64 * k.swap_entry_ns),
+        ("zap_huge_pmd (THPs)", c.thps, c.thps as f64 * k.thp_ns),
+        (
+            "hugetlb pages",
+            c.hugetlb,
+            c.hugetlb as f64 * k.hugetlb_page_ns,
+        ),
+        (
+            "munlock pages",
+            c.locked,
+            c.locked as f64 * k.locked_page_ns,
+        ),
+        (
+            "per VMA (tree, tables, remove_vma)",
+            c.vmas,
+            c.vmas as f64 * k.vma_ns,
+        ),
+    ];
+    Prediction {
+        total_ns: by_step.iter().map(|s| s.2).sum(),
+        by_step,
+    }
+}
+
+/// The predicted cost of one VMA's pages (no per-exit base).
+pub fn vma_cost(v: &VmaCounts, anon_freed_share: f64, k: &Costs) -> f64 {
+    let anon = v.anon.saturating_sub(v.huge_pmd * 512) as f64;
+    anon * (anon_freed_share * k.anon_page_ns + (1.0 - anon_freed_share) * k.kept_pte_ns)
+        + (v.file + v.zero + v.pfn) as f64 * k.kept_pte_ns
+        + v.shmem as f64 * k.shmem_page_ns
+        + v.swap as f64 * k.swap_entry_ns
+        + v.huge_pmd as f64 * k.thp_ns
+        + v.hugetlb as f64 * k.hugetlb_page_ns
+        + k.vma_ns
+}
+
+/// The costs fitted from designed exits: `(n1, median ns), (n2, median ns)` per workload.
+#[derive(Clone, Debug, Default)]
+pub struct Timings {
+    /// Anonymous pages.
+    pub anon: Option<[(u64, f64); 2]>,
+    /// Anonymous pages a holder keeps.
+    pub kept: Option<[(u64, f64); 2]>,
+    /// Shared anonymous pages.
+    pub shmem: Option<[(u64, f64); 2]>,
+    /// Swapped-out pages.
+    pub swap: Option<[(u64, f64); 2]>,
+    /// Pages in THPs.
+    pub thp: Option<[(u64, f64); 2]>,
+    /// One-page VMAs.
+    pub vmas: Option<[(u64, f64); 2]>,
+    /// Locked pages.
+    pub locked: Option<[(u64, f64); 2]>,
+}
+
+fn slope(t: &Option<[(u64, f64); 2]>) -> Option<f64> {
+    t.map(|[(n1, t1), (n2, t2)]| ((t2 - t1) / (n2 - n1) as f64).max(0.0))
+}
+
+/// Per unit of a workload beyond the exit's base: its larger point less the base, per unit
+/// (steadier than a two-point slope when the timings are noisy and the base is small).
+fn per_unit(t: &Option<[(u64, f64); 2]>, base: f64) -> Option<f64> {
+    t.map(|[_, (n2, t2)]| ((t2 - base) / n2 as f64).max(0.0))
+}
+
+/// Fits the costs to the timings; what was not timed keeps `fallback`'s figure and is listed.
+pub fn fit(t: &Timings, fallback: &Costs, source: String) -> Costs {
+    let mut c = fallback.clone();
+    c.source = source;
+    c.unmeasured.clear();
+    let mut notes = Vec::new();
+    match (slope(&t.anon), t.anon) {
+        (Some(s), Some([(n1, t1), _])) => {
+            c.anon_page_ns = s;
+            c.base_ns = (t1 - s * n1 as f64).max(0.0);
+        }
+        _ => notes.push(c_unmeasured("anon_page_ns, base_ns", "no anonymous timing")),
+    }
+    let set = |v: &mut f64, s: Option<f64>, name: &str, notes: &mut Vec<String>| match s {
+        Some(s) => *v = s,
+        None => notes.push(c_unmeasured(name, "not timed on this host")),
+    };
+    let b = c.base_ns;
+    set(
+        &mut c.kept_pte_ns,
+        per_unit(&t.kept, b),
+        "kept_pte_ns",
+        &mut notes,
+    );
+    set(
+        &mut c.shmem_page_ns,
+        per_unit(&t.shmem, b),
+        "shmem_page_ns",
+        &mut notes,
+    );
+    set(
+        &mut c.swap_entry_ns,
+        per_unit(&t.swap, b),
+        "swap_entry_ns",
+        &mut notes,
+    );
+    set(
+        &mut c.thp_ns,
+        per_unit(&t.thp, b).map(|s| s * 512.0),
+        "thp_ns",
+        &mut notes,
+    );
+    let anon = c.anon_page_ns;
+    set(
+        &mut c.vma_ns,
+        per_unit(&t.vmas, b).map(|s| (s - anon).max(0.0)),
+        "vma_ns",
+        &mut notes,
+    );
+    set(
+        &mut c.locked_page_ns,
+        per_unit(&t.locked, b).map(|s| (s - anon).max(0.0)),
+        "locked_page_ns",
+        &mut notes,
+    );
+    c.hugetlb_page_ns = c.thp_ns;
+    notes.push(c_unmeasured(
+        "hugetlb_page_ns",
+        "the runner times no hugetlb exit: a THP's cost stands in",
+    ));
+    c.unmeasured = notes;
+    c
+}
+
+fn c_unmeasured(name: &str, why: &str) -> String {
+    format!("{name}: {why}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_costs_parse_and_round_trip() {
+        let c = Costs::shipped();
+        assert!(c.anon_page_ns > 0.0 && c.base_ns >= 0.0);
+        assert_eq!(
+            Costs::from_json(&c.to_json()).unwrap().anon_page_ns,
+            c.anon_page_ns
+        );
+        assert!(Costs::from_json("{\"base_ns\": -1}").is_err());
+    }
+
+    #[test]
+    fn fit_takes_slopes_and_the_intercept() {
+        let t = Timings {
+            anon: Some([(1000, 150_000.0), (3000, 350_000.0)]),
+            vmas: Some([(100, 60_000.0), (300, 140_000.0)]),
+            thp: Some([(512, 20_000.0), (1536, 40_000.0)]),
+            ..Default::default()
+        };
+        let c = fit(&t, &Costs::shipped(), "test".into());
+        assert_eq!(c.anon_page_ns, 100.0);
+        assert_eq!(c.base_ns, 50_000.0);
+        // (140 µs - 50 µs base) / 300 VMAs = 300 ns per one-page VMA, less its page's 100.
+        assert_eq!(c.vma_ns, 200.0);
+        assert!((c.thp_ns - (40_000.0 - 50_000.0_f64).max(0.0) / 1536.0 * 512.0).abs() < 1e-9);
+        assert!(c.unmeasured.iter().any(|u| u.starts_with("swap_entry_ns")));
+    }
+
+    #[test]
+    fn exit_counts_split_freed_and_kept_anon_pages() {
+        let rec = "X P munlock_vma_pages_all vmas=1 pages=8\n\
+                   X P unmap_single_vma vma=0-0x400000 branch=page_range ptes=1030 anon=1024 file=6 shmem=0 swap=2 zero=0 pfn=0 huge_pmd=1 hugetlb=0\n\
+                   X P tlb_finish_mmu flushes=1 pages_freed=301\n\
+                   X P remove_vma vmas=1\n";
+        let (c, v) = exit_counts(rec, 'P');
+        assert_eq!(v.len(), 1);
+        assert_eq!(c.thps, 1);
+        assert_eq!(c.anon_freed, 300); // 301 freed, one of them the THP
+        assert_eq!(c.kept_ptes, 6 + (512 - 300));
+        assert_eq!((c.swap, c.vmas, c.locked), (2, 1, 8));
+        let p = predict(&c, &Costs::shipped());
+        let sum: f64 = p.by_step.iter().map(|s| s.2).sum();
+        assert!((p.total_ns - sum).abs() < 1e-6 && p.total_ns > 0.0);
+    }
+}
