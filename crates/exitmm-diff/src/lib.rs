@@ -946,7 +946,7 @@ pub fn predict_snapshot(
     let prediction = predict(&counts, costs);
     let anon: u64 = vmas
         .iter()
-        .map(|v| v.anon.saturating_sub(v.huge_pmd * 512))
+        .map(|(_, v)| v.anon.saturating_sub(v.huge_pmd * 512))
         .sum();
     let share = if anon == 0 {
         1.0
@@ -955,8 +955,8 @@ pub fn predict_snapshot(
     };
     let kinds: std::collections::BTreeMap<u64, &'static str> = snap.vmas.iter().copied().collect();
     let mut by_kind: Vec<(&'static str, u64, u64, f64)> = Vec::new();
-    for v in &vmas {
-        let k = kinds.get(&v.start).copied().unwrap_or("other");
+    for (start, v) in &vmas {
+        let k = kinds.get(start).copied().unwrap_or("other");
         let ptes = v.anon + v.file + v.shmem + v.zero + v.pfn + v.swap + v.hugetlb;
         let ns = vma_cost(v, share, costs);
         match by_kind.iter_mut().find(|e| e.0 == k) {

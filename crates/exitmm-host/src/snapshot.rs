@@ -282,6 +282,34 @@ fn stand_in_name(path: &str, used: &mut BTreeMap<String, u32>) -> String {
     }
 }
 
+/// The stand-in of the mapping's inode (one per device and inode, made at its first VMA), as
+/// the VMA's backing.
+fn stand_in(
+    files: &mut Vec<StandIn>,
+    by_inode: &mut BTreeMap<(i32, i32, u64), usize>,
+    names: &mut BTreeMap<String, u32>,
+    m: &MemoryMap,
+    path: &str,
+    kind: FileKind,
+) -> Backing {
+    let id = *by_inode
+        .entry((m.dev.0, m.dev.1, m.inode))
+        .or_insert_with(|| {
+            files.push(StandIn {
+                name: stand_in_name(path, names),
+                kind,
+                size: 0,
+                path: path.to_string(),
+            });
+            files.len() - 1
+        });
+    if matches!(kind, FileKind::Sysv | FileKind::SysvHugetlb) {
+        Backing::Sysv(id)
+    } else {
+        Backing::File(id)
+    }
+}
+
 fn scan(proc: &Process, pid: i32) -> Result<Scan, SnapshotError> {
     let smaps = proc.smaps().map_err(|e| io(pid, "smaps", e))?;
     let mut rd = Reader {
@@ -347,26 +375,12 @@ fn scan(proc: &Process, pid: i32) -> Result<Scan, SnapshotError> {
             if path.starts_with("/anon_hugepage") || path.is_empty() {
                 Backing::HugetlbAnon(kernel_page)
             } else {
-                let key = (m.dev.0, m.dev.1, m.inode);
-                let sysv = path.starts_with("/SYSV");
-                let id = *by_inode.entry(key).or_insert_with(|| {
-                    files.push(StandIn {
-                        name: stand_in_name(&path, &mut names),
-                        kind: if sysv {
-                            FileKind::SysvHugetlb
-                        } else {
-                            FileKind::MemfdHugetlb(kernel_page)
-                        },
-                        size: 0,
-                        path: path.clone(),
-                    });
-                    files.len() - 1
-                });
-                if sysv {
-                    Backing::Sysv(id)
+                let kind = if path.starts_with("/SYSV") {
+                    FileKind::SysvHugetlb
                 } else {
-                    Backing::File(id)
-                }
+                    FileKind::MemfdHugetlb(kernel_page)
+                };
+                stand_in(&mut files, &mut by_inode, &mut names, m, &path, kind)
             }
         } else if m.inode == 0 {
             match &m.pathname {
@@ -399,9 +413,7 @@ fn scan(proc: &Process, pid: i32) -> Result<Scan, SnapshotError> {
         } else if path == "/dev/zero (deleted)" || path.starts_with("/dev/zero") {
             Backing::SharedAnon
         } else {
-            let key = (m.dev.0, m.dev.1, m.inode);
-            let sysv = matches!(m.pathname, MMapPath::Vsys(_));
-            let kind = if sysv {
+            let kind = if matches!(m.pathname, MMapPath::Vsys(_)) {
                 FileKind::Sysv
             } else if path.starts_with("/memfd:") {
                 FileKind::Memfd
@@ -415,20 +427,7 @@ fn scan(proc: &Process, pid: i32) -> Result<Scan, SnapshotError> {
                     "{path} at {start:#x}: a device mapping, made a regular file's"
                 ));
             }
-            let id = *by_inode.entry(key).or_insert_with(|| {
-                files.push(StandIn {
-                    name: stand_in_name(&path, &mut names),
-                    kind,
-                    size: 0,
-                    path: path.clone(),
-                });
-                files.len() - 1
-            });
-            if sysv {
-                Backing::Sysv(id)
-            } else {
-                Backing::File(id)
-            }
+            stand_in(&mut files, &mut by_inode, &mut names, m, &path, kind)
         };
         let foff = match backing {
             Backing::File(_) | Backing::Sysv(_) => m.offset,

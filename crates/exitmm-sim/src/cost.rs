@@ -7,6 +7,8 @@
 //! base, per unit, less what the anonymous pages it also holds cost (one-page VMAs, mlocked
 //! pages).
 
+use exitmm_kernel::memory::ZapStats;
+
 /// The per-step costs, in nanoseconds.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Costs {
@@ -140,28 +142,8 @@ pub struct ExitCounts {
     pub locked: u64,
 }
 
-/// The counts of one VMA's `unmap_single_vma` line.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct VmaCounts {
-    /// `vma=` start offset.
-    pub start: u64,
-    /// Present PTEs by kind as the line gives them.
-    pub anon: u64,
-    /// File pages.
-    pub file: u64,
-    /// shmem pages.
-    pub shmem: u64,
-    /// Swap entries.
-    pub swap: u64,
-    /// Zero-page PTEs.
-    pub zero: u64,
-    /// PFN entries.
-    pub pfn: u64,
-    /// PMD-mapped THPs.
-    pub huge_pmd: u64,
-    /// hugetlb pages.
-    pub hugetlb: u64,
-}
+/// One VMA's `unmap_single_vma` line: its start offset and what the zap cleared.
+pub type VmaCounts = (u64, ZapStats);
 
 fn key(line: &str, k: &str) -> u64 {
     line.split_whitespace()
@@ -187,8 +169,8 @@ pub fn exit_counts(records: &str, role: char) -> (ExitCounts, Vec<VmaCounts>) {
         let step = l[prefix.len()..].split_whitespace().next().unwrap_or("");
         match step {
             "unmap_single_vma" => {
-                let v = VmaCounts {
-                    start: key(l, "vma"),
+                let v = ZapStats {
+                    ptes: key(l, "ptes"),
                     anon: key(l, "anon"),
                     file: key(l, "file"),
                     shmem: key(l, "shmem"),
@@ -197,6 +179,7 @@ pub fn exit_counts(records: &str, role: char) -> (ExitCounts, Vec<VmaCounts>) {
                     pfn: key(l, "pfn"),
                     huge_pmd: key(l, "huge_pmd"),
                     hugetlb: key(l, "hugetlb"),
+                    ..Default::default()
                 };
                 anon += v.anon.saturating_sub(v.huge_pmd * 512);
                 c.kept_ptes += v.file + v.zero + v.pfn;
@@ -204,7 +187,7 @@ pub fn exit_counts(records: &str, role: char) -> (ExitCounts, Vec<VmaCounts>) {
                 c.swap += v.swap;
                 c.thps += v.huge_pmd;
                 c.hugetlb += v.hugetlb;
-                vmas.push(v);
+                vmas.push((key(l, "vma"), v));
             }
             "tlb_finish_mmu" => freed += key(l, "pages_freed"),
             "remove_vma" => c.vmas += key(l, "vmas"),
@@ -231,40 +214,17 @@ pub struct Prediction {
 
 /// Applies the costs to an exit's counts.
 pub fn predict(c: &ExitCounts, k: &Costs) -> Prediction {
+    let step = |name, n: u64, per: f64| (name, n, n as f64 * per);
     let by_step = vec![
-        ("exit (signal, do_exit, reap)", 1, k.base_ns),
-        (
-            "zap + free anon pages",
-            c.anon_freed,
-            c.anon_freed as f64 * k.anon_page_ns,
-        ),
-        (
-            "zap PTEs of kept pages",
-            c.kept_ptes,
-            c.kept_ptes as f64 * k.kept_pte_ns,
-        ),
-        (
-            "zap + release shmem pages",
-            c.shmem,
-            c.shmem as f64 * k.shmem_page_ns,
-        ),
-        ("free swap entries", c.swap, c.swap as f64 * k.swap_entry_ns),
-        ("zap_huge_pmd (THPs)", c.thps, c.thps as f64 * k.thp_ns),
-        (
-            "hugetlb pages",
-            c.hugetlb,
-            c.hugetlb as f64 * k.hugetlb_page_ns,
-        ),
-        (
-            "munlock pages",
-            c.locked,
-            c.locked as f64 * k.locked_page_ns,
-        ),
-        (
-            "per VMA (tree, tables, remove_vma)",
-            c.vmas,
-            c.vmas as f64 * k.vma_ns,
-        ),
+        step("exit (signal, do_exit, reap)", 1, k.base_ns),
+        step("zap + free anon pages", c.anon_freed, k.anon_page_ns),
+        step("zap PTEs of kept pages", c.kept_ptes, k.kept_pte_ns),
+        step("zap + release shmem pages", c.shmem, k.shmem_page_ns),
+        step("free swap entries", c.swap, k.swap_entry_ns),
+        step("zap_huge_pmd (THPs)", c.thps, k.thp_ns),
+        step("hugetlb pages", c.hugetlb, k.hugetlb_page_ns),
+        step("munlock pages", c.locked, k.locked_page_ns),
+        step("per VMA (tree, tables, remove_vma)", c.vmas, k.vma_ns),
     ];
     Prediction {
         total_ns: by_step.iter().map(|s| s.2).sum(),
@@ -273,7 +233,7 @@ pub fn predict(c: &ExitCounts, k: &Costs) -> Prediction {
 }
 
 /// The predicted cost of one VMA's pages (no per-exit base).
-pub fn vma_cost(v: &VmaCounts, anon_freed_share: f64, k: &Costs) -> f64 {
+pub fn vma_cost(v: &ZapStats, anon_freed_share: f64, k: &Costs) -> f64 {
     let anon = v.anon.saturating_sub(v.huge_pmd * 512) as f64;
     anon * (anon_freed_share * k.anon_page_ns + (1.0 - anon_freed_share) * k.kept_pte_ns)
         + (v.file + v.zero + v.pfn) as f64 * k.kept_pte_ns
