@@ -739,14 +739,13 @@ fn finish(pid: i32, scan: Scan, live: Live) -> Snapshot {
             )
         })
     };
-    let needs_read = |v: &VmaPlan| !v.runs.is_empty();
     let mut fix_prot = Vec::new();
     for v in &vmas {
         let len = v.end - v.start;
         let mut prot = v.perms.clone();
         let mut want = String::new();
         let has = |c: char| v.perms.contains(c);
-        if has('r') || needs_read(v) {
+        if has('r') || !v.runs.is_empty() {
             want.push('r');
         }
         if has('w') || needs_write(v) {
@@ -773,32 +772,27 @@ fn finish(pid: i32, scan: Scan, live: Live) -> Snapshot {
                 }
                 continue;
             }
-            Backing::Anon | Backing::SharedAnon => {
+            Backing::Anon | Backing::SharedAnon | Backing::HugetlbAnon(_) => {
                 fl.push("anon");
-                if v.flags.contains(VmFlags::GD) {
-                    fl.push("growsdown");
-                }
-                if !shared && !v.flags.contains(VmFlags::AC) && prot.contains('w') {
-                    fl.push("noreserve");
-                }
-                if shared && v.flags.contains(VmFlags::NR) {
-                    fl.push("noreserve");
-                }
-                let _ = writeln!(
-                    body,
-                    "mmap {} {} {prot} {}",
-                    hex(v.off),
-                    num(len),
-                    fl.join(",")
-                );
-            }
-            Backing::HugetlbAnon(h) => {
-                fl.push("anon");
-                fl.push(if *h == 1 << 30 {
-                    "hugetlb=1G"
+                if let Backing::HugetlbAnon(h) = v.backing {
+                    fl.push(if h == 1 << 30 {
+                        "hugetlb=1G"
+                    } else {
+                        "hugetlb=2M"
+                    });
                 } else {
-                    "hugetlb=2M"
-                });
+                    if v.flags.contains(VmFlags::GD) {
+                        fl.push("growsdown");
+                    }
+                    let unaccounted = if shared {
+                        v.flags.contains(VmFlags::NR)
+                    } else {
+                        !v.flags.contains(VmFlags::AC) && prot.contains('w')
+                    };
+                    if unaccounted {
+                        fl.push("noreserve");
+                    }
+                }
                 let _ = writeln!(
                     body,
                     "mmap {} {} {prot} {}",
@@ -836,10 +830,9 @@ fn finish(pid: i32, scan: Scan, live: Live) -> Snapshot {
                 );
                 if !v.shared {
                     notes.push(format!(
-                        "PFN map at {:#x} ({}): private in the process, a shared device \
-                         mapping here",
-                        v.start,
-                        path_note(v)
+                        "PFN map {:#x}-{:#x}: private in the process, a shared device mapping \
+                         here",
+                        v.start, v.end
                     ));
                 }
             }
@@ -1003,10 +996,6 @@ fn finish(pid: i32, scan: Scan, live: Live) -> Snapshot {
         notes,
         pages: pages.iter().map(|(k, n)| (k.word(), *n)).collect(),
     }
-}
-
-fn path_note(v: &VmaPlan) -> String {
-    format!("{:#x}-{:#x}", v.start, v.end)
 }
 
 fn huge_word(h: u64) -> &'static str {
