@@ -29,6 +29,8 @@ enum Cmd {
         #[arg(long)]
         records: bool,
         #[command(flatten)]
+        trace: TraceArgs,
+        #[command(flatten)]
         model: ModelArgs,
     },
     /// Run a script on the model (a readable transcript by default), or on this machine's kernel.
@@ -56,6 +58,8 @@ enum Cmd {
         /// Simulated RAM of the model (a number as scripts write them: 16G, 256M, ...).
         #[arg(long, default_value = "16G")]
         ram: String,
+        #[command(flatten)]
+        trace: TraceArgs,
         #[command(flatten)]
         model: ModelArgs,
     },
@@ -196,6 +200,20 @@ fn cap_arg(s: &str) -> Result<u64, String> {
 
 type Failure = (String, u8);
 
+/// Writing a Perfetto trace of a model run.
+#[derive(clap::Args, Clone, Debug)]
+struct TraceArgs {
+    /// Also write a Perfetto trace of the run here (open it in ui.perfetto.dev): a track per
+    /// role's ops, per exit and concurrent actor, per simulated CPU (flushes, IPIs as flows),
+    /// and counters; step lengths from the cost model.
+    #[arg(long)]
+    trace: Option<PathBuf>,
+    /// The costs the trace's time comes from (default: $EXITMM_COSTS, else
+    /// ~/.config/exitmm/costs.json if it exists, else the shipped costs).
+    #[arg(long)]
+    costs: Option<PathBuf>,
+}
+
 /// How the model runs: CPUs, seed, injected faults.
 #[derive(clap::Args, Clone, Debug)]
 struct ModelArgs {
@@ -305,7 +323,30 @@ fn run_model(
     as_records: bool,
     opts: &Options,
     view: TranscriptOptions,
+    trace: &TraceArgs,
 ) -> Result<(), Failure> {
+    if let Some(path) = &trace.trace {
+        let costs = load_costs(trace.costs.clone())?;
+        let run = exitmm_sim::tracing::trace_run(script, opts).map_err(|e| sim_failure(name, e))?;
+        std::fs::write(path, exitmm_trace::encode(&run, &costs))
+            .map_err(|e| (format!("{}: {e}", path.display()), 2))?;
+        if as_records {
+            for (l, r) in script.lines.iter().zip(&run.results) {
+                println!("# {} {}", l.line, l.text);
+                for rec in &r.records {
+                    println!("{rec}");
+                }
+            }
+        } else {
+            print!("{}", transcript(&run.results, &script.comments, view));
+        }
+        eprintln!(
+            "trace written to {} (costs: {})",
+            path.display(),
+            costs.source
+        );
+        return Ok(());
+    }
     if as_records {
         let out = records(script, opts).map_err(|e| sim_failure(name, e))?;
         print!("{out}");
@@ -322,6 +363,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Cmd::Demo {
             which,
             records,
+            trace,
             model,
         } => {
             let (src, file) = match which.as_deref() {
@@ -341,6 +383,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 records,
                 &model.options(Check::EveryOp, 16 << 30)?,
                 model.view(),
+                &trace,
             )
         }
         Cmd::Run {
@@ -351,6 +394,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             no_check,
             cap,
             ram,
+            trace,
             model,
         } => {
             let script = load(&file)?;
@@ -375,6 +419,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     ram,
                 )?,
                 model.view(),
+                &trace,
             )
         }
         Cmd::Diff {

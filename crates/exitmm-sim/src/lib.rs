@@ -12,6 +12,7 @@ pub mod machine;
 pub mod report;
 pub mod sched;
 pub mod tlb;
+pub mod tracing;
 pub mod transcript;
 
 use exitmm_kernel::arch::MmId;
@@ -2677,7 +2678,8 @@ fn signal(role: Role, off: u64, r: Result<(), Fault>, out: &mut Vec<String>) -> 
     }
 }
 
-fn role_of_exit(op: &Op, role: Role) -> Role {
+/// The role whose teardown an op's report is: the child's for `child_exit`, else the op's.
+pub fn role_of_exit(op: &Op, role: Role) -> Role {
     if matches!(op, Op::ChildExit) {
         Role::C
     } else {

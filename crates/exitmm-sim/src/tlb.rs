@@ -267,6 +267,20 @@ pub struct TlbStats {
     pub walks: u64,
 }
 
+/// One `flush_tlb_mm_range`, as a trace shows it: who flushed, in which kernel step, and which
+/// other CPUs it sent an IPI to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlushEvent {
+    /// The kernel step that flushed.
+    pub step: &'static str,
+    /// The CPU the kernel ran on.
+    pub cpu: usize,
+    /// The CPUs that got an IPI.
+    pub ipis: Vec<usize>,
+    /// A whole-mm flush (else a range).
+    pub full: bool,
+}
+
 /// Faults injected into the arch flush code (the kernel's own injections live in its Config).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ArchInject {
@@ -339,6 +353,8 @@ pub struct Cpus {
     pub stats: TlbStats,
     /// Violations found.
     pub violations: Vec<Violation>,
+    /// Every flush, when a trace asks for them (`None`: not kept).
+    pub flush_log: Option<Vec<FlushEvent>>,
 }
 
 impl Cpus {
@@ -365,6 +381,7 @@ impl Cpus {
             inject: ArchInject::default(),
             stats: TlbStats::default(),
             violations: Vec::new(),
+            flush_log: None,
         }
     }
 
@@ -459,6 +476,7 @@ impl Cpus {
             _ => (0, u64::MAX),
         };
         let mut must_hold_nothing = Vec::new();
+        let mut ipis = Vec::new();
         for cpu in targets {
             let lazy = self.cpus[cpu].lazy;
             if cpu != self.current {
@@ -470,6 +488,9 @@ impl Cpus {
                     continue; // injected: the flush never reaches this CPU
                 }
                 self.stats.ipis += 1;
+                if self.flush_log.is_some() {
+                    ipis.push(cpu);
+                }
             } else {
                 must_hold_nothing.push(cpu);
             }
@@ -491,6 +512,14 @@ impl Cpus {
                 c.pdpte
                     .drop_range(mm, s >> pt::PUD_SHIFT, ((e - 1) >> pt::PUD_SHIFT) + 1);
             }
+        }
+        if let Some(log) = self.flush_log.as_mut() {
+            log.push(FlushEvent {
+                step: self.step,
+                cpu: self.current,
+                ipis,
+                full,
+            });
         }
         // After the flush, no CPU it had to reach may still translate the range.
         for cpu in must_hold_nothing {
