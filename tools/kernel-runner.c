@@ -2038,7 +2038,7 @@ static void time_exits(u64 pages, int repeats, int mode) {
 					if (v == MAP_FAILED) _exit(3);
 					*v = 1;
 				}
-			} else if (pages && mode >= 4 && mode <= 6) {
+			} else if (pages && mode >= 4) {
 				int fd = -1, fl = MAP_FIXED_NOREPLACE;
 				if (mode == 6) {
 					fd = (int)syscall(SYS_memfd_create, "bench", 0);
@@ -2064,37 +2064,19 @@ static void time_exits(u64 pages, int repeats, int mode) {
 						own_vmswap_kb() != (long long)(pages * 4)))
 					_exit(5);
 			}
-			int holder = 0;
-			if (mode == 7) {
-				/* a holder process shares the pages (fork, COW): the exit clears their PTEs
-				 * but frees none; the runner (the subreaper) kills it after the timing */
-				holder = fork();
-				if (holder < 0) _exit(3);
-				if (holder == 0) {
-					for (;;) pause();
-				}
-			}
 			char c = 1;
 			if (write(p[1], &c, 1) != 1) _exit(4);
-			if (mode == 7 && write(p[1], &holder, sizeof holder) != sizeof holder) _exit(4);
 			/* wait for the SIGKILL: the exit must not start before the clock does */
 			for (;;) pause();
 		}
 		char c;
 		close(p[1]); /* a child that dies setting up must end the read */
 		if (read(p[0], &c, 1) != 1) die("child failed to set up %llu pages", pages);
-		int holder = 0;
-		if (mode == 7 && read(p[0], &holder, sizeof holder) != sizeof holder)
-			die("child failed to fork its holder");
 		u64 t0 = now_ns();
 		kill(pid, SIGKILL);
 		int st;
 		waitpid(pid, &st, 0);
 		u64 t1 = now_ns();
-		if (holder > 0) {
-			kill(holder, SIGKILL);
-			waitpid(holder, &st, 0);
-		}
 		close(p[0]);
 		out("exit_ns %llu %llu\n", pages, t1 - t0);
 	}
@@ -2163,12 +2145,25 @@ int main(int argc, char **argv) {
 			int mode = argv[i][1] == 'V' ? 3 : argv[i][1] == 'A' ? 4 : argv[i][1] == 'L' ? 5 : 6;
 			time_exits(strtoull(argv[i + 1], NULL, 0), atoi(argv[i + 2]), mode);
 			return 0;
-		} else if (!strcmp(argv[i], "-K") && i + 2 < argc) {
-			/* anonymous pages a holder process shares: the runner reaps the orphaned holder */
-			if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) < 0) die("PR_SET_THP_DISABLE: %s", strerror(errno));
-			if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) die("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
-			time_exits(strtoull(argv[i + 1], NULL, 0), atoi(argv[i + 2]), 7);
-			return 0;
+		} else if (!strcmp(argv[i], "-X") && i + 2 < argc) {
+			/* a program run with a swap device of BYTES made for it (zram; the janitor removes
+			 * it however the run ends): the real-process validation's swapped-out shape */
+			u64 bytes = strtoull(argv[i + 1], NULL, 0);
+			janitor_start();
+			long long rc = swapon_zram(bytes, "-X");
+			if (rc < 0) die("swapon: %s", strerror((int)-rc));
+			flush_out();
+			child_pid = fork();
+			if (child_pid < 0) die("fork: %s", strerror(errno));
+			if (child_pid == 0) {
+				execv(argv[i + 2], argv + i + 2);
+				_exit(127);
+			}
+			int st;
+			while (waitpid(child_pid, &st, 0) < 0 && errno == EINTR) {}
+			child_pid = -1;
+			janitor_end();
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 0;
 		} else if (!strcmp(argv[i], "-M") && i + 2 < argc) {
 			/* THPs: the runner's own memory stays without them (set again in the child) */
 			if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) < 0) die("PR_SET_THP_DISABLE: %s", strerror(errno));
@@ -2185,8 +2180,8 @@ int main(int argc, char **argv) {
 			time_exits(pages, atoi(argv[i + 2]), 1);
 			janitor_end();
 			return 0;
-		} else die("usage: kernel-runner [-c CAP_BYTES] [-P] [-U] [-S] [-I] [-H] < digested-script | kernel-runner -t|-T|-M|-V|-A|-L|-F|-K PAGES "
-			       "REPEATS | kernel-runner -E");
+		} else die("usage: kernel-runner [-c CAP_BYTES] [-P] [-U] [-S] [-I] [-H] < digested-script | kernel-runner -t|-T|-M|-V|-A|-L|-F PAGES "
+			       "REPEATS | kernel-runner -X SWAP_BYTES PROGRAM ARGS... | kernel-runner -E");
 	}
 	if (sysconf(_SC_PAGESIZE) != 4096) die("needs 4 KiB pages");
 	int pers = personality(0xffffffff);

@@ -3,20 +3,25 @@
  *   exitmm-workload SHAPE N
  *
  * SHAPE and N:
- *   anon MIB     MIB MiB of private anonymous memory, every page written
+ *   anon MIB     MIB MiB of private anonymous memory, every page written (0: nothing mapped
+ *                beyond the program: the exit's base cost)
  *   thp MIB      the same, 2 MiB-aligned and MADV_HUGEPAGE (THPs where the host has them)
  *   shm MIB      a memfd of MIB MiB mapped shared, every page written (shmem)
  *   vmas N       N one-page anonymous VMAs, a page apart, each written
  *   mlock MIB    MIB MiB of anonymous memory, mlocked (populated by mlock)
  *   fork MIB     MIB MiB written, then a fork; the child keeps them and the parent writes half
  *                again (COW), so half its pages are shared with the child and half its own
- *   swap MIB     MIB MiB written, then MADV_PAGEOUT (needs an active swap device)
+ *   kept MIB     MIB MiB written, then a fork; the child keeps them all (the parent's exit
+ *                frees none of them)
+ *   swap MIB     MIB MiB written, then MADV_PAGEOUT (needs an active swap device: the
+ *                kernel runner's -X makes one); it pins itself to one CPU first
  *
  * When the shape is built it prints "ready PID" on stdout (PID: the process to look at and
  * kill, this one) and waits until stdin reaches end of file or a signal ends it. A forked
  * child dies with its parent (PR_SET_PDEATHSIG). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,14 +53,15 @@ static void write_pages(char *p, size_t len) {
 
 int main(int argc, char **argv) {
 	if (argc != 3) {
-		fprintf(stderr, "usage: exitmm-workload anon|thp|shm|vmas|mlock|fork|swap N\n");
+		fprintf(stderr, "usage: exitmm-workload anon|thp|shm|vmas|mlock|fork|kept|swap N\n");
 		return 2;
 	}
 	const char *shape = argv[1];
 	unsigned long n = strtoul(argv[2], NULL, 0);
 	size_t len = (size_t)n << 20;
 	if (!strcmp(shape, "anon")) {
-		write_pages(map(len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS), len);
+		if (len)
+			write_pages(map(len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS), len);
 	} else if (!strcmp(shape, "thp")) {
 		char *p = map(len + (2 << 20), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
 		char *a = (char *)(((unsigned long)p + (2 << 20) - 1) & ~((2UL << 20) - 1));
@@ -86,7 +92,7 @@ int main(int argc, char **argv) {
 		char *p = map(len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
 		if (mlock(p, len))
 			die("mlock");
-	} else if (!strcmp(shape, "fork")) {
+	} else if (!strcmp(shape, "fork") || !strcmp(shape, "kept")) {
 		char *p = map(len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
 		write_pages(p, len);
 		pid_t parent = getpid();
@@ -100,8 +106,16 @@ int main(int argc, char **argv) {
 			for (;;)
 				pause();
 		}
-		write_pages(p, len / 2);
+		if (!strcmp(shape, "fork"))
+			write_pages(p, len / 2);
 	} else if (!strcmp(shape, "swap")) {
+		/* one CPU: pageout drains only this CPU's folio batches, so every page can go */
+		cpu_set_t set;
+		int cpu = sched_getcpu();
+		CPU_ZERO(&set);
+		CPU_SET(cpu < 0 ? 0 : cpu, &set);
+		if (sched_setaffinity(0, sizeof set, &set))
+			die("sched_setaffinity");
 		char *p = map(len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
 		write_pages(p, len);
 		if (madvise(p, len, MADV_PAGEOUT))

@@ -142,14 +142,15 @@ enum Cmd {
         #[arg(long)]
         verify: bool,
     },
-    /// Fit the cost model to this machine's kernel: times designed exits (anonymous, kept,
-    /// shmem, swapped, THP, one-page VMAs, mlocked; two sizes each) and writes the per-step
-    /// costs that `predict` reads.
+    /// Fit the cost model to this machine's kernel: kills real processes of designed shapes
+    /// (anonymous, kept by a forked child, shmem, swapped, THP, one-page VMAs, mlocked; two
+    /// sizes each, and an empty one for the base), timing SIGKILL to reap, and writes the
+    /// per-step costs that `predict`, `validate` and `--trace` read.
     Calibrate {
         /// Where to write them (default: $EXITMM_COSTS, else ~/.config/exitmm/costs.json).
         #[arg(short, long)]
         out: Option<PathBuf>,
-        /// Smaller workloads (about 10 seconds).
+        /// Workloads a quarter the size.
         #[arg(long)]
         quick: bool,
         /// Runs per point (the median is used).
@@ -524,28 +525,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             out,
             quick,
             repeats,
-        } => {
-            let path = out.unwrap_or_else(default_costs_path);
-            let bar = indicatif::ProgressBar::new(7);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template("calibrating {bar:20} {pos}/{len} {msg}")
-                    .expect("template"),
-            );
-            let costs = exitmm_diff::calibrate(repeats.max(1), quick, |w| {
-                bar.set_message(w.to_string());
-                bar.inc(1);
-            })
-            .map_err(|e| (e.to_string(), 2))?;
-            bar.finish_and_clear();
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(|e| (format!("{}: {e}", dir.display()), 2))?;
-            }
-            std::fs::write(&path, costs.to_json())
-                .map_err(|e| (format!("{}: {e}", path.display()), 2))?;
-            print!("{}", costs.to_json());
-            eprintln!("costs written to {}", path.display());
-            Ok(())
-        }
+        } => calibrate_cmd(out, quick, repeats),
         Cmd::Predict { pid, costs, json } => predict_cmd(pid, costs, json),
         Cmd::Validate { runs, costs, only } => validate_cmd(runs, costs, only),
         Cmd::Record { files, cap } => {
@@ -942,6 +922,34 @@ fn predict_cmd(pid: i32, costs: Option<PathBuf>, json: bool) -> Result<(), Failu
         println!("{k:<12} {v:>8} {n:>12} {:>10.3}", ms(*ns));
     }
     Ok(())
+}
+
+#[cfg(target_os = "linux")]
+fn calibrate_cmd(out: Option<PathBuf>, quick: bool, repeats: u32) -> Result<(), Failure> {
+    let path = out.unwrap_or_else(default_costs_path);
+    let bar = indicatif::ProgressBar::new(15);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("calibrating {bar:20} {pos}/{len} {msg}")
+            .expect("template"),
+    );
+    let costs = exitmm_diff::calibrate(repeats.max(1), quick, |w| {
+        bar.set_message(w.to_string());
+        bar.inc(1);
+    })
+    .map_err(|e| (e.to_string(), 2))?;
+    bar.finish_and_clear();
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| (format!("{}: {e}", dir.display()), 2))?;
+    }
+    std::fs::write(&path, costs.to_json()).map_err(|e| (format!("{}: {e}", path.display()), 2))?;
+    print!("{}", costs.to_json());
+    eprintln!("costs written to {}", path.display());
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn calibrate_cmd(_out: Option<PathBuf>, _quick: bool, _repeats: u32) -> Result<(), Failure> {
+    Err(("calibrate kills real processes: it needs Linux".into(), 2))
 }
 
 #[cfg(target_os = "linux")]

@@ -853,61 +853,60 @@ pub fn replay_snapshot(snap: &exitmm_host::snapshot::Snapshot) -> Result<Replay,
     })
 }
 
-/// `exitmm calibrate`: times designed exits on this machine's kernel (two sizes of each
-/// workload, the trimmed mean of `repeats` runs each; at most 512 MiB and 16,000 VMAs, so that the
-/// validation shapes, 1 GiB and 50,000 VMAs, test the model beyond what it was fitted on)
-/// and fits the cost model to them. `progress`
-/// is told each workload as it starts. Workloads the host cannot run (swap without zram)
-/// keep the shipped figure and are listed in the result's `unmeasured`.
+/// `exitmm calibrate`: kills real processes of designed shapes (`tools/workload.c`: anonymous
+/// pages, pages a forked child keeps, shmem, swapped-out pages (on a zram device the kernel
+/// runner makes), THPs, one-page VMAs, mlocked pages), each at two sizes, `repeats` times,
+/// timing SIGKILL to reap as `validate` does, and fits the cost model to the trimmed means.
+/// The sizes stay at or below half of `validate`'s shapes (512 MiB, 25,000 VMAs; validate:
+/// 1 GiB, 50,000 VMAs), so that validation tests the model beyond what it was fitted on. `progress` is told each point
+/// as it starts. A shape the host cannot build (swap without zram) keeps the shipped figure
+/// and is listed in the result's `unmeasured`.
+#[cfg(target_os = "linux")]
 pub fn calibrate(
     repeats: u32,
     quick: bool,
     mut progress: impl FnMut(&str),
 ) -> Result<exitmm_sim::cost::Costs, HostError> {
+    use exitmm_host::workload::Workload;
     use exitmm_sim::cost::{fit, Costs, Timings};
-    let scale = if quick { 1 } else { 4 };
-    // Exit times here come in two modes (about 1.5x apart, whichever CPU the exit lands on):
-    // the trimmed mean weighs both, as a prediction of an average kill must.
-    let median = |v: Vec<u64>| -> f64 { trimmed_mean(v.into_iter().map(|x| x as f64).collect()) };
-    let mut two = |name: &str,
-                   sizes: [u64; 2],
-                   time: &dyn Fn(u64, u32) -> Result<Vec<u64>, HostError>|
-     -> Result<Option<[(u64, f64); 2]>, HostError> {
-        progress(name);
-        let mut out = [(0u64, 0f64); 2];
-        for (i, n) in sizes.into_iter().enumerate() {
-            match time(n, repeats) {
-                Ok(v) if !v.is_empty() => out[i] = (n, median(v)),
-                Ok(_) => return Ok(None),
-                Err(HostError::Unavailable(_)) if name == "swap" => return Ok(None),
-                Err(HostError::Runner(_)) if name == "swap" => return Ok(None),
+    let div = if quick { 4 } else { 1 };
+    let mut time = |shape: &str, n: u64| -> Result<Option<f64>, HostError> {
+        progress(&format!("{shape} {n}"));
+        let mut runs = Vec::new();
+        for _ in 0..repeats.max(1) {
+            let w = match Workload::start(shape, n) {
+                Ok(w) => w,
+                Err(HostError::Unavailable(_)) if shape == "swap" => return Ok(None),
                 Err(e) => return Err(e),
-            }
+            };
+            runs.push(w.kill_and_time()?.as_nanos() as f64);
         }
-        Ok(Some(out))
+        Ok(Some(trimmed_mean(runs)))
     };
-    let p = 8192 * scale;
+    // (shape, sizes in its unit, units per size unit: pages per MiB, or 1 per VMA)
+    let mut points =
+        |shape: &str, sizes: [u64; 2], per: u64| -> Result<Vec<(u64, f64)>, HostError> {
+            let mut v = Vec::new();
+            for n in sizes {
+                match time(shape, (n / div).max(1))? {
+                    Some(t) => v.push(((n / div).max(1) * per, t)),
+                    None => return Ok(Vec::new()),
+                }
+            }
+            Ok(v)
+        };
     let t = Timings {
-        anon: two("anon", [p, 4 * p], &|n, r| {
-            exitmm_host::time_exit_of(exitmm_host::ExitLoad::Anon, n, r)
-        })?,
-        kept: two("kept", [p, 4 * p], &exitmm_host::time_exit_kept)?,
-        shmem: two("shmem", [p, 4 * p], &|n, r| {
-            exitmm_host::time_exit_of(exitmm_host::ExitLoad::SharedAnon, n, r)
-        })?,
-        swap: two("swap", [p / 2, 2 * p], &exitmm_host::time_exit_swapped)?,
-        thp: two(
-            "thp",
-            [512 * 8 * scale, 512 * 32 * scale],
-            &exitmm_host::time_exit_thp,
-        )?,
-        vmas: two("vmas", [500 * scale, 4000 * scale], &|n, r| {
-            exitmm_host::time_exit_of(exitmm_host::ExitLoad::Vmas, n, r)
-        })?,
-        locked: two("locked", [p, 4 * p], &|n, r| {
-            exitmm_host::time_exit_of(exitmm_host::ExitLoad::Locked, n, r)
-        })?,
+        base: None,
+        anon: points("anon", [128, 512], 256)?,
+        kept: points("kept", [128, 512], 256)?,
+        shmem: points("shm", [64, 256], 256)?,
+        swap: points("swap", [32, 128], 256)?,
+        thp: points("thp", [128, 512], 256)?,
+        vmas: points("vmas", [4_000, 25_000], 1)?,
+        locked: points("mlock", [32, 128], 256)?,
     };
+    let base = time("anon", 0)?;
+    let t = Timings { base, ..t };
     let source = format!(
         "exitmm calibrate on Linux {}, {} runs per point",
         exitmm_host::kernel_release(),

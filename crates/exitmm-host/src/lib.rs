@@ -8,6 +8,7 @@
 
 #[cfg(target_os = "linux")]
 pub mod snapshot;
+#[cfg(target_os = "linux")]
 pub mod workload;
 use exitmm_script::{Advice, HugeSize, Line, Op, Script};
 use std::fmt;
@@ -23,7 +24,7 @@ const EXIT_REFUSED: i32 = 6;
 
 /// The runner's exit code when the host lacks what the script needs (root, huge pages of a
 /// size, a pool of N of them); its one line names what.
-const EXIT_UNAVAILABLE: i32 = 7;
+pub(crate) const EXIT_UNAVAILABLE: i32 = 7;
 /// The runner's exit code when the kernel gave fewer huge pages than `hugetlb_pool` asked.
 const EXIT_POOL_SHORT: i32 = 8;
 
@@ -436,12 +437,6 @@ pub fn time_exit_swapped(pages: u64, repeats: u32) -> Result<Vec<u64>, HostError
 /// advises `MADV_HUGEPAGE` and writes one byte per 2 MiB.
 pub fn time_exit_thp(pages: u64, repeats: u32) -> Result<Vec<u64>, HostError> {
     time_exits("-M", pages, repeats)
-}
-
-/// [`time_exit`] of a child whose `pages` anonymous pages a holder process (forked from it)
-/// shares: the exit clears their PTEs and frees none of them.
-pub fn time_exit_kept(pages: u64, repeats: u32) -> Result<Vec<u64>, HostError> {
-    time_exits("-K", pages, repeats)
 }
 
 pub use exitmm_script::ExitLoad;

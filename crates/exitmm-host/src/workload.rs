@@ -19,10 +19,16 @@ pub const SHAPES: [(&str, &str); 7] = [
 
 /// A live workload process: it waits until it is killed (or dropped).
 pub struct Workload {
+    /// The workload, or the kernel runner that made a swap device for it and runs it.
     child: Child,
     _stdin: ChildStdin,
     /// Its PID.
     pub pid: i32,
+}
+
+/// The swap device the `swap` shape gets: its pages and some room.
+fn swap_bytes(shape: &str, n: u64) -> Option<u64> {
+    (shape == "swap").then(|| (n << 20) + (64 << 20))
 }
 
 /// The workload program, or why it is not here.
@@ -35,7 +41,17 @@ impl Workload {
     /// Starts the workload `shape` of size `n` and waits until it has built it.
     pub fn start(shape: &str, n: u64) -> Result<Workload, HostError> {
         let prog = program()?;
-        let mut child = Command::new(prog)
+        // The swap shape runs under the kernel runner, which makes a zram swap device for it
+        // and removes it however the run ends.
+        let mut cmd = match swap_bytes(shape, n) {
+            Some(bytes) => {
+                let mut c = Command::new(crate::available()?);
+                c.args(["-X", &bytes.to_string(), prog]);
+                c
+            }
+            None => Command::new(prog),
+        };
+        let mut child = cmd
             .args([shape, &n.to_string()])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -53,9 +69,15 @@ impl Workload {
                 let _ = child.kill();
                 let out = child.wait_with_output().ok();
                 let err = out
+                    .as_ref()
                     .map(|o| String::from_utf8_lossy(&o.stderr).trim().to_string())
                     .unwrap_or_default();
-                return Err(HostError::Runner(format!("workload {shape} {n}: {err}")));
+                let msg = format!("workload {shape} {n}: {err}");
+                // The runner could not make the swap device (no zram, not root).
+                if out.is_some_and(|o| o.status.code() == Some(crate::EXIT_UNAVAILABLE)) {
+                    return Err(HostError::Unavailable(msg));
+                }
+                return Err(HostError::Runner(msg));
             }
         };
         Ok(Workload {
@@ -65,23 +87,57 @@ impl Workload {
         })
     }
 
-    /// SIGKILL, then the time until `waitpid` reaps it: the kernel has run `exit_mm` (the
-    /// whole teardown of its memory) before the process becomes a zombie.
+    /// SIGKILL, then the time until it has exited: `waitpid` of our child, or, for one the
+    /// kernel runner runs, its pidfd turning readable. Either way the kernel has run `exit_mm`
+    /// (the whole teardown of its memory) first: a process is a zombie only after it.
     pub fn kill_and_time(mut self) -> Result<Duration, HostError> {
+        let err = |what: &str| HostError::Runner(format!("{what}: bad PID {}", self.pid));
+        if self.child.id() as i32 == self.pid {
+            let t = Instant::now();
+            self.child
+                .kill()
+                .map_err(|e| HostError::Runner(format!("kill: {e}")))?;
+            self.child
+                .wait()
+                .map_err(|e| HostError::Runner(format!("wait: {e}")))?;
+            return Ok(t.elapsed());
+        }
+        let io = |what: &str, e: rustix::io::Errno| HostError::Runner(format!("{what}: {e}"));
+        let pid = rustix::process::Pid::from_raw(self.pid).ok_or_else(|| err("pid"))?;
+        let fd = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty())
+            .map_err(|e| io("pidfd_open", e))?;
         let t = Instant::now();
-        self.child
-            .kill()
-            .map_err(|e| HostError::Runner(format!("kill: {e}")))?;
-        self.child
+        rustix::process::pidfd_send_signal(&fd, rustix::process::Signal::KILL)
+            .map_err(|e| io("pidfd_send_signal", e))?;
+        let mut p = [rustix::event::PollFd::new(
+            &fd,
+            rustix::event::PollFlags::IN,
+        )];
+        while rustix::event::poll(&mut p, None).is_err() {}
+        let took = t.elapsed();
+        // The runner then removes the swap device and ends.
+        let st = self
+            .child
             .wait()
             .map_err(|e| HostError::Runner(format!("wait: {e}")))?;
-        Ok(t.elapsed())
+        // The workload died of SIGKILL, so the runner passes on its own status, 0.
+        if !st.success() {
+            return Err(HostError::Runner(format!("the runner ended with {st}")));
+        }
+        Ok(took)
     }
 }
 
 impl Drop for Workload {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        if self.child.id() as i32 != self.pid {
+            // Under the runner: end the workload, and the runner cleans up and ends.
+            if let Some(pid) = rustix::process::Pid::from_raw(self.pid) {
+                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            }
+        } else {
+            let _ = self.child.kill();
+        }
         let _ = self.child.wait();
     }
 }

@@ -1,11 +1,12 @@
 //! The cost model: what each teardown step costs on a real machine, fitted by `exitmm
-//! calibrate` from kernel-runner timings of designed exits, and applied to the counts a model
+//! calibrate` from timed kills of designed workloads, and applied to the counts a model
 //! exit reports (`X` lines) to predict how long the kernel takes.
 //!
-//! The anonymous workload is timed at two sizes: its slope is the cost per page and its
-//! intercept the exit's base. Every other coefficient is its workload's larger point less the
-//! base, per unit, less what the anonymous pages it also holds cost (one-page VMAs, mlocked
-//! pages).
+//! `exitmm calibrate` kills real processes of designed shapes (`tools/workload.c`), each at
+//! two sizes, and times SIGKILL to reap. The base is the exit of the workload process holding
+//! nothing extra; every other coefficient is the least-squares line through a workload's points
+//! that starts at the base, per unit, less what the anonymous pages it also holds cost
+//! (one-page VMAs, mlocked pages).
 
 use exitmm_kernel::memory::ZapStats;
 
@@ -244,94 +245,72 @@ pub fn vma_cost(v: &ZapStats, anon_freed_share: f64, k: &Costs) -> f64 {
         + k.vma_ns
 }
 
-/// The costs fitted from designed exits: `(n1, median ns), (n2, median ns)` per workload.
+/// Timings of designed exits: per workload, `(units, ns)` points (each the trimmed mean of
+/// its runs), and the exit of a process that holds nothing extra.
 #[derive(Clone, Debug, Default)]
 pub struct Timings {
+    /// The exit of the workload process with nothing mapped beyond its program.
+    pub base: Option<f64>,
     /// Anonymous pages.
-    pub anon: Option<[(u64, f64); 2]>,
-    /// Anonymous pages a holder keeps.
-    pub kept: Option<[(u64, f64); 2]>,
-    /// Shared anonymous pages.
-    pub shmem: Option<[(u64, f64); 2]>,
+    pub anon: Vec<(u64, f64)>,
+    /// Anonymous pages another process keeps.
+    pub kept: Vec<(u64, f64)>,
+    /// shmem pages.
+    pub shmem: Vec<(u64, f64)>,
     /// Swapped-out pages.
-    pub swap: Option<[(u64, f64); 2]>,
+    pub swap: Vec<(u64, f64)>,
     /// Pages in THPs.
-    pub thp: Option<[(u64, f64); 2]>,
+    pub thp: Vec<(u64, f64)>,
     /// One-page VMAs.
-    pub vmas: Option<[(u64, f64); 2]>,
-    /// Locked pages.
-    pub locked: Option<[(u64, f64); 2]>,
+    pub vmas: Vec<(u64, f64)>,
+    /// mlocked pages.
+    pub locked: Vec<(u64, f64)>,
 }
 
-fn slope(t: &Option<[(u64, f64); 2]>) -> Option<f64> {
-    t.map(|[(n1, t1), (n2, t2)]| ((t2 - t1) / (n2 - n1) as f64).max(0.0))
-}
-
-/// Per unit of a workload beyond the exit's base: its larger point less the base, per unit
-/// (steadier than a two-point slope when the timings are noisy and the base is small).
-fn per_unit(t: &Option<[(u64, f64); 2]>, base: f64) -> Option<f64> {
-    t.map(|[_, (n2, t2)]| ((t2 - base) / n2 as f64).max(0.0))
+/// The cost per unit of a workload: the least-squares line through its points that starts
+/// at the base (`Σ n·(t − base) / Σ n²`), so fixed costs stay out of it.
+fn per_unit(points: &[(u64, f64)], base: f64) -> Option<f64> {
+    let den: f64 = points.iter().map(|&(n, _)| (n as f64).powi(2)).sum();
+    let num: f64 = points.iter().map(|&(n, t)| n as f64 * (t - base)).sum();
+    (den > 0.0).then(|| (num / den).max(0.0))
 }
 
 /// Fits the costs to the timings; what was not timed keeps `fallback`'s figure and is listed.
 pub fn fit(t: &Timings, fallback: &Costs, source: String) -> Costs {
     let mut c = fallback.clone();
     c.source = source;
-    c.unmeasured.clear();
     let mut notes = Vec::new();
-    match (slope(&t.anon), t.anon) {
-        (Some(s), Some([(n1, t1), _])) => {
-            c.anon_page_ns = s;
-            c.base_ns = (t1 - s * n1 as f64).max(0.0);
-        }
-        _ => notes.push(c_unmeasured("anon_page_ns, base_ns", "no anonymous timing")),
-    }
-    let set = |v: &mut f64, s: Option<f64>, name: &str, notes: &mut Vec<String>| match s {
+    let mut set = |v: &mut f64, s: Option<f64>, name: &str| match s {
         Some(s) => *v = s,
         None => notes.push(c_unmeasured(name, "not timed on this host")),
     };
+    set(&mut c.base_ns, t.base, "base_ns");
     let b = c.base_ns;
-    set(
-        &mut c.kept_pte_ns,
-        per_unit(&t.kept, b),
-        "kept_pte_ns",
-        &mut notes,
-    );
-    set(
-        &mut c.shmem_page_ns,
-        per_unit(&t.shmem, b),
-        "shmem_page_ns",
-        &mut notes,
-    );
-    set(
-        &mut c.swap_entry_ns,
-        per_unit(&t.swap, b),
-        "swap_entry_ns",
-        &mut notes,
-    );
+    set(&mut c.anon_page_ns, per_unit(&t.anon, b), "anon_page_ns");
+    set(&mut c.kept_pte_ns, per_unit(&t.kept, b), "kept_pte_ns");
+    set(&mut c.shmem_page_ns, per_unit(&t.shmem, b), "shmem_page_ns");
+    set(&mut c.swap_entry_ns, per_unit(&t.swap, b), "swap_entry_ns");
     set(
         &mut c.thp_ns,
         per_unit(&t.thp, b).map(|s| s * 512.0),
         "thp_ns",
-        &mut notes,
     );
+    // One-page VMAs and mlocked pages hold anonymous pages too: what they cost beyond them.
     let anon = c.anon_page_ns;
     set(
         &mut c.vma_ns,
         per_unit(&t.vmas, b).map(|s| (s - anon).max(0.0)),
         "vma_ns",
-        &mut notes,
     );
     set(
         &mut c.locked_page_ns,
         per_unit(&t.locked, b).map(|s| (s - anon).max(0.0)),
         "locked_page_ns",
-        &mut notes,
     );
     c.hugetlb_page_ns = c.thp_ns;
     notes.push(c_unmeasured(
         "hugetlb_page_ns",
-        "the runner times no hugetlb exit: a THP's cost stands in",
+        "no hugetlb exit is timed: a THP's cost stands in",
     ));
     c.unmeasured = notes;
     c
@@ -357,19 +336,22 @@ mod tests {
     }
 
     #[test]
-    fn fit_takes_slopes_and_the_intercept() {
+    fn fit_takes_lines_through_the_base() {
         let t = Timings {
-            anon: Some([(1000, 150_000.0), (3000, 350_000.0)]),
-            vmas: Some([(100, 60_000.0), (300, 140_000.0)]),
-            thp: Some([(512, 20_000.0), (1536, 40_000.0)]),
+            base: Some(50_000.0),
+            anon: vec![(1000, 150_000.0), (3000, 350_000.0)],
+            vmas: vec![(100, 90_000.0), (300, 170_000.0)],
+            thp: vec![(512, 60_000.0), (1536, 80_000.0)],
             ..Default::default()
         };
         let c = fit(&t, &Costs::shipped(), "test".into());
-        assert_eq!(c.anon_page_ns, 100.0);
         assert_eq!(c.base_ns, 50_000.0);
-        // (140 µs - 50 µs base) / 300 VMAs = 300 ns per one-page VMA, less its page's 100.
-        assert_eq!(c.vma_ns, 200.0);
-        assert!((c.thp_ns - (40_000.0 - 50_000.0_f64).max(0.0) / 1536.0 * 512.0).abs() < 1e-9);
+        assert_eq!(c.anon_page_ns, 100.0); // both points on base + 100 n
+                                           // 400 ns per one-page VMA through the base, less its page's 100.
+        assert_eq!(c.vma_ns, 300.0);
+        // (512·10,000 + 1536·30,000) / (512² + 1536²) per page, times 512.
+        let per = (512.0 * 10_000.0 + 1536.0 * 30_000.0) / (512.0f64.powi(2) + 1536.0f64.powi(2));
+        assert!((c.thp_ns - per * 512.0).abs() < 1e-6);
         assert!(c.unmeasured.iter().any(|u| u.starts_with("swap_entry_ns")));
     }
 
