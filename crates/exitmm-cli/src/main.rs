@@ -747,12 +747,20 @@ fn bench(quick: bool, json: bool, cpus: usize, no_kernel: bool) -> Result<(), Fa
             }
         }
     };
+    let costs = load_costs(None)?;
     let mut rows = Vec::new();
     for (load, ns) in &points {
         for &n in ns {
             bar.set_message(format!("{} x{n}", load.name()));
-            let (model, _) = model_exit(*load, n, runs, cpus);
+            let (model, report) = model_exit(*load, n, runs, cpus);
             let model_ns = model.as_nanos() as f64 / n as f64;
+            // What the cost model says the kernel takes for this exit, less the base.
+            let (counts, _) = exitmm_sim::cost::exit_counts(
+                &exitmm_sim::report::x_lines('P', &report).join("\n"),
+                'P',
+            );
+            let predicted_ns =
+                (exitmm_sim::cost::predict(&counts, &costs).total_ns - costs.base_ns) / n as f64;
             let kernel_ns = base.and_then(|b| match exitmm_host::time_exit_of(*load, n, runs) {
                 Ok(v) if !v.is_empty() => Some((median(v) as f64 - b).max(0.0) / n as f64),
                 Ok(_) => None,
@@ -761,7 +769,7 @@ fn bench(quick: bool, json: bool, cpus: usize, no_kernel: bool) -> Result<(), Fa
                     None
                 }
             });
-            rows.push((*load, n, model_ns, kernel_ns));
+            rows.push((*load, n, model_ns, kernel_ns, predicted_ns));
             bar.inc(1);
         }
     }
@@ -769,11 +777,12 @@ fn bench(quick: bool, json: bool, cpus: usize, no_kernel: bool) -> Result<(), Fa
     if json {
         let v: Vec<serde_json::Value> = rows
             .iter()
-            .map(|(l, n, m, k)| {
+            .map(|(l, n, m, k, p)| {
                 serde_json::json!({
                     "load": l.name(), "unit": l.unit(), "n": n,
                     "model_ns_per_unit": m, "kernel_ns_per_unit": k,
                     "kernel_over_model": k.map(|k| k / m),
+                    "cost_model_ns_per_unit": p,
                 })
             })
             .collect();
@@ -786,22 +795,27 @@ fn bench(quick: bool, json: bool, cpus: usize, no_kernel: bool) -> Result<(), Fa
         exitmm_host::kernel_release()
     );
     println!(
-        "{:<14} {:>9} {:>6} {:>12} {:>12} {:>14}",
-        "load", "n", "unit", "model ns", "kernel ns", "kernel/model"
+        "(cost model: what the calibrated costs predict for the kernel; {})",
+        costs.source
     );
-    for (l, n, m, k) in &rows {
+    println!(
+        "{:<14} {:>9} {:>6} {:>12} {:>12} {:>14} {:>14}",
+        "load", "n", "unit", "model ns", "kernel ns", "kernel/model", "cost model ns"
+    );
+    for (l, n, m, k, p) in &rows {
         let (ks, r) = match k {
             Some(k) => (format!("{k:.1}"), format!("{:.1}x", k / m)),
             None => ("-".into(), "-".into()),
         };
         println!(
-            "{:<14} {:>9} {:>6} {:>12.1} {:>12} {:>14}",
+            "{:<14} {:>9} {:>6} {:>12.1} {:>12} {:>14} {:>14.1}",
             l.name(),
             n,
             l.unit(),
             m,
             ks,
-            r
+            r,
+            p
         );
     }
     if let Some(n) = kernel_note {
