@@ -2,8 +2,9 @@
 //! written with the published Perfetto protobuf definitions (the `perfetto_protos` crate).
 //!
 //! Tracks: one per script role for its ops (`P ops`, `C ops`); one per actor whose work the
-//! model reports (`exit P`, `exit C`, and the concurrent actors of a `wait`: `oom_reaper:P`,
-//! `mrelease:...`, ...); one per simulated CPU (its TLB flushes, and the IPIs it received, each
+//! model reports (`exit P`, `exit C`, the concurrent actors of a `wait`: `oom_reaper:P`,
+//! `mrelease:...`, ..., and each secondary MMU, `device NAME`: its accesses and the release
+//! callback of the exit that drops it); one per simulated CPU (its TLB flushes, and the IPIs it received, each
 //! joined to the flush that sent it by a flow); counters over time (per role: RssAnon, RssFile,
 //! RssShmem, VmPTE, VmSwap; for the machine: free frames, Committed_AS, swap in use).
 //!
@@ -204,7 +205,10 @@ fn teardown(
         while open.last().is_some_and(|o| o.0 >= depth) {
             let (_, f, start) = open.pop().expect("open");
             w.end(t, track);
-            if matches!(f, "tlb_finish_mmu" | "unmap_vmas" | "__oom_reap_task_mm") {
+            if matches!(
+                f,
+                "tlb_finish_mmu" | "unmap_vmas" | "__oom_reap_task_mm" | "mmu_notifier_release"
+            ) {
                 spans.push((f, start, t));
             }
         }
@@ -305,6 +309,8 @@ pub fn encode(run: &TraceRun, costs: &Costs) -> Vec<u8> {
         w.track(cpu_track(cpu), &format!("CPU {cpu}"), None);
     }
     let mut actors: Vec<(String, u64)> = Vec::new();
+    // Secondary MMUs (`secondary NAME ...`), by role: their track, while they are subscribed.
+    let mut devices: Vec<(usize, String, u64)> = Vec::new();
     let mut busy = vec![0u64; run.cpus];
     let mut t = 1_000u64;
     for (i, r) in run.results.iter().enumerate() {
@@ -321,9 +327,13 @@ pub fn encode(run: &TraceRun, costs: &Costs) -> Vec<u8> {
         }
         let mut end = start + OP_NS;
         let mut spans = Vec::new();
+        let mut releases = Vec::new();
         for (ro, letter, rep) in &reports {
             let (e, s) = teardown(&mut w, exit_track(*ro), *letter, rep, costs, start);
             end = end.max(e);
+            if let Some(&(_, a, b)) = s.iter().find(|s| s.0 == "mmu_notifier_release") {
+                releases.push((*ro, a, b));
+            }
             spans.extend(s);
         }
         // Other actors whose results the op printed (`A <role> NAME rc=...` lines).
@@ -428,6 +438,42 @@ pub fn encode(run: &TraceRun, costs: &Costs) -> Vec<u8> {
                 w.flow(from, to);
             }
             end = end.max(busy.iter().copied().max().unwrap_or(0));
+        }
+        // Secondary MMUs: a track each from its `secondary` op; its accesses, and the
+        // release callback of the exit that drops its subscription.
+        let mut words = r.text.split_whitespace();
+        let (w0, w1) = (words.next(), words.next());
+        let (op, dev) = if w0 == Some("child") {
+            (w1, words.next())
+        } else {
+            (w0, w1)
+        };
+        if let (Some("secondary"), Some(name), 0) = (op, dev, r.rc) {
+            w.next_uuid += 1;
+            let u = w.next_uuid;
+            w.track(u, &format!("device {name}"), None);
+            devices.push((role, name.to_string(), u));
+        }
+        if let (Some("device_access"), Some(name)) = (op, dev) {
+            if let Some(d) = devices.iter().find(|d| d.0 == role && d.1 == name) {
+                let args = r
+                    .records
+                    .iter()
+                    .filter(|l| l.starts_with("R ") && l.contains(" device="))
+                    .flat_map(|l| l.split_whitespace().skip(2))
+                    .filter_map(|kv| kv.split_once('='))
+                    .filter_map(|(k, v)| Some((k, Arg::Int(v.parse().ok()?))))
+                    .collect();
+                w.begin(start, d.2, "device_access", args);
+                w.end(start + OP_NS, d.2);
+            }
+        }
+        for (ro, a, b) in releases {
+            for d in devices.iter().filter(|d| d.0 == ro) {
+                w.begin(a, d.2, "release (mmu_notifier_release)", Vec::new());
+                w.end(b, d.2);
+            }
+            devices.retain(|d| d.0 != ro);
         }
         // The op on its role's track.
         w.begin(
