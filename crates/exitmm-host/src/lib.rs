@@ -477,6 +477,13 @@ fn time_exits(mode: &str, pages: u64, repeats: u32) -> Result<Vec<u64>, HostErro
 mod tests {
     use super::*;
 
+    /// Runs of the kernel side in this binary one at a time: the footprint cap counts the
+    /// host's Committed_AS delta, which another test's run would move.
+    fn serial() -> std::sync::MutexGuard<'static, ()> {
+        static KERNEL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        KERNEL.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     #[test]
     fn digest_resolves_numbers_and_flags() {
         let s = exitmm_script::parse("memfd f 1M fill\nmmap 2M 4K rw shared f 4K\nchild_exit")
@@ -550,6 +557,7 @@ mod tests {
 
     #[test]
     fn hugetlb_pools_are_set_and_restored() {
+        let _serial = serial();
         let before = nr_hugepages_2m();
         // Reservations the host kernel leaked before (they hold free pages until reboot).
         let r0: u64 =
@@ -602,6 +610,7 @@ mod tests {
 
     #[test]
     fn model_only_ops_are_refused() {
+        let _serial = serial();
         let s = exitmm_script::parse("nop\nexit").unwrap();
         assert_eq!(
             digest(&s).unwrap_err(),
@@ -629,6 +638,7 @@ mod tests {
 
     #[test]
     fn the_cap_counts_what_is_resident_or_charged_not_reservations() {
+        let _serial = serial();
         let src = "mmap 0 4G rw private,anon,noreserve\ntouch 0 4K w\ntouch 2G 4K w\n\
                    touch 0xfffff000 4K w\nmmap 8G 64M rw private,anon\ntouch 8G 64M w\n";
         let Some(r) = on_kernel(src, DEFAULT_FOOTPRINT_CAP) else {
@@ -662,6 +672,7 @@ mod tests {
 
     #[test]
     fn nothing_maps_outside_the_arena() {
+        let _serial = serial();
         // Up to the end of the arena (32 TiB) is fine, and shows in M lines and status.
         let Some(r) = on_kernel(
             "mmap 0x1fffffffe000 8K rw private,anon\ntouch 0x1fffffffe000 8K w\ndump\n\
@@ -718,6 +729,7 @@ mod tests {
 
     #[test]
     fn runs_a_small_script_on_this_kernel() {
+        let _serial = serial();
         if let Err(e) = available() {
             eprintln!("skipped: {e}");
             return;
@@ -784,6 +796,7 @@ mod tests {
 
     #[test]
     fn perf_ring_is_a_pfn_map_read_by_the_role() {
+        let _serial = serial();
         let src = "perf_ring ev 8\nmmap 0 36K rw shared ev\ndump\npagemap 0 36K\n\
                    mprotect 0 36K none\npagemap 0 36K\nmprotect 0 36K r\nfork\n\
                    child perf_ring ev2 8\nchild mmap 1M 36K r shared ev2\nchild pagemap 1M 36K\n\
@@ -879,6 +892,7 @@ mod tests {
 
     #[test]
     fn a_uprobe_hit_maps_the_xol_area_and_nothing_is_left() {
+        let _serial = serial();
         let _one = UPROBES.lock().unwrap_or_else(|e| e.into_inner());
         if events_or_skip().is_none() {
             return;
@@ -986,6 +1000,7 @@ mod tests {
 
     #[test]
     fn the_janitor_removes_the_uprobes_of_a_killed_runner() {
+        let _serial = serial();
         let _one = UPROBES.lock().unwrap_or_else(|e| e.into_inner());
         let Ok(runner) = available() else {
             return eprintln!("skipped: {}", available().unwrap_err());
@@ -1021,6 +1036,7 @@ mod tests {
 
     #[test]
     fn codefiles_and_shmfiles_on_the_hosts_dev_shm_keep_their_names() {
+        let _serial = serial();
         let _one = UPROBES.lock().unwrap_or_else(|e| e.into_inner());
         if let Err(e) = available() {
             return eprintln!("skipped: {e}");
@@ -1085,6 +1101,7 @@ mod tests {
 
     #[test]
     fn a_pageout_swaps_out_to_the_runs_own_zram_and_nothing_is_left() {
+        let _serial = serial();
         let _one = SWAP.lock().unwrap_or_else(|e| e.into_inner());
         let before = swap_state();
         let src = "swapon 16M\nmeminfo SwapFree\nmmap 0 64K rw private,anon\ntouch 0 64K w\n\
@@ -1121,6 +1138,7 @@ mod tests {
 
     #[test]
     fn the_janitor_removes_the_swap_device_of_a_killed_runner() {
+        let _serial = serial();
         let _one = SWAP.lock().unwrap_or_else(|e| e.into_inner());
         let Ok(runner) = available() else {
             return eprintln!("skipped: {}", available().unwrap_err());
@@ -1160,6 +1178,7 @@ mod tests {
 
     #[test]
     fn sysv_segments_go_with_the_run() {
+        let _serial = serial();
         let before = shm_state();
         let src = "shmget a 64K\nshmat a 0\ntouch 0 64K w\nshmget b 8K\nshmat b 1M rdonly\n\
                    shmrm b\ndump\n";
@@ -1183,6 +1202,7 @@ mod tests {
 
     #[test]
     fn the_janitor_removes_the_segments_of_a_killed_runner() {
+        let _serial = serial();
         let Ok(runner) = available() else {
             return eprintln!("skipped: {}", available().unwrap_err());
         };
