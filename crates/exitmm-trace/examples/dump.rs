@@ -58,7 +58,11 @@ fn main() {
             _ => {}
         }
     }
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
     for (_, l) in lines {
-        println!("{l}");
+        if writeln!(out, "{l}").is_err() {
+            return; // a closed pipe (| head)
+        }
     }
 }

@@ -126,26 +126,11 @@ impl Writer {
     fn flow(&mut self, from: usize, to: usize) {
         self.next_flow += 1;
         let id = self.next_flow;
-        if let Some(e) = self.packets[from].track_event_mut_opt() {
-            e.flow_ids.push(id);
-        }
-        if let Some(e) = self.packets[to].track_event_mut_opt() {
-            e.terminating_flow_ids.push(id);
-        }
-    }
-}
-
-trait PacketExt {
-    fn track_event_mut_opt(&mut self) -> Option<&mut TrackEvent>;
-}
-
-impl PacketExt for TracePacket {
-    fn track_event_mut_opt(&mut self) -> Option<&mut TrackEvent> {
-        if self.has_track_event() {
-            Some(self.mut_track_event())
-        } else {
-            None
-        }
+        self.packets[from].mut_track_event().flow_ids.push(id);
+        self.packets[to]
+            .mut_track_event()
+            .terminating_flow_ids
+            .push(id);
     }
 }
 
