@@ -2126,6 +2126,24 @@ static long long shm_get(const char *name, u64 size, int huge, const char *text)
 	return 0;
 }
 
+/* -X, -Y: runs PROG ARGS as the runner's child and waits for it, then has the janitor undo what
+ * was set up for it; the child's exit status is the runner's (0 when a signal ended it: the
+ * caller killed it on purpose) */
+static int run_program(char **prog) {
+	flush_out();
+	child_pid = fork();
+	if (child_pid < 0) die("fork: %s", strerror(errno));
+	if (child_pid == 0) {
+		execv(prog[0], prog);
+		_exit(127);
+	}
+	int st;
+	while (waitpid(child_pid, &st, 0) < 0 && errno == EINTR) {}
+	child_pid = -1;
+	janitor_end();
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 0;
+}
+
 int main(int argc, char **argv) {
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-c") && i + 1 < argc) footprint_cap = strtoull(argv[++i], NULL, 0);
@@ -2152,18 +2170,23 @@ int main(int argc, char **argv) {
 			janitor_start();
 			long long rc = swapon_zram(bytes, "-X");
 			if (rc < 0) die("swapon: %s", strerror((int)-rc));
-			flush_out();
-			child_pid = fork();
-			if (child_pid < 0) die("fork: %s", strerror(errno));
-			if (child_pid == 0) {
-				execv(argv[i + 2], argv + i + 2);
-				_exit(127);
-			}
-			int st;
-			while (waitpid(child_pid, &st, 0) < 0 && errno == EINTR) {}
-			child_pid = -1;
-			janitor_end();
-			return WIFEXITED(st) ? WEXITSTATUS(st) : 0;
+			return run_program(argv + i + 2);
+		} else if (!strcmp(argv[i], "-Y") && i + 2 < argc) {
+			/* a program run with N more 2 MiB huge pages in the pool (the janitor restores
+			 * the pool however the run ends): the hugetlb shape of calibrate and validate */
+			u64 n = strtoull(argv[i + 1], NULL, 0);
+			pools_lock();
+			janitor_start();
+			long long old = hp_read(2048, "nr_hugepages");
+			if (old < 0) unavailable("-Y: this host has no 2 MiB huge pages (" HP_DIR "/nr_hugepages: %s)",
+						 2048ULL, strerror(errno));
+			if (geteuid() != 0) unavailable("-Y needs root (to write the huge page pool)");
+			janitor_tell(JM_POOL, 2048, old, NULL, "-Y");
+			int e = hp_write(2048, old + (long long)n);
+			if (e) unavailable("-Y: cannot write the 2 MiB pool: %s", strerror(-e));
+			if (hp_read(2048, "nr_hugepages") < old + (long long)n)
+				pool_short("-Y: the kernel could not allocate %llu more 2 MiB huge pages", n);
+			return run_program(argv + i + 2);
 		} else if (!strcmp(argv[i], "-M") && i + 2 < argc) {
 			/* THPs: the runner's own memory stays without them (set again in the child) */
 			if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) < 0) die("PR_SET_THP_DISABLE: %s", strerror(errno));
@@ -2181,7 +2204,7 @@ int main(int argc, char **argv) {
 			janitor_end();
 			return 0;
 		} else die("usage: kernel-runner [-c CAP_BYTES] [-P] [-U] [-S] [-I] [-H] < digested-script | kernel-runner -t|-T|-M|-V|-A|-L|-F PAGES "
-			       "REPEATS | kernel-runner -X SWAP_BYTES PROGRAM ARGS... | kernel-runner -E");
+			       "REPEATS | kernel-runner -X SWAP_BYTES|-Y HUGE_PAGES PROGRAM ARGS... | kernel-runner -E");
 	}
 	if (sysconf(_SC_PAGESIZE) != 4096) die("needs 4 KiB pages");
 	int pers = personality(0xffffffff);

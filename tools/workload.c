@@ -15,6 +15,17 @@
  *                frees none of them)
  *   swap MIB     MIB MiB written, then MADV_PAGEOUT (needs an active swap device: the
  *                kernel runner's -X makes one); it pins itself to one CPU first
+ *   hugetlb MIB  MIB MiB of MAP_HUGETLB anonymous memory in 2 MiB pages, every huge page
+ *                written (needs the pool: the kernel runner's -Y grows it for the run)
+ *   sparse N     N anonymous pages, each written, one per 2 MiB of one VMA: a PTE table each
+ *   sparseshm N  a memfd of N pages mapped shared over N * 2 MiB, one page per 2 MiB written:
+ *                a PTE table and a dirty shared PTE (the zap's forced TLB flush) each
+ *   sparseshmro N the same pages written through write(2) and only read through the mapping:
+ *                clean PTEs, no forced flush
+ *   flush N      pinned to one CPU, N times: map a page, write it, unmap it (a TLB flush of
+ *                this CPU each time); says how long the N took ("ready PID ns=T")
+ *   flushipi N   the same with a thread of the process spinning on another CPU: each unmap's
+ *                flush also sends it an IPI and waits for it
  *
  * When the shape is built it prints "ready PID" on stdout (PID: the process to look at and
  * kill, this one) and waits until stdin reaches end of file or a signal ends it. A forked
@@ -27,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <pthread.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -46,6 +58,34 @@ static char *map(size_t len, int prot, int flags) {
 	return p;
 }
 
+/* pins the calling thread to CPU, or exits saying why not */
+static void pin(int cpu) {
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof set, &set))
+		die("sched_setaffinity");
+}
+
+static int other_cpu = -1;
+static long long self_ns = -1; /* what a self-timed shape measured */
+static volatile int thread_ready;
+
+static void *spinner(void *arg) {
+	pin(other_cpu);
+	((volatile char *)arg)[0] = 1;
+	thread_ready = 1;
+	for (;;)
+		__asm__ volatile("pause");
+	return NULL;
+}
+
+static long long now_ns(void) {
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
 static void write_pages(char *p, size_t len) {
 	for (size_t i = 0; i < len; i += 4096)
 		p[i] = 1;
@@ -53,7 +93,8 @@ static void write_pages(char *p, size_t len) {
 
 int main(int argc, char **argv) {
 	if (argc != 3) {
-		fprintf(stderr, "usage: exitmm-workload anon|thp|shm|vmas|mlock|fork|kept|swap N\n");
+		fprintf(stderr, "usage: exitmm-workload anon|thp|shm|vmas|mlock|fork|kept|swap|hugetlb|sparse|"
+				"sparseshm|sparseshmro|flush|flushipi N\n");
 		return 2;
 	}
 	const char *shape = argv[1];
@@ -134,11 +175,82 @@ int main(int argc, char **argv) {
 					"(no active swap device?)\n", swap_kb, len >> 10);
 			return 2;
 		}
+	} else if (!strcmp(shape, "hugetlb")) {
+		char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | (21 << MAP_HUGE_SHIFT), -1, 0);
+		if (p == MAP_FAILED)
+			die("mmap MAP_HUGETLB (is the 2 MiB pool big enough?)");
+		for (size_t i = 0; i < len; i += 2 << 20)
+			p[i] = 1;
+	} else if (!strcmp(shape, "sparse")) {
+		char *p = map(n << 21, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE);
+		if (madvise(p, n << 21, MADV_NOHUGEPAGE))
+			die("madvise nohugepage");
+		for (unsigned long i = 0; i < n; i++)
+			p[i << 21] = 1;
+	} else if (!strcmp(shape, "sparseshm") || !strcmp(shape, "sparseshmro")) {
+		int ro = !strcmp(shape, "sparseshmro");
+		int fd = memfd_create("exitmm-sparse", 0);
+		if (fd < 0 || ftruncate(fd, (off_t)(n << 21)))
+			die("memfd");
+		if (ro) {
+			char page[4096];
+			memset(page, 1, sizeof page);
+			for (unsigned long i = 0; i < n; i++)
+				if (pwrite(fd, page, sizeof page, (off_t)(i << 21)) != sizeof page)
+					die("pwrite");
+		}
+		volatile char *p = mmap(NULL, n << 21, ro ? PROT_READ : PROT_READ | PROT_WRITE,
+					MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED)
+			die("mmap memfd");
+		close(fd);
+		/* a read maps the page clean; a write maps it dirty. A read fault maps the pages
+		 * around it that are cached too: only the one page per 2 MiB is. */
+		for (unsigned long i = 0; i < n; i++)
+			if (ro)
+				(void)p[i << 21];
+			else
+				p[i << 21] = 1;
+	} else if (!strcmp(shape, "flush") || !strcmp(shape, "flushipi")) {
+		int cpu = sched_getcpu();
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		if (cpu < 0)
+			cpu = 0;
+		pin(cpu);
+		char *page = map(4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+		if (!strcmp(shape, "flushipi")) {
+			if (ncpu < 2) {
+				fprintf(stderr, "exitmm-workload: flushipi: one CPU online\n");
+				return 7; /* the kernel runner's "unavailable here" */
+			}
+			other_cpu = (cpu + 1) % (int)ncpu;
+			pthread_t t;
+			if (pthread_create(&t, NULL, spinner, page))
+				die("pthread_create");
+			while (!thread_ready)
+				sched_yield();
+		}
+		char *at = map(4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+		long long t0 = now_ns();
+		for (unsigned long i = 0; i < n; i++) {
+			if (mmap(at, 4096, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+				die("mmap");
+			at[0] = 1;
+			if (munmap(at, 4096))
+				die("munmap");
+		}
+		self_ns = now_ns() - t0;
 	} else {
 		fprintf(stderr, "exitmm-workload: unknown shape '%s'\n", shape);
 		return 2;
 	}
-	printf("ready %d\n", getpid());
+	if (self_ns >= 0)
+		printf("ready %d ns=%lld\n", getpid(), self_ns);
+	else
+		printf("ready %d\n", getpid());
 	fflush(stdout);
 	char buf[64];
 	while (read(0, buf, sizeof buf) > 0)

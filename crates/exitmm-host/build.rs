@@ -49,7 +49,7 @@ fn main() {
             // The same toolchain builds the workload program the real-process tests run.
             let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
             let o = Command::new(&cc)
-                .args(["-static", "-O2", "-Wall", "-Wextra", "-o"])
+                .args(["-static", "-pthread", "-O2", "-Wall", "-Wextra", "-o"])
                 .arg(&workload)
                 .arg(&workload_src)
                 .output()

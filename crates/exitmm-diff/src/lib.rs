@@ -855,12 +855,17 @@ pub fn replay_snapshot(snap: &exitmm_host::snapshot::Snapshot) -> Result<Replay,
 
 /// `exitmm calibrate`: kills real processes of designed shapes (`tools/workload.c`: anonymous
 /// pages, pages a forked child keeps, shmem, swapped-out pages (on a zram device the kernel
-/// runner makes), THPs, one-page VMAs, mlocked pages), each at two sizes, `repeats` times,
-/// timing SIGKILL to reap as `validate` does, and fits the cost model to the trimmed means.
-/// The sizes stay at or below half of `validate`'s shapes (512 MiB, 25,000 VMAs; validate:
-/// 1 GiB, 50,000 VMAs), so that validation tests the model beyond what it was fitted on. `progress` is told each point
-/// as it starts. A shape the host cannot build (swap without zram) keeps the shipped figure
-/// and is listed in the result's `unmeasured`.
+/// runner makes), THPs, hugetlb pages (from a pool the runner grows), one-page VMAs, mlocked
+/// pages, pages one per PTE table), each at two sizes, `repeats` times, timing SIGKILL to reap
+/// as `validate` does, and fits the cost model to the trimmed means. Two pairs of shapes that
+/// differ in one step only are timed in turn, many times, and their medians compared: written
+/// against read sparse shmem pages (a forced flush per PTE table); and the IPI is an munmap's
+/// flush with a thread of the process running on another CPU less the same without it, per
+/// munmap, as the workload times its own loop. The sizes stay at or
+/// below half of `validate`'s shapes (512 MiB, 25,000 VMAs; validate: 1 GiB, 50,000 VMAs), so
+/// that validation tests the model beyond what it was fitted on. `progress` is told each point
+/// as it starts. A shape the host cannot build (swap without zram, hugetlb without a pool, the
+/// IPI with one CPU) keeps the shipped figure and is listed in the result's `unmeasured`.
 #[cfg(target_os = "linux")]
 pub fn calibrate(
     repeats: u32,
@@ -876,7 +881,9 @@ pub fn calibrate(
         for _ in 0..repeats.max(1) {
             let w = match Workload::start(shape, n) {
                 Ok(w) => w,
-                Err(HostError::Unavailable(_)) if shape == "swap" => return Ok(None),
+                Err(HostError::Unavailable(_)) if matches!(shape, "swap" | "hugetlb") => {
+                    return Ok(None)
+                }
                 Err(e) => return Err(e),
             };
             runs.push(w.kill_and_time()?.as_nanos() as f64);
@@ -902,11 +909,59 @@ pub fn calibrate(
         shmem: points("shm", [64, 256], 256)?,
         swap: points("swap", [32, 128], 256)?,
         thp: points("thp", [128, 512], 256)?,
+        hugetlb: points("hugetlb", [64, 256], 1)?
+            .into_iter()
+            .map(|(mib, t)| (mib / 2, t))
+            .collect(),
         vmas: points("vmas", [4_000, 25_000], 1)?,
         locked: points("mlock", [32, 128], 256)?,
+        sparse: points("sparse", [1_000, 4_000], 1)?,
+        ..Default::default()
     };
     let base = time("anon", 0)?;
-    let t = Timings { base, ..t };
+    // A forced flush and an IPI are small beside an exit's run-to-run spread: each is the
+    // difference of two shapes that differ only in it, timed many times, the two in turn so
+    // that a drift of the host touches both alike; the medians are compared.
+    let mut pair = |a: &str, b: &str, n: u64| -> Result<Option<(f64, f64)>, HostError> {
+        progress(&format!("{a} {n} / {b} {n}"));
+        let (mut ta, mut tb) = (Vec::new(), Vec::new());
+        for _ in 0..(repeats.max(1) * 4 / div as u32).max(5) {
+            for (shape, v) in [(a, &mut ta), (b, &mut tb)] {
+                match Workload::start(shape, n) {
+                    Ok(w) => v.push(w.kill_and_time()?.as_nanos() as f64),
+                    Err(HostError::Unavailable(_)) => return Ok(None),
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(Some((median(ta), median(tb))))
+    };
+    let sparse_shm_n = 4_000 / div;
+    let flush = pair("sparseshm", "sparseshmro", sparse_shm_n)?;
+    // The IPI: the flush of an munmap with a thread of the process running on another CPU
+    // against the same alone, per munmap (the workload times its own loop).
+    progress("flushipi / flush");
+    let flush_n = 5_000 / div;
+    let self_timed = |shape: &str| -> Result<Option<f64>, HostError> {
+        match Workload::start(shape, flush_n) {
+            Ok(w) => Ok(w.self_timed_ns.map(|ns| ns as f64 / flush_n as f64)),
+            Err(HostError::Unavailable(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    };
+    let (mut with, mut without) = (Vec::new(), Vec::new());
+    for _ in 0..repeats.max(1) {
+        with.extend(self_timed("flushipi")?);
+        without.extend(self_timed("flush")?);
+    }
+    let ipi = (!with.is_empty() && !without.is_empty()).then(|| median(with) - median(without));
+    let t = Timings {
+        base,
+        ipi,
+        sparse_shm: flush.map(|f| vec![(sparse_shm_n, f.0)]).unwrap_or_default(),
+        sparse_shm_ro: flush.map(|f| vec![(sparse_shm_n, f.1)]).unwrap_or_default(),
+        ..t
+    };
     let source = format!(
         "exitmm calibrate on Linux {}, {} runs per point",
         exitmm_host::kernel_release(),
@@ -975,6 +1030,16 @@ pub fn predict_snapshot(
     })
 }
 
+/// The middle value (the mean of the middle two of an even count).
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
 /// The mean without the largest and the smallest value (when there are at least three).
 pub fn trimmed_mean(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -987,7 +1052,7 @@ pub fn trimmed_mean(mut v: Vec<f64>) -> f64 {
 }
 
 /// One shape of the predicted-vs-measured validation: `(shape, size, unit)`.
-pub const VALIDATION_SHAPES: [(&str, u64, &str); 7] = [
+pub const VALIDATION_SHAPES: [(&str, u64, &str); 8] = [
     ("anon", 1024, "MiB"),
     ("thp", 1024, "MiB"),
     ("shm", 512, "MiB"),
@@ -995,6 +1060,7 @@ pub const VALIDATION_SHAPES: [(&str, u64, &str); 7] = [
     ("mlock", 256, "MiB"),
     ("fork", 512, "MiB"),
     ("swap", 256, "MiB"),
+    ("hugetlb", 512, "MiB"),
 ];
 
 /// One validated shape: predicted and measured kill-to-reap times (ns; measured: each run).

@@ -64,6 +64,14 @@ fn snapshot_of_a_running_shell_replays_equal() {
     let _ = sh.wait();
 }
 
+/// The tests' hugetlb workloads, one at a time, so that each can see the pool restored after.
+static HUGETLB: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn nr_hugepages() -> String {
+    std::fs::read_to_string("/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages")
+        .unwrap_or_default()
+}
+
 #[test]
 fn snapshots_of_workloads_replay_equal() {
     if let Some(why) = skip() {
@@ -78,17 +86,29 @@ fn snapshots_of_workloads_replay_equal() {
         ("thp", 32),
         ("vmas", 20000),
         ("swap", 32),
+        ("hugetlb", 16),
+        ("sparse", 300),
+        ("sparseshm", 300),
+        ("sparseshmro", 300),
     ] {
+        let _one = (shape == "hugetlb").then(|| HUGETLB.lock().unwrap_or_else(|e| e.into_inner()));
+        let pool = nr_hugepages();
         let w = match Workload::start(shape, n) {
             Ok(w) => w,
-            // A host without zram cannot give the swap shape its device.
-            Err(exitmm_host::HostError::Unavailable(why)) if shape == "swap" => {
-                eprintln!("swap shape skipped: {why}");
+            // A host without zram cannot give the swap shape its device, one without huge
+            // pages (or the memory for them) the hugetlb shape its pool.
+            Err(exitmm_host::HostError::Unavailable(why))
+                if matches!(shape, "swap" | "hugetlb") =>
+            {
+                eprintln!("{shape} shape skipped: {why}");
                 continue;
             }
             Err(e) => panic!("{shape}: {e}"),
         };
         assert_replay_equal(w.pid, &format!("workload {shape} {n}"));
+        // The kernel runner that grew the pool for the hugetlb shape restores it as it ends.
+        w.kill_and_time().expect("kill");
+        assert_eq!(nr_hugepages(), pool, "{shape}: the pool is as before");
     }
 }
 
@@ -134,4 +154,24 @@ fn predict_prices_what_a_workload_holds() {
         "{:?}",
         p.counts
     );
+    // Written shared pages one per PTE table: a forced flush each (dirty shared PTEs); read
+    // ones: none; both free a PTE table per page.
+    for (shape, flushes) in [("sparseshm", 200), ("sparseshmro", 0)] {
+        let w = Workload::start(shape, 200).expect("workload");
+        let p = exitmm_diff::predict_snapshot(&snapshot(w.pid).unwrap(), &costs).unwrap();
+        assert_eq!(p.counts.forced_flushes, flushes, "{shape}: {:?}", p.counts);
+        assert!(p.counts.tables >= 200, "{shape}: {:?}", p.counts);
+    }
+    // 16 MiB of 2 MiB hugetlb pages: 8, priced as such.
+    let _one = HUGETLB.lock().unwrap_or_else(|e| e.into_inner());
+    match Workload::start("hugetlb", 16) {
+        Ok(w) => {
+            let p = exitmm_diff::predict_snapshot(&snapshot(w.pid).unwrap(), &costs).unwrap();
+            assert_eq!(p.counts.hugetlb, 8, "{:?}", p.counts);
+            let step = p.prediction.by_step.iter().find(|s| s.0 == "hugetlb pages");
+            assert_eq!(step.map(|s| s.1), Some(8));
+        }
+        Err(exitmm_host::HostError::Unavailable(why)) => eprintln!("hugetlb skipped: {why}"),
+        Err(e) => panic!("hugetlb: {e}"),
+    }
 }

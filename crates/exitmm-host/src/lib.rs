@@ -26,7 +26,7 @@ const EXIT_REFUSED: i32 = 6;
 /// size, a pool of N of them); its one line names what.
 pub(crate) const EXIT_UNAVAILABLE: i32 = 7;
 /// The runner's exit code when the kernel gave fewer huge pages than `hugetlb_pool` asked.
-const EXIT_POOL_SHORT: i32 = 8;
+pub(crate) const EXIT_POOL_SHORT: i32 = 8;
 
 /// Why a script could not be run on the kernel.
 #[derive(Debug, Clone, PartialEq, Eq)]

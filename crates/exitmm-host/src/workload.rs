@@ -7,7 +7,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The shapes the workload builds, with the unit of their size argument.
-pub const SHAPES: [(&str, &str); 7] = [
+pub const SHAPES: [(&str, &str); 8] = [
     ("anon", "MiB"),
     ("thp", "MiB"),
     ("shm", "MiB"),
@@ -15,6 +15,7 @@ pub const SHAPES: [(&str, &str); 7] = [
     ("mlock", "MiB"),
     ("fork", "MiB"),
     ("swap", "MiB"),
+    ("hugetlb", "MiB"),
 ];
 
 /// A live workload process: it waits until it is killed (or dropped).
@@ -24,11 +25,18 @@ pub struct Workload {
     _stdin: ChildStdin,
     /// Its PID.
     pub pid: i32,
+    /// What a self-timed shape (`flush`, `flushipi`) measured itself, in ns.
+    pub self_timed_ns: Option<u64>,
 }
 
-/// The swap device the `swap` shape gets: its pages and some room.
-fn swap_bytes(shape: &str, n: u64) -> Option<u64> {
-    (shape == "swap").then(|| (n << 20) + (64 << 20))
+/// What the kernel runner sets up for a shape and runs it under: a swap device for `swap`
+/// (its pages and some room: `-X BYTES`), 2 MiB huge pages for `hugetlb` (`-Y PAGES`).
+fn runner_args(shape: &str, n: u64) -> Option<[String; 2]> {
+    match shape {
+        "swap" => Some(["-X".into(), ((n << 20) + (64 << 20)).to_string()]),
+        "hugetlb" => Some(["-Y".into(), n.div_ceil(2).to_string()]),
+        _ => None,
+    }
 }
 
 /// The workload program, or why it is not here.
@@ -41,12 +49,12 @@ impl Workload {
     /// Starts the workload `shape` of size `n` and waits until it has built it.
     pub fn start(shape: &str, n: u64) -> Result<Workload, HostError> {
         let prog = program()?;
-        // The swap shape runs under the kernel runner, which makes a zram swap device for it
-        // and removes it however the run ends.
-        let mut cmd = match swap_bytes(shape, n) {
-            Some(bytes) => {
+        // The swap and hugetlb shapes run under the kernel runner, which makes a zram swap
+        // device or grows the huge page pool for them and undoes it however the run ends.
+        let mut cmd = match runner_args(shape, n) {
+            Some(args) => {
                 let mut c = Command::new(crate::available()?);
-                c.args(["-X", &bytes.to_string(), prog]);
+                c.args(args).arg(prog);
                 c
             }
             None => Command::new(prog),
@@ -63,9 +71,13 @@ impl Workload {
         BufReader::new(child.stdout.take().expect("piped"))
             .read_line(&mut line)
             .map_err(|e| HostError::Runner(format!("workload {shape}: {e}")))?;
-        let pid = match line.trim().strip_prefix("ready ") {
-            Some(p) => p.parse().map_err(|_| HostError::Runner(line.clone()))?,
-            None => {
+        let mut words = line.split_whitespace();
+        let self_timed_ns = line
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("ns=")?.parse().ok());
+        let pid = match (words.next(), words.next()) {
+            (Some("ready"), Some(p)) => p.parse().map_err(|_| HostError::Runner(line.clone()))?,
+            _ => {
                 let _ = child.kill();
                 let out = child.wait_with_output().ok();
                 let err = out
@@ -73,8 +85,14 @@ impl Workload {
                     .map(|o| String::from_utf8_lossy(&o.stderr).trim().to_string())
                     .unwrap_or_default();
                 let msg = format!("workload {shape} {n}: {err}");
-                // The runner could not make the swap device (no zram, not root).
-                if out.is_some_and(|o| o.status.code() == Some(crate::EXIT_UNAVAILABLE)) {
+                // The runner could not make the swap device (no zram, not root) or grow the
+                // pool (no huge pages, not root, or not enough free memory in 2 MiB pieces).
+                if out.is_some_and(|o| {
+                    matches!(
+                        o.status.code(),
+                        Some(crate::EXIT_UNAVAILABLE) | Some(crate::EXIT_POOL_SHORT)
+                    )
+                }) {
                     return Err(HostError::Unavailable(msg));
                 }
                 return Err(HostError::Runner(msg));
@@ -84,6 +102,7 @@ impl Workload {
             child,
             _stdin: stdin,
             pid,
+            self_timed_ns,
         })
     }
 

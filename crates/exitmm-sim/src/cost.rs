@@ -31,6 +31,13 @@ pub struct Costs {
     pub vma_ns: f64,
     /// Per mlocked page, beyond its freeing (munlock).
     pub locked_page_ns: f64,
+    /// Per page table freed by `free_pgtables` (mostly PTE tables), beyond its pages.
+    pub table_ns: f64,
+    /// Per forced TLB flush inside the zap (a PTE table that held a dirty shared PTE: the
+    /// flush before the PTE lock goes, and the delayed rmap removal and dirtying it brings).
+    pub flush_ns: f64,
+    /// Per flush IPI sent to another CPU that has the mm loaded or lazily kept.
+    pub ipi_ns: f64,
     /// Where the figures come from (machine, kernel, date, or "shipped").
     pub source: String,
     /// Coefficients not measured, and what stands in for them.
@@ -41,7 +48,7 @@ pub struct Costs {
 /// developed on (see the file for its kernel and date).
 pub const SHIPPED: &str = include_str!("costs-default.json");
 
-const FIELDS: [&str; 9] = [
+const FIELDS: [&str; 12] = [
     "base_ns",
     "anon_page_ns",
     "kept_pte_ns",
@@ -51,10 +58,13 @@ const FIELDS: [&str; 9] = [
     "hugetlb_page_ns",
     "vma_ns",
     "locked_page_ns",
+    "table_ns",
+    "flush_ns",
+    "ipi_ns",
 ];
 
 impl Costs {
-    fn slots(&mut self) -> [&mut f64; 9] {
+    fn slots(&mut self) -> [&mut f64; 12] {
         [
             &mut self.base_ns,
             &mut self.anon_page_ns,
@@ -65,6 +75,9 @@ impl Costs {
             &mut self.hugetlb_page_ns,
             &mut self.vma_ns,
             &mut self.locked_page_ns,
+            &mut self.table_ns,
+            &mut self.flush_ns,
+            &mut self.ipi_ns,
         ]
     }
 
@@ -82,6 +95,9 @@ impl Costs {
             hugetlb_page_ns: 0.0,
             vma_ns: 0.0,
             locked_page_ns: 0.0,
+            table_ns: 0.0,
+            flush_ns: 0.0,
+            ipi_ns: 0.0,
             source: v["source"].as_str().unwrap_or("?").to_string(),
             unmeasured: v["unmeasured"]
                 .as_array()
@@ -96,7 +112,12 @@ impl Costs {
             *slot = v[name]
                 .as_f64()
                 .filter(|x| x.is_finite() && *x >= 0.0)
-                .ok_or_else(|| format!("costs file: '{name}' missing or not a number >= 0"))?;
+                .ok_or_else(|| {
+                    format!(
+                        "costs file: '{name}' missing or not a number >= 0 (a file from an \
+                         older exitmm lacks it: run exitmm calibrate again)"
+                    )
+                })?;
         }
         Ok(c)
     }
@@ -141,6 +162,12 @@ pub struct ExitCounts {
     pub vmas: u64,
     /// Pages munlocked.
     pub locked: u64,
+    /// Page tables freed (`free_pgtables`).
+    pub tables: u64,
+    /// Forced TLB flushes during the zap (the final one is in the base).
+    pub forced_flushes: u64,
+    /// Flush IPIs to other CPUs (the model's TLB model; none without it).
+    pub ipis: u64,
 }
 
 /// One VMA's `unmap_single_vma` line: its start offset and what the zap cleared.
@@ -190,7 +217,14 @@ pub fn exit_counts(records: &str, role: char) -> (ExitCounts, Vec<VmaCounts>) {
                 c.hugetlb += v.hugetlb;
                 vmas.push((key(l, "vma"), v));
             }
-            "tlb_finish_mmu" => freed += key(l, "pages_freed"),
+            "tlb_finish_mmu" => {
+                freed += key(l, "pages_freed");
+                c.forced_flushes += key(l, "forced");
+                c.ipis += key(l, "ipis");
+            }
+            "free_pgtables" => {
+                c.tables += key(l, "pte") + key(l, "pmd") + key(l, "pud") + key(l, "p4d")
+            }
             "remove_vma" => c.vmas += key(l, "vmas"),
             "munlock_vma_pages_all" => c.locked += key(l, "pages"),
             _ => {}
@@ -225,7 +259,10 @@ pub fn predict(c: &ExitCounts, k: &Costs) -> Prediction {
         step("zap_huge_pmd (THPs)", c.thps, k.thp_ns),
         step("hugetlb pages", c.hugetlb, k.hugetlb_page_ns),
         step("munlock pages", c.locked, k.locked_page_ns),
-        step("per VMA (tree, tables, remove_vma)", c.vmas, k.vma_ns),
+        step("per VMA (tree, remove_vma)", c.vmas, k.vma_ns),
+        step("free_pgtables (tables)", c.tables, k.table_ns),
+        step("forced TLB flushes", c.forced_flushes, k.flush_ns),
+        step("flush IPIs", c.ipis, k.ipi_ns),
     ];
     Prediction {
         total_ns: by_step.iter().map(|s| s.2).sum(),
@@ -255,16 +292,27 @@ pub struct Timings {
     pub anon: Vec<(u64, f64)>,
     /// Anonymous pages another process keeps.
     pub kept: Vec<(u64, f64)>,
-    /// shmem pages.
+    /// shmem pages, written (dirty shared PTEs: a forced flush per PTE table).
     pub shmem: Vec<(u64, f64)>,
     /// Swapped-out pages.
     pub swap: Vec<(u64, f64)>,
     /// Pages in THPs.
     pub thp: Vec<(u64, f64)>,
+    /// 2 MiB hugetlb pages.
+    pub hugetlb: Vec<(u64, f64)>,
     /// One-page VMAs.
     pub vmas: Vec<(u64, f64)>,
     /// mlocked pages.
     pub locked: Vec<(u64, f64)>,
+    /// Anonymous pages one per PTE table.
+    pub sparse: Vec<(u64, f64)>,
+    /// shmem pages one per PTE table, written (each table: a forced flush).
+    pub sparse_shm: Vec<(u64, f64)>,
+    /// shmem pages one per PTE table, only read (clean PTEs: no forced flush).
+    pub sparse_shm_ro: Vec<(u64, f64)>,
+    /// A flush IPI: an munmap's flush with a thread of the mm running on another CPU, less the
+    /// same munmap without it (ns per munmap).
+    pub ipi: Option<f64>,
 }
 
 /// The cost per unit of a workload: the least-squares line through its points that starts
@@ -276,42 +324,82 @@ fn per_unit(points: &[(u64, f64)], base: f64) -> Option<f64> {
 }
 
 /// Fits the costs to the timings; what was not timed keeps `fallback`'s figure and is listed.
+///
+/// Each shape's per-unit figure holds more than its own step, and the fit takes the other
+/// steps out: a dense page brings 1/512 of a PTE table (one table maps 512 pages), a written
+/// dense shmem page also 1/512 of a forced flush, a one-page VMA (a page apart) its page and
+/// 1/256 of a table, an mlocked page its anonymous page and 1/512 of a table. The table is
+/// what a page one per table (`sparse`) costs beyond a dense one; the flush is what a written
+/// sparse shmem page costs beyond a read one.
 pub fn fit(t: &Timings, fallback: &Costs, source: String) -> Costs {
     let mut c = fallback.clone();
     c.source = source;
     let mut notes = Vec::new();
     let mut set = |v: &mut f64, s: Option<f64>, name: &str| match s {
-        Some(s) => *v = s,
+        Some(s) => *v = s.max(0.0),
         None => notes.push(c_unmeasured(name, "not timed on this host")),
     };
     set(&mut c.base_ns, t.base, "base_ns");
     let b = c.base_ns;
-    set(&mut c.anon_page_ns, per_unit(&t.anon, b), "anon_page_ns");
-    set(&mut c.kept_pte_ns, per_unit(&t.kept, b), "kept_pte_ns");
-    set(&mut c.shmem_page_ns, per_unit(&t.shmem, b), "shmem_page_ns");
-    set(&mut c.swap_entry_ns, per_unit(&t.swap, b), "swap_entry_ns");
+    let dense = per_unit(&t.anon, b);
+    let sparse = per_unit(&t.sparse, b);
+    // sparse = anon + table, dense = anon + table / 512
+    set(
+        &mut c.table_ns,
+        dense.zip(sparse).map(|(d, s)| (s - d) * 512.0 / 511.0),
+        "table_ns",
+    );
+    let table = c.table_ns;
+    set(
+        &mut c.anon_page_ns,
+        dense.map(|d| d - table / 512.0),
+        "anon_page_ns",
+    );
+    set(
+        &mut c.kept_pte_ns,
+        per_unit(&t.kept, b).map(|k| k - table / 512.0),
+        "kept_pte_ns",
+    );
+    set(
+        &mut c.flush_ns,
+        per_unit(&t.sparse_shm, b)
+            .zip(per_unit(&t.sparse_shm_ro, b))
+            .map(|(w, r)| w - r),
+        "flush_ns",
+    );
+    let flush = c.flush_ns;
+    set(
+        &mut c.shmem_page_ns,
+        per_unit(&t.shmem, b).map(|s| s - (table + flush) / 512.0),
+        "shmem_page_ns",
+    );
+    set(
+        &mut c.swap_entry_ns,
+        per_unit(&t.swap, b).map(|s| s - table / 512.0),
+        "swap_entry_ns",
+    );
     set(
         &mut c.thp_ns,
         per_unit(&t.thp, b).map(|s| s * 512.0),
         "thp_ns",
     );
-    // One-page VMAs and mlocked pages hold anonymous pages too: what they cost beyond them.
+    set(
+        &mut c.hugetlb_page_ns,
+        per_unit(&t.hugetlb, b),
+        "hugetlb_page_ns",
+    );
     let anon = c.anon_page_ns;
     set(
         &mut c.vma_ns,
-        per_unit(&t.vmas, b).map(|s| (s - anon).max(0.0)),
+        per_unit(&t.vmas, b).map(|s| s - anon - table / 256.0),
         "vma_ns",
     );
     set(
         &mut c.locked_page_ns,
-        per_unit(&t.locked, b).map(|s| (s - anon).max(0.0)),
+        per_unit(&t.locked, b).map(|s| s - anon - table / 512.0),
         "locked_page_ns",
     );
-    c.hugetlb_page_ns = c.thp_ns;
-    notes.push(c_unmeasured(
-        "hugetlb_page_ns",
-        "no hugetlb exit is timed: a THP's cost stands in",
-    ));
+    set(&mut c.ipi_ns, t.ipi, "ipi_ns");
     c.unmeasured = notes;
     c
 }
@@ -336,30 +424,51 @@ mod tests {
     }
 
     #[test]
-    fn fit_takes_lines_through_the_base() {
+    fn fit_takes_lines_through_the_base_and_takes_the_other_steps_out() {
+        // Made from known costs: anon page 99, table 512 (a dense page: 99 + 1 = 100, a
+        // sparse one 611), forced flush 2,560 (a dense written shmem page: 800 + 1 + 5),
+        // shmem page 800, one-page VMA 299 (with its page and 1/256 of a table: 400).
+        let line = |per: f64, ns: [u64; 2]| ns.map(|n| (n, 50_000.0 + per * n as f64)).to_vec();
         let t = Timings {
             base: Some(50_000.0),
-            anon: vec![(1000, 150_000.0), (3000, 350_000.0)],
-            vmas: vec![(100, 90_000.0), (300, 170_000.0)],
+            anon: line(100.0, [1000, 3000]),
+            sparse: line(611.0, [10, 40]),
+            sparse_shm: line(800.0 + 512.0 + 2560.0, [10, 40]),
+            sparse_shm_ro: line(800.0 + 512.0, [10, 40]),
+            shmem: line(806.0, [1000, 3000]),
+            vmas: line(400.0, [100, 300]),
             thp: vec![(512, 60_000.0), (1536, 80_000.0)],
+            ipi: Some(3_000.0),
             ..Default::default()
         };
         let c = fit(&t, &Costs::shipped(), "test".into());
+        let near = |a: f64, b: f64| (a - b).abs() < 1e-6;
         assert_eq!(c.base_ns, 50_000.0);
-        assert_eq!(c.anon_page_ns, 100.0); // both points on base + 100 n
-                                           // 400 ns per one-page VMA through the base, less its page's 100.
-        assert_eq!(c.vma_ns, 300.0);
+        assert!(near(c.table_ns, 512.0), "{}", c.table_ns);
+        assert!(near(c.anon_page_ns, 99.0), "{}", c.anon_page_ns);
+        assert!(near(c.flush_ns, 2560.0), "{}", c.flush_ns);
+        assert!(near(c.shmem_page_ns, 800.0), "{}", c.shmem_page_ns);
+        assert!(near(c.vma_ns, 299.0), "{}", c.vma_ns);
+        assert_eq!(c.ipi_ns, 3_000.0);
         // (512·10,000 + 1536·30,000) / (512² + 1536²) per page, times 512.
         let per = (512.0 * 10_000.0 + 1536.0 * 30_000.0) / (512.0f64.powi(2) + 1536.0f64.powi(2));
-        assert!((c.thp_ns - per * 512.0).abs() < 1e-6);
+        assert!(near(c.thp_ns, per * 512.0));
+        // not timed: kept from the fallback, and said so
+        assert_eq!(c.swap_entry_ns, Costs::shipped().swap_entry_ns);
         assert!(c.unmeasured.iter().any(|u| u.starts_with("swap_entry_ns")));
+        assert!(c
+            .unmeasured
+            .iter()
+            .any(|u| u.starts_with("hugetlb_page_ns")));
+        assert!(!c.unmeasured.iter().any(|u| u.starts_with("flush_ns")));
     }
 
     #[test]
     fn exit_counts_split_freed_and_kept_anon_pages() {
         let rec = "X P munlock_vma_pages_all vmas=1 pages=8\n\
                    X P unmap_single_vma vma=0-0x400000 branch=page_range ptes=1030 anon=1024 file=6 shmem=0 swap=2 zero=0 pfn=0 huge_pmd=1 hugetlb=0\n\
-                   X P tlb_finish_mmu flushes=1 pages_freed=301\n\
+                   X P free_pgtables pte=2 pmd=1 pud=1\n\
+                   X P tlb_finish_mmu flushes=3 pages_freed=301 forced=2 ipis=4\n\
                    X P remove_vma vmas=1\n";
         let (c, v) = exit_counts(rec, 'P');
         assert_eq!(v.len(), 1);
@@ -367,6 +476,7 @@ mod tests {
         assert_eq!(c.anon_freed, 300); // 301 freed, one of them the THP
         assert_eq!(c.kept_ptes, 6 + (512 - 300));
         assert_eq!((c.swap, c.vmas, c.locked), (2, 1, 8));
+        assert_eq!((c.tables, c.forced_flushes, c.ipis), (4, 2, 4));
         let p = predict(&c, &Costs::shipped());
         let sum: f64 = p.by_step.iter().map(|s| s.2).sum();
         assert!((p.total_ns - sum).abs() < 1e-6 && p.total_ns > 0.0);

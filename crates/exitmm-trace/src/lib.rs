@@ -29,8 +29,8 @@ use tracks::*;
 pub const OP_NS: u64 = 1_000;
 /// The shortest a teardown step lasts (ns), so that a step the costs do not price shows.
 pub const MIN_STEP_NS: u64 = 50;
-/// The longest a flush or IPI slice lasts (ns): the cost model does not price flushes yet, so
-/// their slices mark when and where they happened, not how long they took.
+/// How long a flush the cost model does not price on its own lasts (ns: the final flush of
+/// an exit is in its base, a munmap's in nothing priced): a marker of when and where.
 pub const FLUSH_NS: u64 = 500;
 /// Time between two ops (ns).
 const GAP_NS: u64 = 200;
@@ -213,6 +213,11 @@ fn teardown(
             "__oom_reap_task_mm" => ns(fact("pages_freed") * costs.anon_page_ns
                 + (fact("ptes") - fact("pages_freed")).max(0.0) * costs.kept_pte_ns),
             "remove_vma" => ns(fact("vmas") * costs.vma_ns),
+            // the gather's forced flushes happen inside unmap_vmas; the final flush's IPIs
+            // inside tlb_finish_mmu (the final flush itself is in the exit's base)
+            "unmap_vmas" => ns(c.forced_flushes as f64 * costs.flush_ns),
+            "free_pgtables" => ns(c.tables as f64 * costs.table_ns),
+            "tlb_finish_mmu" => ns(c.ipis as f64 * costs.ipi_ns),
             _ => MIN_STEP_NS,
         };
         t += own;
@@ -388,7 +393,12 @@ pub fn encode(run: &TraceRun, costs: &Costs) -> Vec<u8> {
         for ((a, b), fs) in by_span {
             let slot = ((b - a) / fs.len() as u64).max(2);
             for (k, f) in fs.into_iter().enumerate() {
-                placed.push((a + slot * k as u64, (slot / 2).clamp(1, FLUSH_NS), f));
+                // a forced flush lasts what the costs price it at, within its slot
+                let len = match f.step {
+                    "tlb_flush_mmu" | "exit_mmap" => (costs.flush_ns as u64).max(1),
+                    _ => FLUSH_NS,
+                };
+                placed.push((a + slot * k as u64, len.clamp(1, (slot / 2).max(1)), f));
             }
         }
         placed.sort_by_key(|p| p.0);
@@ -410,6 +420,12 @@ pub fn encode(run: &TraceRun, costs: &Costs) -> Vec<u8> {
             );
             w.end(at + dur, cpu_track(f.cpu));
             busy[f.cpu] = at + dur;
+            // an IPI lasts what the costs price it at (flush_tlb_func on the CPU it reaches)
+            let ipi_len = if costs.ipi_ns >= 1.0 {
+                costs.ipi_ns.round() as u64
+            } else {
+                dur
+            };
             for &target in &f.ipis {
                 let ipi_at = (at + dur / 2).max(busy[target]);
                 let to = w.begin(
@@ -418,8 +434,8 @@ pub fn encode(run: &TraceRun, costs: &Costs) -> Vec<u8> {
                     "IPI: flush_tlb_func",
                     vec![("from_cpu", Arg::Int(f.cpu as i64))],
                 );
-                w.end(ipi_at + dur, cpu_track(target));
-                busy[target] = ipi_at + dur;
+                w.end(ipi_at + ipi_len, cpu_track(target));
+                busy[target] = ipi_at + ipi_len;
                 w.flow(from, to);
             }
             end = end.max(busy.iter().copied().max().unwrap_or(0));

@@ -227,7 +227,18 @@ fn slice_lengths_come_from_the_cost_model() {
         let mut costs = Costs::shipped();
         costs.anon_page_ns *= scale;
         costs.base_ns = 20_000.0;
+        costs.ipi_ns = 1_234.0 * scale;
         let d = decode(&exitmm_trace::encode(&run, &costs));
+        // An IPI slice lasts what the costs price an IPI at.
+        let ipis: Vec<&Slice> = d
+            .slices
+            .iter()
+            .filter(|s| s.name == "IPI: flush_tlb_func")
+            .collect();
+        assert!(!ipis.is_empty());
+        for s in ipis {
+            assert_eq!(s.end - s.begin, (1_234.0 * scale) as u64, "{s:?}");
+        }
         let exit = d
             .slices
             .iter()
