@@ -802,7 +802,8 @@ impl Replay {
 
 /// The model's options for replaying a snapshot: RAM enough for what it holds (twice its
 /// present pages, at least the default 16 GiB), overcommit always (the live process already
-/// passed the host's check), no TLB model, invariants amortized.
+/// passed the host's check), the host's `vm.max_map_count` (a process may have more VMAs than
+/// the default allows), no TLB model, invariants amortized.
 #[cfg(target_os = "linux")]
 pub fn replay_options(snap: &exitmm_host::snapshot::Snapshot) -> exitmm_sim::Options {
     let pages: u64 = snap.pages.iter().map(|(_, n)| n).sum();
@@ -813,6 +814,7 @@ pub fn replay_options(snap: &exitmm_host::snapshot::Snapshot) -> exitmm_sim::Opt
     };
     o.config.ram_bytes = (pages * 4096 * 2).max(16 << 30).next_multiple_of(1 << 30);
     o.config.overcommit_memory = 1;
+    o.config.max_map_count = o.config.max_map_count.max(snap.max_map_count);
     o
 }
 

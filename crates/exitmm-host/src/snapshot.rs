@@ -84,7 +84,13 @@ pub struct Snapshot {
     /// Every VMA's arena offset in the script and its kind (`anon`, `stack`, `heap`,
     /// `shared_anon`, `file`, `shmem_file`, `sysv`, `hugetlb`, `pfn`, `vdso`).
     pub vmas: Vec<(u64, &'static str)>,
+    /// The `vm.max_map_count` a replay needs: the host's at the snapshot, and at least one
+    /// more than the process's VMAs.
+    pub max_map_count: u32,
 }
+
+/// Linux's default `vm.max_map_count`, the model's too.
+const DEFAULT_MAX_MAP_COUNT: u32 = 65_530;
 
 /// The kind of one virtual page, from pagemap and the PFN's flags.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -963,6 +969,20 @@ fn finish(pid: i32, scan: Scan, live: Live) -> Snapshot {
         "# each 512 GiB region keeps its place within the region: offsets are the live addresses \
          moved to the arena"
     );
+    // The model's vm.max_map_count is the host's default; a process with more VMAs (on a
+    // host whose limit was raised) needs its replay told.
+    let host_max = std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()
+        .and_then(|s| s.trim().parse::<u32>().ok())
+        .unwrap_or(DEFAULT_MAX_MAP_COUNT);
+    let max_map_count = host_max.max(live.vmas as u32 + 1);
+    if max_map_count > DEFAULT_MAX_MAP_COUNT {
+        let _ = writeln!(
+            head,
+            "# vm.max_map_count={max_map_count} (the model's default is {DEFAULT_MAX_MAP_COUNT}): \
+             replay with exitmm run --max-map-count {max_map_count}"
+        );
+    }
     for n in &notes {
         let _ = writeln!(head, "# not reproduced: {n}");
     }
@@ -990,6 +1010,7 @@ fn finish(pid: i32, scan: Scan, live: Live) -> Snapshot {
         .collect();
     Snapshot {
         vmas: vma_kinds,
+        max_map_count,
         pid,
         script: head,
         live,
