@@ -22,6 +22,9 @@
  *                a PTE table and a dirty shared PTE (the zap's forced TLB flush) each
  *   sparseshmro N the same pages written through write(2) and only read through the mapping:
  *                clean PTEs, no forced flush
+ *   file MIB PATH  a regular file of MIB MiB made at PATH (the caller removes it), mapped
+ *                shared and every page read: page cache PTEs, the pages stay cached
+ *   zero MIB     MIB MiB of private anonymous memory, every page read: zero-page PTEs
  *   flush N      pinned to one CPU, N times: map a page, write it, unmap it (a TLB flush of
  *                this CPU each time); says how long the N took ("ready PID ns=T")
  *   flushipi N   the same with a thread of the process spinning on another CPU: each unmap's
@@ -32,6 +35,7 @@
  * child dies with its parent (PR_SET_PDEATHSIG). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -92,9 +96,9 @@ static void write_pages(char *p, size_t len) {
 }
 
 int main(int argc, char **argv) {
-	if (argc != 3) {
+	if (argc != 3 && !(argc == 4 && !strcmp(argv[1], "file"))) {
 		fprintf(stderr, "usage: exitmm-workload anon|thp|shm|vmas|mlock|fork|kept|swap|hugetlb|sparse|"
-				"sparseshm|sparseshmro|flush|flushipi N\n");
+				"sparseshm|sparseshmro|zero|flush|flushipi N | file MIB PATH\n");
 		return 2;
 	}
 	const char *shape = argv[1];
@@ -175,6 +179,31 @@ int main(int argc, char **argv) {
 					"(no active swap device?)\n", swap_kb, len >> 10);
 			return 2;
 		}
+	} else if (!strcmp(shape, "file")) {
+		if (argc != 4) {
+			fprintf(stderr, "exitmm-workload: file needs a PATH\n");
+			return 2;
+		}
+		int fd = open(argv[3], O_RDWR | O_CREAT | O_EXCL, 0600);
+		if (fd < 0)
+			die("open");
+		char buf[1 << 16];
+		memset(buf, 1, sizeof buf);
+		for (size_t off = 0; off < len; off += sizeof buf)
+			if (write(fd, buf, sizeof buf) != (ssize_t)sizeof buf)
+				die("write");
+		volatile char *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED)
+			die("mmap file");
+		close(fd);
+		for (size_t i = 0; i < len; i += 4096)
+			(void)p[i];
+	} else if (!strcmp(shape, "zero")) {
+		volatile char *p = map(len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+		if (madvise((void *)p, len, MADV_NOHUGEPAGE))
+			die("madvise nohugepage");
+		for (size_t i = 0; i < len; i += 4096)
+			(void)p[i];
 	} else if (!strcmp(shape, "hugetlb")) {
 		char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | (21 << MAP_HUGE_SHIFT), -1, 0);

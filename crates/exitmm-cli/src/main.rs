@@ -179,7 +179,7 @@ enum Cmd {
         /// The costs file (as for predict).
         #[arg(long)]
         costs: Option<PathBuf>,
-        /// Only these shapes (anon, thp, shm, vmas, mlock, fork, swap, hugetlb).
+        /// Only these shapes (anon, thp, shm, vmas, mlock, fork, swap, hugetlb, file).
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
     },

@@ -856,7 +856,7 @@ pub fn replay_snapshot(snap: &exitmm_host::snapshot::Snapshot) -> Result<Replay,
 }
 
 /// `exitmm calibrate`: kills real processes of designed shapes (`tools/workload.c`: anonymous
-/// pages, pages a forked child keeps, shmem, swapped-out pages (on a zram device the kernel
+/// pages, pages a forked child keeps, a regular file's cached pages, zero-page PTEs, shmem, swapped-out pages (on a zram device the kernel
 /// runner makes), THPs, hugetlb pages (from a pool the runner grows), one-page VMAs, mlocked
 /// pages, pages one per PTE table), each at two sizes, `repeats` times, timing SIGKILL to reap
 /// as `validate` does, and fits the cost model to the trimmed means. Two pairs of shapes that
@@ -908,6 +908,8 @@ pub fn calibrate(
         base: None,
         anon: points("anon", [128, 512], 256)?,
         kept: points("kept", [128, 512], 256)?,
+        file: points("file", [128, 512], 256)?,
+        zero: points("zero", [128, 512], 256)?,
         shmem: points("shm", [64, 256], 256)?,
         swap: points("swap", [32, 128], 256)?,
         thp: points("thp", [128, 512], 256)?,
@@ -1054,7 +1056,7 @@ pub fn trimmed_mean(mut v: Vec<f64>) -> f64 {
 }
 
 /// One shape of the predicted-vs-measured validation: `(shape, size, unit)`.
-pub const VALIDATION_SHAPES: [(&str, u64, &str); 8] = [
+pub const VALIDATION_SHAPES: [(&str, u64, &str); 9] = [
     ("anon", 1024, "MiB"),
     ("thp", 1024, "MiB"),
     ("shm", 512, "MiB"),
@@ -1063,6 +1065,7 @@ pub const VALIDATION_SHAPES: [(&str, u64, &str); 8] = [
     ("fork", 512, "MiB"),
     ("swap", 256, "MiB"),
     ("hugetlb", 512, "MiB"),
+    ("file", 1024, "MiB"),
 ];
 
 /// One validated shape: predicted and measured kill-to-reap times (ns; measured: each run).

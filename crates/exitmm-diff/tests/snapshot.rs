@@ -90,6 +90,8 @@ fn snapshots_of_workloads_replay_equal() {
         ("sparse", 300),
         ("sparseshm", 300),
         ("sparseshmro", 300),
+        ("file", 16),
+        ("zero", 16),
     ] {
         let _one = (shape == "hugetlb").then(|| HUGETLB.lock().unwrap_or_else(|e| e.into_inner()));
         let pool = nr_hugepages();
@@ -162,6 +164,14 @@ fn predict_prices_what_a_workload_holds() {
         assert_eq!(p.counts.forced_flushes, flushes, "{shape}: {:?}", p.counts);
         assert!(p.counts.tables >= 200, "{shape}: {:?}", p.counts);
     }
+    // 16 MiB of a regular file read through a mapping: 4,096 file PTEs; 16 MiB of anonymous
+    // memory only read: 4,096 zero-page PTEs.
+    let w = Workload::start("file", 16).expect("workload");
+    let p = exitmm_diff::predict_snapshot(&snapshot(w.pid).unwrap(), &costs).unwrap();
+    assert!((4_096..4_096 + 512).contains(&p.counts.file_ptes), "{:?}", p.counts);
+    let w = Workload::start("zero", 16).expect("workload");
+    let p = exitmm_diff::predict_snapshot(&snapshot(w.pid).unwrap(), &costs).unwrap();
+    assert!((4_096..4_096 + 64).contains(&p.counts.zero_ptes), "{:?}", p.counts);
     // 16 MiB of 2 MiB hugetlb pages: 8, priced as such.
     let _one = HUGETLB.lock().unwrap_or_else(|e| e.into_inner());
     match Workload::start("hugetlb", 16) {

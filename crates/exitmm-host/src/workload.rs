@@ -7,7 +7,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The shapes the workload builds, with the unit of their size argument.
-pub const SHAPES: [(&str, &str); 8] = [
+pub const SHAPES: [(&str, &str); 9] = [
     ("anon", "MiB"),
     ("thp", "MiB"),
     ("shm", "MiB"),
@@ -16,6 +16,7 @@ pub const SHAPES: [(&str, &str); 8] = [
     ("fork", "MiB"),
     ("swap", "MiB"),
     ("hugetlb", "MiB"),
+    ("file", "MiB"),
 ];
 
 /// A live workload process: it waits until it is killed (or dropped).
@@ -27,6 +28,26 @@ pub struct Workload {
     pub pid: i32,
     /// What a self-timed shape (`flush`, `flushipi`) measured itself, in ns.
     pub self_timed_ns: Option<u64>,
+    /// The regular file the `file` shape made, removed once the workload has ended.
+    file: Option<std::path::PathBuf>,
+}
+
+/// Where the `file` shape makes its file: `/var/tmp` (a disk file system by convention, so
+/// that the pages are page cache, not shmem), else the temporary directory.
+fn file_path() -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::path::Path::new("/var/tmp");
+    let dir = if dir.is_dir() {
+        dir.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    };
+    dir.join(format!(
+        "exitmm-workload-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ))
 }
 
 /// What the kernel runner sets up for a shape and runs it under: a swap device for `swap`
@@ -59,8 +80,12 @@ impl Workload {
             }
             None => Command::new(prog),
         };
+        let file = (shape == "file").then(file_path);
+        cmd.args([shape, &n.to_string()]);
+        if let Some(f) = &file {
+            cmd.arg(f);
+        }
         let mut child = cmd
-            .args([shape, &n.to_string()])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -80,6 +105,9 @@ impl Workload {
             _ => {
                 let _ = child.kill();
                 let out = child.wait_with_output().ok();
+                if let Some(f) = &file {
+                    let _ = std::fs::remove_file(f);
+                }
                 let err = out
                     .as_ref()
                     .map(|o| String::from_utf8_lossy(&o.stderr).trim().to_string())
@@ -103,6 +131,7 @@ impl Workload {
             _stdin: stdin,
             pid,
             self_timed_ns,
+            file,
         })
     }
 
@@ -158,5 +187,8 @@ impl Drop for Workload {
             let _ = self.child.kill();
         }
         let _ = self.child.wait();
+        if let Some(f) = self.file.take() {
+            let _ = std::fs::remove_file(f);
+        }
     }
 }

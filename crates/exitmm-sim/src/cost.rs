@@ -17,8 +17,12 @@ pub struct Costs {
     pub base_ns: f64,
     /// Per private anonymous 4 KiB page whose PTE is cleared and whose page is freed.
     pub anon_page_ns: f64,
-    /// Per PTE cleared whose page another mm keeps (shared after fork; file pages).
+    /// Per PTE cleared whose anonymous page another mm keeps (shared after fork).
     pub kept_pte_ns: f64,
+    /// Per PTE of a page cache page cleared (the page stays cached).
+    pub file_pte_ns: f64,
+    /// Per special PTE cleared (the zero page, a PFN map): no page behind it to put.
+    pub zero_pte_ns: f64,
     /// Per shmem page mapped (PTE cleared, and the page freed when its object goes).
     pub shmem_page_ns: f64,
     /// Per swap entry freed.
@@ -48,10 +52,12 @@ pub struct Costs {
 /// developed on (see the file for its kernel and date).
 pub const SHIPPED: &str = include_str!("costs-default.json");
 
-const FIELDS: [&str; 12] = [
+const FIELDS: [&str; 14] = [
     "base_ns",
     "anon_page_ns",
     "kept_pte_ns",
+    "file_pte_ns",
+    "zero_pte_ns",
     "shmem_page_ns",
     "swap_entry_ns",
     "thp_ns",
@@ -64,11 +70,13 @@ const FIELDS: [&str; 12] = [
 ];
 
 impl Costs {
-    fn slots(&mut self) -> [&mut f64; 12] {
+    fn slots(&mut self) -> [&mut f64; 14] {
         [
             &mut self.base_ns,
             &mut self.anon_page_ns,
             &mut self.kept_pte_ns,
+            &mut self.file_pte_ns,
+            &mut self.zero_pte_ns,
             &mut self.shmem_page_ns,
             &mut self.swap_entry_ns,
             &mut self.thp_ns,
@@ -89,6 +97,8 @@ impl Costs {
             base_ns: 0.0,
             anon_page_ns: 0.0,
             kept_pte_ns: 0.0,
+            file_pte_ns: 0.0,
+            zero_pte_ns: 0.0,
             shmem_page_ns: 0.0,
             swap_entry_ns: 0.0,
             thp_ns: 0.0,
@@ -148,8 +158,12 @@ impl Costs {
 pub struct ExitCounts {
     /// Private anonymous pages whose PTEs were cleared and which were freed.
     pub anon_freed: u64,
-    /// PTEs cleared whose pages stay (anonymous ones shared with another mm, file, zero, PFN).
+    /// PTEs of anonymous pages cleared whose pages stay (shared with another mm).
     pub kept_ptes: u64,
+    /// PTEs of page cache pages cleared.
+    pub file_ptes: u64,
+    /// Special PTEs cleared (zero page, PFN maps).
+    pub zero_ptes: u64,
     /// shmem PTEs cleared.
     pub shmem: u64,
     /// Swap entries freed.
@@ -210,7 +224,8 @@ pub fn exit_counts(records: &str, role: char) -> (ExitCounts, Vec<VmaCounts>) {
                     ..Default::default()
                 };
                 anon += v.anon.saturating_sub(v.huge_pmd * 512);
-                c.kept_ptes += v.file + v.zero + v.pfn;
+                c.file_ptes += v.file;
+                c.zero_ptes += v.zero + v.pfn;
                 c.shmem += v.shmem;
                 c.swap += v.swap;
                 c.thps += v.huge_pmd;
@@ -253,7 +268,9 @@ pub fn predict(c: &ExitCounts, k: &Costs) -> Prediction {
     let by_step = vec![
         step("exit (signal, do_exit, reap)", 1, k.base_ns),
         step("zap + free anon pages", c.anon_freed, k.anon_page_ns),
-        step("zap PTEs of kept pages", c.kept_ptes, k.kept_pte_ns),
+        step("zap PTEs of kept anon pages", c.kept_ptes, k.kept_pte_ns),
+        step("zap PTEs of file pages", c.file_ptes, k.file_pte_ns),
+        step("zap zero-page and PFN PTEs", c.zero_ptes, k.zero_pte_ns),
         step("zap + release shmem pages", c.shmem, k.shmem_page_ns),
         step("free swap entries", c.swap, k.swap_entry_ns),
         step("zap_huge_pmd (THPs)", c.thps, k.thp_ns),
@@ -274,7 +291,8 @@ pub fn predict(c: &ExitCounts, k: &Costs) -> Prediction {
 pub fn vma_cost(v: &ZapStats, anon_freed_share: f64, k: &Costs) -> f64 {
     let anon = v.anon.saturating_sub(v.huge_pmd * 512) as f64;
     anon * (anon_freed_share * k.anon_page_ns + (1.0 - anon_freed_share) * k.kept_pte_ns)
-        + (v.file + v.zero + v.pfn) as f64 * k.kept_pte_ns
+        + v.file as f64 * k.file_pte_ns
+        + (v.zero + v.pfn) as f64 * k.zero_pte_ns
         + v.shmem as f64 * k.shmem_page_ns
         + v.swap as f64 * k.swap_entry_ns
         + v.huge_pmd as f64 * k.thp_ns
@@ -292,6 +310,10 @@ pub struct Timings {
     pub anon: Vec<(u64, f64)>,
     /// Anonymous pages another process keeps.
     pub kept: Vec<(u64, f64)>,
+    /// Page cache pages mapped (read).
+    pub file: Vec<(u64, f64)>,
+    /// Zero-page PTEs (anonymous memory read, never written).
+    pub zero: Vec<(u64, f64)>,
     /// shmem pages, written (dirty shared PTEs: a forced flush per PTE table).
     pub shmem: Vec<(u64, f64)>,
     /// Swapped-out pages.
@@ -359,6 +381,16 @@ pub fn fit(t: &Timings, fallback: &Costs, source: String) -> Costs {
         &mut c.kept_pte_ns,
         per_unit(&t.kept, b).map(|k| k - table / 512.0),
         "kept_pte_ns",
+    );
+    set(
+        &mut c.file_pte_ns,
+        per_unit(&t.file, b).map(|k| k - table / 512.0),
+        "file_pte_ns",
+    );
+    set(
+        &mut c.zero_pte_ns,
+        per_unit(&t.zero, b).map(|k| k - table / 512.0),
+        "zero_pte_ns",
     );
     set(
         &mut c.flush_ns,
@@ -474,7 +506,7 @@ mod tests {
         assert_eq!(v.len(), 1);
         assert_eq!(c.thps, 1);
         assert_eq!(c.anon_freed, 300); // 301 freed, one of them the THP
-        assert_eq!(c.kept_ptes, 6 + (512 - 300));
+        assert_eq!((c.kept_ptes, c.file_ptes), (512 - 300, 6));
         assert_eq!((c.swap, c.vmas, c.locked), (2, 1, 8));
         assert_eq!((c.tables, c.forced_flushes, c.ipis), (4, 2, 4));
         let p = predict(&c, &Costs::shipped());

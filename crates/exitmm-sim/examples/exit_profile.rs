@@ -1,0 +1,39 @@
+//! Times the model's exit of a process holding N pages of a load, for profiling with `perf`:
+//! `cargo run --release -p exitmm-sim --example exit_profile -- anon 1048576 5 [CPUS]`.
+//! With `PERF_CTL=FIFO` (perf record -D -1 --control fifo:FIFO) perf records the exits only.
+
+use exitmm_sim::bench::{model_exit, setup, Load};
+use std::io::Write;
+
+fn main() {
+    let a: Vec<String> = std::env::args().collect();
+    let load = match a.get(1).map(String::as_str) {
+        Some("anon") | None => Load::Anon,
+        Some(other) => {
+            eprintln!("exit_profile: only 'anon' here, not '{other}'");
+            std::process::exit(2);
+        }
+    };
+    let n = a.get(2).and_then(|s| s.parse().ok()).unwrap_or(1 << 20);
+    let runs = a.get(3).and_then(|s| s.parse().ok()).unwrap_or(5);
+    let cpus = a.get(4).and_then(|s| s.parse().ok()).unwrap_or(0);
+    if let Ok(ctl) = std::env::var("PERF_CTL") {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(ctl)
+            .expect("fifo");
+        for _ in 0..runs {
+            let mut sim = setup(load, n, cpus);
+            f.write_all(b"enable\n").expect("ctl");
+            sim.exit_role(exitmm_script::Role::P);
+            f.write_all(b"disable\n").expect("ctl");
+        }
+        return;
+    }
+    let (t, _) = model_exit(load, n, runs, cpus);
+    println!(
+        "{n} pages: best {:.3} ms, {:.2} ns/page",
+        t.as_secs_f64() * 1e3,
+        t.as_nanos() as f64 / n as f64
+    );
+}
