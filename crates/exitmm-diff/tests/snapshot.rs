@@ -168,10 +168,18 @@ fn predict_prices_what_a_workload_holds() {
     // memory only read: 4,096 zero-page PTEs.
     let w = Workload::start("file", 16).expect("workload");
     let p = exitmm_diff::predict_snapshot(&snapshot(w.pid).unwrap(), &costs).unwrap();
-    assert!((4_096..4_096 + 512).contains(&p.counts.file_ptes), "{:?}", p.counts);
+    assert!(
+        (4_096..4_096 + 512).contains(&p.counts.file_ptes),
+        "{:?}",
+        p.counts
+    );
     let w = Workload::start("zero", 16).expect("workload");
     let p = exitmm_diff::predict_snapshot(&snapshot(w.pid).unwrap(), &costs).unwrap();
-    assert!((4_096..4_096 + 64).contains(&p.counts.zero_ptes), "{:?}", p.counts);
+    assert!(
+        (4_096..4_096 + 64).contains(&p.counts.zero_ptes),
+        "{:?}",
+        p.counts
+    );
     // 16 MiB of 2 MiB hugetlb pages: 8, priced as such.
     let _one = HUGETLB.lock().unwrap_or_else(|e| e.into_inner());
     match Workload::start("hugetlb", 16) {
