@@ -856,17 +856,17 @@ pub fn replay_snapshot(snap: &exitmm_host::snapshot::Snapshot) -> Result<Replay,
 }
 
 /// `exitmm calibrate`: kills real processes of designed shapes (`tools/workload.c`: anonymous
-/// pages, pages a forked child keeps, a regular file's cached pages, zero-page PTEs, shmem, swapped-out pages (on a zram device the kernel
-/// runner makes), THPs, hugetlb pages (from a pool the runner grows), one-page VMAs, mlocked
-/// pages, pages one per PTE table), each at two sizes, `repeats` times, timing SIGKILL to reap
-/// as `validate` does, and fits the cost model to the trimmed means. Two pairs of shapes that
-/// differ in one step only are timed in turn, many times, and their medians compared: written
-/// against read sparse shmem pages (a forced flush per PTE table); and the IPI is an munmap's
-/// flush with a thread of the process running on another CPU less the same without it, per
-/// munmap, as the workload times its own loop. The sizes stay at or
-/// below half of `validate`'s shapes (512 MiB, 25,000 VMAs; validate: 1 GiB, 50,000 VMAs), so
-/// that validation tests the model beyond what it was fitted on. `progress` is told each point
-/// as it starts. A shape the host cannot build (swap without zram, hugetlb without a pool, the
+/// pages, pages a forked child keeps, a regular file's cached pages, zero-page PTEs, shmem,
+/// swapped-out pages (on a zram device the kernel runner makes), THPs, hugetlb pages (from a
+/// pool the runner grows), one-page VMAs, mlocked pages, pages one per PTE table), each at two
+/// sizes, `repeats` times, timing SIGKILL to reap as `validate` does, and fits the cost model
+/// to the trimmed means. The forced flush is the difference of two shapes timed in turn many
+/// times, compared by medians (written against read sparse shmem pages); the IPI is an
+/// munmap's flush with a thread of the process running on another CPU less the same without
+/// it, per munmap, as the workload times its own loop. The sizes stay at or below half of
+/// `validate`'s shapes (512 MiB, 25,000 VMAs; validate: 1 GiB, 50,000 VMAs), so that
+/// validation tests the model beyond what it was fitted on. `progress` is told each point as
+/// it starts. A shape the host cannot build (swap without zram, hugetlb without a pool, the
 /// IPI with one CPU) keeps the shipped figure and is listed in the result's `unmeasured`.
 #[cfg(target_os = "linux")]
 pub fn calibrate(
@@ -1115,13 +1115,12 @@ pub fn validate_shape(
         predicted.push(p.prediction.total_ns);
         measured.push(w.kill_and_time().map_err(|e| e.to_string())?.as_nanos() as f64);
     }
-    predicted.sort_by(f64::total_cmp);
     measured.sort_by(f64::total_cmp);
     Ok(Validation {
         shape,
         size,
         unit,
-        predicted_ns: predicted[predicted.len() / 2],
+        predicted_ns: median(predicted),
         measured_ns: measured,
     })
 }
