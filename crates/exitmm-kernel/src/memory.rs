@@ -12,9 +12,6 @@ use crate::pgtable::{
 use crate::{Errno, Fault, Kernel};
 use alloc::vec::Vec;
 
-/// How many PTEs ahead `zap_pte_range` prefetches the frame metadata of.
-const ZAP_PREFETCH: usize = 32;
-
 /// What a zap walk cleared, by kind, for the teardown report.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ZapStats {
@@ -1171,8 +1168,10 @@ impl<H: Hardware> Kernel<H> {
             let mut dirty_shared = false;
             let pass_start = addr;
             let mut rss = [0i64; 4];
-            // Counted in locals and added to `zap` once per pass.
+            // Counted in locals and added to `zap` once per pass, as are the addresses of the
+            // first and last PTE cleared (the gather's range).
             let (mut ptes, mut zero, mut raw) = (0u64, 0u64, 0u64);
+            let (mut first, mut last) = (u64::MAX, 0u64);
             // pte_offset_map_lock: the model's page-table lock is the &mut borrow of the table.
             let mut i = Level::Pte.index(addr);
             // What the walk left to do outside the table's borrow (it needs the whole kernel).
@@ -1188,13 +1187,6 @@ impl<H: Hardware> Kernel<H> {
                 let t = self.hw.table_mut(table);
                 while addr != end {
                     let e = t[i];
-                    // The frame metadata of an entry a few ahead is fetched while this one is
-                    // zapped (a cache hint only).
-                    if let Some(&ahead) = t.get(i + ZAP_PREFETCH) {
-                        if pt::present(ahead) {
-                            self.mem.prefetch(pt::pfn_of(ahead));
-                        }
-                    }
                     if pt::none(e) {
                         addr += PAGE_SIZE;
                         i += 1;
@@ -1226,7 +1218,8 @@ impl<H: Hardware> Kernel<H> {
                     }
                     // ptep_get_and_clear_full + tlb_remove_tlb_entry
                     t[i] = 0;
-                    tlb.remove_tlb_entry(addr);
+                    first = first.min(addr);
+                    last = addr;
                     ptes += 1;
                     let pfn = pt::pfn_of(e);
                     if e & pt::SPECIAL != 0 {
@@ -1292,6 +1285,7 @@ impl<H: Hardware> Kernel<H> {
             for (c, d) in rss.iter().enumerate() {
                 mm.rss[c] += d; // add_mm_rss_vec
             }
+            tlb.remove_tlb_entries(first, last, ptes);
             zap.ptes += ptes;
             zap.zero += zero;
             zap.pfn += raw;

@@ -186,6 +186,20 @@ impl MmuGather {
         self.stats.entries += 1;
     }
 
+    /// `tlb_remove_tlb_entry` (5.10/6.x) for `n` cleared PTEs, the lowest at `first` and the
+    /// highest at `last`: what `n` calls of [`MmuGather::remove_tlb_entry`] do, done once
+    /// (`zap_pte_range` counts a pass's entries and gives them here before it flushes).
+    #[inline]
+    pub fn remove_tlb_entries(&mut self, first: u64, last: u64, n: u64) {
+        if n == 0 {
+            return;
+        }
+        self.start = self.start.min(first);
+        self.end = self.end.max(last + (1 << PAGE_SHIFT));
+        self.cleared_ptes = true;
+        self.stats.entries += n;
+    }
+
     /// `tlb_remove_pmd_tlb_entry`: the PMD leaf of a THP mapping `pages` base pages (0 for the
     /// huge zero page) at `addr` was cleared.
     pub fn remove_pmd_tlb_entry(&mut self, addr: u64, pages: u64) {

@@ -1,13 +1,14 @@
 //! The buddy allocator over sparse sections (mm/page_alloc.c, mm/sparse.c).
 //!
-//! Frame metadata lives in sections of [`SECTION_PAGES`] frames created the first time the
-//! allocator hands out a frame inside them, so a large simulated RAM costs nothing until used.
+//! Frame metadata lives in one array indexed by frame number, grown a section of
+//! [`SECTION_PAGES`] frames at a time when the allocator first hands out a frame of a section
+//! beyond it, so a large simulated RAM costs nothing until used (the sections are taken from
+//! the lowest up).
 //! Free blocks of order 0..=[`MAX_ORDER`] sit on intrusive doubly linked lists threaded through
 //! their head page's metadata; order-0 frees go to a small per-CPU-style cache first (`pcp`),
 //! as in Linux, and are drained to the buddy lists in batches.
 
 use crate::page::{Page, PageFlags, Pfn, NO_PFN};
-use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 /// Largest buddy order (4 MiB blocks), `MAX_PAGE_ORDER` on x86-64.
@@ -28,7 +29,11 @@ pub enum AllocError {
 
 /// Physical memory: frame metadata, the free lists, and counters.
 pub struct PhysMem {
-    sections: Vec<Option<Box<[Page]>>>,
+    /// Frame metadata, indexed by frame number, for the sections up to the highest one
+    /// touched (an untouched section below it is all defaults and never read).
+    pages: Vec<Page>,
+    /// Which sections have been touched (their frames handed to the free lists).
+    touched: Vec<bool>,
     /// Sections never touched yet, taken from the end (all their frames are free).
     untouched: Vec<u32>,
     free_head: [Pfn; MAX_ORDER as usize + 1],
@@ -121,7 +126,8 @@ impl PhysMem {
         let mut untouched: Vec<u32> = (0..nsec as u32).collect();
         untouched.reverse();
         PhysMem {
-            sections: (0..nsec).map(|_| None).collect(),
+            pages: Vec::new(),
+            touched: alloc::vec![false; nsec],
             untouched,
             free_head: [NO_PFN; MAX_ORDER as usize + 1],
             pcp: Vec::with_capacity(PCP_HIGH + PCP_BATCH),
@@ -155,56 +161,34 @@ impl PhysMem {
     /// Metadata of a frame that has a section.
     #[inline]
     pub fn page(&self, pfn: Pfn) -> &Page {
-        let s = self.sections[pfn as usize / SECTION_PAGES]
-            .as_ref()
-            .expect("frame in an untouched section");
-        &s[pfn as usize % SECTION_PAGES]
+        &self.pages[pfn as usize]
     }
 
     /// Mutable metadata of a frame that has a section.
     #[inline]
     pub fn page_mut(&mut self, pfn: Pfn) -> &mut Page {
-        let s = self.sections[pfn as usize / SECTION_PAGES]
-            .as_mut()
-            .expect("frame in an untouched section");
-        &mut s[pfn as usize % SECTION_PAGES]
-    }
-
-    /// A hint that frame `pfn`'s metadata is about to be used: on x86-64 a prefetch of its
-    /// cache line. It changes nothing the model computes, only how soon the line arrives.
-    #[inline]
-    pub fn prefetch(&self, pfn: Pfn) {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(Some(s)) = self.sections.get(pfn as usize / SECTION_PAGES) {
-            let p: *const Page = &s[pfn as usize % SECTION_PAGES];
-            // SAFETY: a prefetch reads nothing architecturally; the address is in bounds.
-            unsafe {
-                core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
-                    p as *const i8,
-                )
-            };
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = pfn;
+        &mut self.pages[pfn as usize]
     }
 
     /// True if `pfn` lies in a section that has metadata.
     pub fn has_section(&self, pfn: Pfn) -> bool {
-        self.sections
+        self.touched
             .get(pfn as usize / SECTION_PAGES)
-            .is_some_and(|s| s.is_some())
+            .is_some_and(|&t| t)
     }
 
     /// Iterates over every frame that has metadata: `(pfn, &page)`.
     pub fn frames(&self) -> impl Iterator<Item = (Pfn, &Page)> {
-        self.sections
+        self.touched
             .iter()
             .enumerate()
-            .filter_map(|(i, s)| s.as_ref().map(|s| (i, s)))
-            .flat_map(|(i, s)| {
-                s.iter()
+            .filter(|(_, &t)| t)
+            .flat_map(|(i, _)| {
+                let base = i * SECTION_PAGES;
+                self.pages[base..base + SECTION_PAGES]
+                    .iter()
                     .enumerate()
-                    .map(move |(j, p)| ((i * SECTION_PAGES + j) as Pfn, p))
+                    .map(move |(j, p)| ((base + j) as Pfn, p))
             })
     }
 
@@ -244,12 +228,22 @@ impl PhysMem {
         p.mapcount = 0;
     }
 
+    /// Section `s` gets metadata: the array grows to cover it if it ends below (its capacity
+    /// doubling, so growing is amortized; capacity not yet used is never written).
+    fn make_section(&mut self, s: usize) {
+        let end = (s + 1) * SECTION_PAGES;
+        if self.pages.len() < end {
+            self.pages.reserve(end - self.pages.len());
+            self.pages.resize(end, Page::default());
+        }
+        self.touched[s] = true;
+    }
+
     fn touch_section(&mut self) -> bool {
         let Some(s) = self.untouched.pop() else {
             return false;
         };
-        self.sections[s as usize] =
-            Some(alloc::vec![Page::default(); SECTION_PAGES].into_boxed_slice());
+        self.make_section(s as usize);
         let base = s as usize * SECTION_PAGES;
         let block = 1usize << MAX_ORDER;
         for b in (0..SECTION_PAGES).step_by(block).rev() {
@@ -359,7 +353,9 @@ impl PhysMem {
         for (o, p) in old.iter_mut().zip(self.pcp.drain(..PCP_BATCH)) {
             *o = p;
         }
-        old.sort_unstable();
+        if !old.is_sorted() {
+            old.sort_unstable();
+        }
         let mut i = 0;
         while i < PCP_BATCH {
             let pfn = old[i];
@@ -403,21 +399,20 @@ impl PhysMem {
         debug_assert!(order > MAX_ORDER);
         let per = (1usize << order) / SECTION_PAGES;
         let block = 1usize << MAX_ORDER;
-        let free_section = |m: &Self, s: usize| match &m.sections[s] {
-            None => true,
-            Some(_) => (0..SECTION_PAGES).step_by(block).all(|b| {
-                let p = m.page((s * SECTION_PAGES + b) as Pfn);
-                p.flags.contains(PageFlags::BUDDY) && p.mapcount == MAX_ORDER as i32
-            }),
+        let free_section = |m: &Self, s: usize| {
+            !m.touched[s]
+                || (0..SECTION_PAGES).step_by(block).all(|b| {
+                    let p = m.page((s * SECTION_PAGES + b) as Pfn);
+                    p.flags.contains(PageFlags::BUDDY) && p.mapcount == MAX_ORDER as i32
+                })
         };
-        let first = (0..self.sections.len() / per)
+        let first = (0..self.touched.len() / per)
             .map(|g| g * per)
             .find(|&s| (s..s + per).all(|i| free_section(self, i)))?;
         for s in first..first + per {
-            if self.sections[s].is_none() {
+            if !self.touched[s] {
                 self.untouched.retain(|&u| u as usize != s);
-                self.sections[s] =
-                    Some(alloc::vec![Page::default(); SECTION_PAGES].into_boxed_slice());
+                self.make_section(s);
             } else {
                 for b in (0..SECTION_PAGES).step_by(block) {
                     self.list_del((s * SECTION_PAGES + b) as Pfn, MAX_ORDER);
@@ -561,10 +556,10 @@ mod tests {
     #[test]
     fn sections_are_made_on_demand() {
         let m = PhysMem::new(16 << 30);
-        assert_eq!(m.sections.iter().filter(|s| s.is_some()).count(), 0);
+        assert_eq!(m.touched.iter().filter(|&&t| t).count(), 0);
         let mut m = m;
         let p = m.alloc_pages(0).unwrap();
         assert!(m.has_section(p));
-        assert_eq!(m.sections.iter().filter(|s| s.is_some()).count(), 1);
+        assert_eq!(m.touched.iter().filter(|&&t| t).count(), 1);
     }
 }

@@ -338,8 +338,9 @@ pub struct Cpus {
     pub current: usize,
     cpumask: HashMap<MmId, BTreeSet<usize>>,
     pgd: HashMap<MmId, Pfn>,
-    /// Generation of every frame and the step that last freed it, by PFN (one store per
-    /// free).
+    /// Generation and the step that last freed it, by PFN, of every frame a TLB or walk
+    /// cache has held (one store per free). A frame beyond it was never cached, so no entry
+    /// can be stale for it and its frees need no record: the first fill finds generation 0.
     gens: Vec<FrameGen>,
     steps: Vec<&'static str>,
     /// The kernel step now running.
@@ -389,12 +390,22 @@ impl Cpus {
         self.gens.get(pfn as usize).map_or(0, |g| g.gen())
     }
 
-    /// A frame was freed: new generation, and remember who freed it.
-    pub fn frame_freed(&mut self, pfn: Pfn) {
+    /// The generation of a frame about to be cached; from now on its frees are recorded.
+    fn gen_cached(&mut self, pfn: Pfn) -> u32 {
         let i = pfn as usize;
         if self.gens.len() <= i {
             self.gens
                 .resize((i + 1).next_power_of_two().max(1024), FrameGen::default());
+        }
+        self.gens[i].gen()
+    }
+
+    /// A frame was freed: new generation, and remember who freed it.
+    pub fn frame_freed(&mut self, pfn: Pfn) {
+        let i = pfn as usize;
+        if self.gens.len() <= i {
+            // Never cached: nothing can hold a stale translation to it.
+            return;
         }
         let last = self.steps.len() - 1;
         let step = if std::ptr::eq(self.steps[last], self.step) {
@@ -603,7 +614,7 @@ impl Cpus {
                             return false;
                         }
                         let t = pt::pfn_of(e);
-                        let gen = self.gen(t);
+                        let gen = self.gen_cached(t);
                         self.cpus[cpu].pdpte.insert(
                             mm,
                             gslot,
@@ -626,7 +637,7 @@ impl Cpus {
                     return false;
                 }
                 let t = pt::pfn_of(e);
-                let gen = self.gen(t);
+                let gen = self.gen_cached(t);
                 self.cpus[cpu].psc.insert(
                     mm,
                     slot,
@@ -645,7 +656,7 @@ impl Cpus {
             return false;
         }
         let pfn = pt::pfn_of(e);
-        let gen = self.gen(pfn);
+        let gen = self.gen_cached(pfn);
         self.cpus[cpu].tlb.insert(
             mm,
             page,
@@ -666,7 +677,7 @@ impl Cpus {
             return false;
         }
         let pfn = pt::pfn_of(e);
-        let gen = self.gen(pfn);
+        let gen = self.gen_cached(pfn);
         self.cpus[cpu].tlb.insert(
             mm,
             page,
