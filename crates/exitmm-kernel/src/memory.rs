@@ -1170,7 +1170,7 @@ impl<H: Hardware> Kernel<H> {
             let mut rss = [0i64; 4];
             // Counted in locals and added to `zap` once per pass, as are the addresses of the
             // first and last PTE cleared (the gather's range).
-            let (mut ptes, mut zero, mut raw) = (0u64, 0u64, 0u64);
+            let (mut ptes, mut zero, mut raw, mut anon) = (0u64, 0u64, 0u64, 0i64);
             let (mut first, mut last) = (u64::MAX, 0u64);
             // pte_offset_map_lock: the model's page-table lock is the &mut borrow of the table.
             let mut i = Level::Pte.index(addr);
@@ -1244,7 +1244,11 @@ impl<H: Hardware> Kernel<H> {
                             page.flags.insert(PageFlags::REFERENCED); // mark_page_accessed
                         }
                     }
-                    rss[mm_counter(page.flags)] -= 1;
+                    if page.flags.contains(PageFlags::ANON) {
+                        anon += 1;
+                    } else {
+                        rss[mm_counter(page.flags)] -= 1;
+                    }
                     // page_remove_rmap
                     page.mapcount -= 1;
                     let unmapped = page.mapcount == 0;
@@ -1282,6 +1286,7 @@ impl<H: Hardware> Kernel<H> {
                     break;
                 }
             }
+            rss[MM_ANONPAGES] -= anon;
             for (c, d) in rss.iter().enumerate() {
                 mm.rss[c] += d; // add_mm_rss_vec
             }

@@ -359,19 +359,20 @@ impl MmuGather {
         hw: &mut H,
         mem: &mut PhysMem,
     ) {
+        // Counted in locals, added to the stats once.
+        let (mut released, mut freed) = (0u64, 0u64);
         for b in &mut self.batches {
             for (head, nr) in b.pages.drain(..) {
                 if nr == 512 && mem.free_large_folio(head) {
                     // The whole THP, held by nobody else: freed as one folio.
-                    self.stats.pages_released += 512;
-                    self.stats.pages_freed += 512;
+                    released += 512;
+                    freed += 512;
                     for pfn in head..head + 512 {
                         hw.frame_freed(pfn);
                     }
                     continue;
                 }
-                self.stats.pages_released += nr as u64;
-                let mut freed = 0;
+                released += nr as u64;
                 for pfn in head..head + nr {
                     let p = mem.page_mut(pfn);
                     if p.flags.contains(PageFlags::HUGETLB) {
@@ -386,9 +387,10 @@ impl MmuGather {
                         freed += 1;
                     }
                 }
-                self.stats.pages_freed += freed;
             }
         }
+        self.stats.pages_released += released;
+        self.stats.pages_freed += freed;
         self.active = 0;
     }
 
