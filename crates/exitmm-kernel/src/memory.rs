@@ -183,6 +183,7 @@ impl<H: Hardware> Kernel<H> {
 
     /// The table below entry `idx` of `table`, allocating it if none (`__pud_alloc`,
     /// `__pmd_alloc`, `__pte_alloc`).
+    #[inline]
     pub(crate) fn table_below(
         &mut self,
         mm: &mut Mm,
@@ -195,6 +196,18 @@ impl<H: Hardware> Kernel<H> {
             debug_assert!(!pt::leaf(e), "a huge leaf where a table was expected");
             return Ok(Some(pt::pfn_of(e)));
         }
+        self.table_alloc_below(mm, table, idx, alloc)
+    }
+
+    /// [`Kernel::table_below`] where the entry is empty: the new table, if `alloc`.
+    #[inline(never)]
+    fn table_alloc_below(
+        &mut self,
+        mm: &mut Mm,
+        table: Pfn,
+        idx: usize,
+        alloc: bool,
+    ) -> Result<Option<Pfn>, Errno> {
         if !alloc {
             return Ok(None);
         }
@@ -289,10 +302,10 @@ impl<H: Hardware> Kernel<H> {
         mm: &mut Mm,
         start: u64,
     ) -> crate::mm_types::AnonVmaId {
-        let vma = mm.vmas[&start].clone();
-        if let Some(a) = vma.anon_vma {
+        if let Some(a) = mm.vmas[&start].anon_vma {
             return a;
         }
+        let vma = mm.vmas[&start].clone();
         let compatible = |a: &Vma, b: &Vma| {
             a.end == b.start
                 && a.file == b.file
@@ -355,7 +368,12 @@ impl<H: Hardware> Kernel<H> {
         };
         let old = self.mem.page(pfn).content;
         let c = self.new_content();
-        if let Some(bp) = self.uprobe_contents.get(&old).cloned() {
+        let bp = if self.uprobe_contents.is_empty() {
+            None
+        } else {
+            self.uprobe_contents.get(&old).cloned()
+        };
+        if let Some(bp) = bp {
             let mut offsets = bp.offsets;
             offsets.remove(&((addr & (PAGE_SIZE - 1)) as u16));
             if !offsets.is_empty() {
@@ -428,14 +446,23 @@ impl<H: Hardware> Kernel<H> {
         {
             return Ok(());
         }
-        let existing = self
-            .table_below(mm, pmd, Level::Pmd.index(addr), false)
-            .expect("no allocation");
+        // The PTE table the PMD entry read above names, if any; if it named none, or a huge
+        // leaf, the huge paths above may have changed it (a split, a fallback), so it is read
+        // again.
+        let pe = if pt::present(pe) && !pt::leaf(pe) {
+            pe
+        } else {
+            self.hw.table(pmd)[Level::Pmd.index(addr)]
+        };
+        let existing = (pt::present(pe) && !pt::leaf(pe)).then(|| pt::pfn_of(pe));
         let idx = Level::Pte.index(addr);
         let e = existing.map(|t| self.hw.table(t)[idx]).unwrap_or(0);
         if pt::none(e) {
             return if vma.file.is_none() {
-                let table = self.pte_alloc(mm, pmd, addr)?;
+                let table = match existing {
+                    Some(t) => t,
+                    None => self.pte_alloc(mm, pmd, addr)?,
+                };
                 self.do_anonymous_page(mm, &vma, table, addr, write)
             } else if !write {
                 self.do_read_fault(mm, &vma, pmd, addr)
@@ -515,7 +542,11 @@ impl<H: Hardware> Kernel<H> {
         addr: u64,
         content: u32,
     ) -> Result<Pfn, Fault> {
-        let av = self.anon_vma_prepare(mm, vma.start);
+        // anon_vma_prepare's inline part: the VMA has one already.
+        let av = match vma.anon_vma {
+            Some(a) => a,
+            None => self.anon_vma_prepare(mm, vma.start),
+        };
         let pfn = self.mem.alloc_pages(0).map_err(|_| Fault::Oom)?;
         let p = self.mem.page_mut(pfn);
         p.flags = PageFlags::ANON
