@@ -705,8 +705,19 @@ fn diff(
     }
 }
 
-/// `exitmm bench`: each point timed on the model (best of R) and on the kernel (median of R,
-/// less the median exit of a child that set nothing up).
+/// The most runs `exitmm bench` times a small load's exit on the model.
+const MODEL_RUNS_MAX: u32 = 100;
+
+/// How many runs `exitmm bench` takes the model's best of for `n` units: `runs`, or more for a
+/// small load (enough for 2^22 units in all, up to [`MODEL_RUNS_MAX`]): an exit of a few µs is
+/// otherwise at the mercy of one interruption.
+fn model_runs(runs: u32, n: u64) -> u32 {
+    let more = ((1u64 << 22) / n.max(1)).min(MODEL_RUNS_MAX as u64) as u32;
+    runs.max(more)
+}
+
+/// `exitmm bench`: each point timed on the model (best of R, more for small loads) and on the
+/// kernel (median of R, less the median exit of a child that set nothing up).
 fn bench(quick: bool, json: bool, cpus: usize, no_kernel: bool) -> Result<(), Failure> {
     use exitmm_host::ExitLoad;
     use exitmm_sim::bench::{model_exit, Load};
@@ -752,7 +763,7 @@ fn bench(quick: bool, json: bool, cpus: usize, no_kernel: bool) -> Result<(), Fa
     for (load, ns) in &points {
         for &n in ns {
             bar.set_message(format!("{} x{n}", load.name()));
-            let (model, report) = model_exit(*load, n, runs, cpus);
+            let (model, report) = model_exit(*load, n, model_runs(runs, n), cpus);
             let model_ns = model.as_nanos() as f64 / n as f64;
             // What the cost model says the kernel takes for this exit, less the base.
             let (counts, _) = exitmm_sim::cost::exit_counts(
@@ -790,7 +801,8 @@ fn bench(quick: bool, json: bool, cpus: usize, no_kernel: bool) -> Result<(), Fa
         return Ok(());
     }
     println!(
-        "exit cost, model (--cpus {cpus}, no checking; best of {runs}) beside this machine's kernel \
+        "exit cost, model (--cpus {cpus}, no checking; best of {runs}, of up to {MODEL_RUNS_MAX} for small \
+         loads) beside this machine's kernel \
          ({}; SIGKILL to reaped, median of {runs}, less an empty child's)",
         exitmm_host::kernel_release()
     );
@@ -1016,5 +1028,18 @@ fn main() -> ExitCode {
             }
             ExitCode::from(code)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_loads_are_timed_more_often() {
+        assert_eq!(model_runs(5, 1 << 20), 5);
+        assert_eq!(model_runs(5, 1 << 16), 64);
+        assert_eq!(model_runs(5, 1 << 10), MODEL_RUNS_MAX);
+        assert_eq!(model_runs(3, 1 << 22), 3);
     }
 }
