@@ -181,9 +181,7 @@ impl MmuGather {
     /// `tlb_remove_tlb_entry` (5.10/6.x): a PTE at `addr` was cleared.
     #[inline]
     pub fn remove_tlb_entry(&mut self, addr: u64) {
-        self.adjust_range(addr, 1 << PAGE_SHIFT);
-        self.cleared_ptes = true;
-        self.stats.entries += 1;
+        self.remove_tlb_entries(addr, addr, 1);
     }
 
     /// `tlb_remove_tlb_entry` (5.10/6.x) for `n` cleared PTEs, the lowest at `first` and the
@@ -194,8 +192,7 @@ impl MmuGather {
         if n == 0 {
             return;
         }
-        self.start = self.start.min(first);
-        self.end = self.end.max(last + (1 << PAGE_SHIFT));
+        self.adjust_range(first, last + (1 << PAGE_SHIFT) - first);
         self.cleared_ptes = true;
         self.stats.entries += n;
     }
