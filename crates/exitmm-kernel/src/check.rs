@@ -183,6 +183,11 @@ impl<H: Hardware> Kernel<H> {
                 self.mem.nr_free()
             ));
         }
+        if let Some(o) = self.mem.nonempty_mismatch() {
+            bad.push(format!(
+                "the free-area summary is wrong for order {o} (its list and its bit disagree)"
+            ));
+        }
         bad
     }
 

@@ -417,6 +417,7 @@ impl<H: Hardware> Kernel<H> {
             count: 1,
             pgd,
             vmas: Default::default(),
+            vma_hint: Default::default(),
             map_count: 0,
             rss: [0; 4],
             pgtables_bytes: 0,

@@ -223,6 +223,10 @@ pub struct Mm {
     pub pgd: Pfn,
     /// The VMA tree, by start address. Guarded by `mmap_lock`.
     pub vmas: BTreeMap<u64, Vma>,
+    /// The key (start) of the VMA `vma_at` found last: a one-entry cache in the role of 5.10's
+    /// per-task `vmacache` (mm/vmacache.c). It is checked against the tree on every use, so
+    /// no change to the tree can make it answer wrongly, and nothing has to invalidate it.
+    pub vma_hint: core::cell::Cell<u64>,
     /// `map_count`.
     pub map_count: u32,
     /// `rss_stat`, in pages.
@@ -334,11 +338,21 @@ impl Mm {
 
     /// The VMA containing `addr`.
     pub fn vma_at(&self, addr: u64) -> Option<&Vma> {
-        self.vmas
+        let hint = self.vma_hint.get();
+        if hint <= addr {
+            // VMAs do not overlap: one that starts at or below `addr` and ends above it is
+            // the one containing it.
+            if let Some(v) = self.vmas.get(&hint).filter(|v| v.end > addr) {
+                return Some(v);
+            }
+        }
+        let (&start, v) = self
+            .vmas
             .range(..=addr)
             .next_back()
-            .map(|(_, v)| v)
-            .filter(|v| v.end > addr)
+            .filter(|(_, v)| v.end > addr)?;
+        self.vma_hint.set(start);
+        Some(v)
     }
 
     /// Start addresses of the VMAs overlapping `[start, end)`.

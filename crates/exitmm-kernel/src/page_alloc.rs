@@ -37,6 +37,9 @@ pub struct PhysMem {
     /// Sections never touched yet, taken from the end (all their frames are free).
     untouched: Vec<u32>,
     free_head: [Pfn; MAX_ORDER as usize + 1],
+    /// Bit `o` set: the order-`o` free list is not empty (a summary of `free_head`, so
+    /// `rmqueue` finds the lowest usable order in one step).
+    nonempty: u32,
     pcp: Vec<Pfn>,
     nr_frames: u64,
     nr_free: u64,
@@ -130,6 +133,7 @@ impl PhysMem {
             touched: alloc::vec![false; nsec],
             untouched,
             free_head: [NO_PFN; MAX_ORDER as usize + 1],
+            nonempty: 0,
             pcp: Vec::with_capacity(PCP_HIGH + PCP_BATCH),
             nr_frames: (nsec * SECTION_PAGES) as u64,
             nr_free: (nsec * SECTION_PAGES) as u64,
@@ -206,6 +210,7 @@ impl PhysMem {
             self.page_mut(head).index = pfn;
         }
         self.free_head[order as usize] = pfn;
+        self.nonempty |= 1 << order;
     }
 
     fn list_del(&mut self, pfn: Pfn, order: u32) {
@@ -217,6 +222,9 @@ impl PhysMem {
             self.page_mut(prev).mapping = next;
         } else {
             self.free_head[order as usize] = next;
+            if next == NO_PFN {
+                self.nonempty &= !(1 << order);
+            }
         }
         if next != NO_PFN {
             self.page_mut(next).index = prev;
@@ -254,8 +262,9 @@ impl PhysMem {
 
     fn rmqueue(&mut self, order: u32) -> Option<Pfn> {
         loop {
-            let found = (order..=MAX_ORDER).find(|&o| self.free_head[o as usize] != NO_PFN);
-            if let Some(mut o) = found {
+            let usable = self.nonempty >> order;
+            if usable != 0 {
+                let mut o = order + usable.trailing_zeros();
                 let pfn = self.free_head[o as usize];
                 self.list_del(pfn, o);
                 while o > order {
@@ -456,6 +465,13 @@ impl PhysMem {
         }
     }
 
+    /// The first order whose bit in the non-empty summary disagrees with its free list, if
+    /// any (for invariant checks).
+    pub fn nonempty_mismatch(&self) -> Option<u32> {
+        (0..=MAX_ORDER)
+            .find(|&o| (self.nonempty >> o & 1 == 1) != (self.free_head[o as usize] != NO_PFN))
+    }
+
     /// Counts free frames by walking the free lists and the caches (for invariant checks).
     pub fn count_free_walk(&self) -> u64 {
         let mut n = self.pcp.len() as u64 + (self.untouched.len() * SECTION_PAGES) as u64;
@@ -485,6 +501,7 @@ mod tests {
         let big = m.alloc_pages(3).unwrap();
         assert_eq!(m.nr_free(), total - 5008);
         assert_eq!(m.count_free_walk(), m.nr_free());
+        assert_eq!(m.nonempty_mismatch(), None);
         let v0 = v[0];
         let gen = m.page(v0).gen;
         for p in v.drain(..) {
@@ -501,6 +518,7 @@ mod tests {
         m.drain_pcp();
         assert_eq!(m.nr_free(), total);
         assert_eq!(m.count_free_walk(), total);
+        assert_eq!(m.nonempty_mismatch(), None);
         // everything merged back into max-order blocks
         for o in 0..MAX_ORDER {
             assert_eq!(m.free_head[o as usize], NO_PFN, "order {o} not merged");

@@ -2667,6 +2667,7 @@ fn huge_size(h: exitmm_script::HugeSize) -> exitmm_kernel::hugetlb::HugeSize {
 
 /// What a failed fault does to the script: SIGSEGV (EFAULT) or SIGBUS (EIO) with an `R` line
 /// naming the offset, or ENOMEM.
+#[inline]
 fn signal(role: Role, off: u64, r: Result<(), Fault>, out: &mut Vec<String>) -> Result<(), Errno> {
     match r {
         Ok(()) => Ok(()),
