@@ -341,6 +341,11 @@ pub struct Kernel<H: Hardware> {
     /// The PMD table the running `handle_mm_fault` walked to (mm id, `addr >> PMD_SHIFT`, table):
     /// its store then reads two levels instead of walking four. Faults never free a PMD table.
     pub(crate) fault_pmd: Option<(u32, u64, Pfn)>,
+    /// The PTE table holding the entry the running `handle_mm_fault` just made or updated,
+    /// where the fault ended at the PTE level without leaving that table (the anonymous
+    /// fault, a present PTE's access bits): its store then reads one level. `None` after
+    /// every other path.
+    pub(crate) fault_pte: Option<Pfn>,
 }
 
 /// Why a fault failed (`VM_FAULT_*`).
@@ -396,6 +401,7 @@ impl<H: Hardware> Kernel<H> {
             config,
             next_content: 1,
             fault_pmd: None,
+            fault_pte: None,
         };
         k.hugetlb_boot();
         k

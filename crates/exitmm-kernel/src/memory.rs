@@ -340,11 +340,13 @@ impl<H: Hardware> Kernel<H> {
     /// stores a byte there.
     pub fn handle_mm_fault(&mut self, mm: &mut Mm, addr: u64, write: bool) -> Result<(), Fault> {
         self.fault_pmd = None;
+        self.fault_pte = None;
         let r = self.fault(mm, addr, write, false);
         if r.is_ok() && write {
             self.user_store(mm, addr);
         }
         self.fault_pmd = None;
+        self.fault_pte = None;
         r
     }
 
@@ -352,8 +354,9 @@ impl<H: Hardware> Kernel<H> {
     /// longer what they were, so it gets a content tag of its own; a uprobe breakpoint at that
     /// very byte is overwritten, any other stays.
     fn user_store(&mut self, mm: &Mm, addr: u64) {
-        let leaf = match self.fault_pmd {
-            Some((id, slot, pmd)) if id == mm.id && slot == addr >> PMD_SHIFT => {
+        let leaf = match (self.fault_pte, self.fault_pmd) {
+            (Some(t), _) => Some((self.hw.table(t)[Level::Pte.index(addr)], Level::Pte)),
+            (None, Some((id, slot, pmd))) if id == mm.id && slot == addr >> PMD_SHIFT => {
                 self.leaf_below_pmd(pmd, addr)
             }
             _ => self.leaf_at(mm, addr),
@@ -463,7 +466,9 @@ impl<H: Hardware> Kernel<H> {
                     Some(t) => t,
                     None => self.pte_alloc(mm, pmd, addr)?,
                 };
-                self.do_anonymous_page(mm, &vma, table, addr, write)
+                self.do_anonymous_page(mm, &vma, table, addr, write)?;
+                self.fault_pte = Some(table);
+                Ok(())
             } else if !write {
                 self.do_read_fault(mm, &vma, pmd, addr)
             } else if vma.flags.contains(VmFlags::SHARED) {
@@ -485,6 +490,7 @@ impl<H: Hardware> Kernel<H> {
         // so another process that only reads it sees it clean.
         let t = self.hw.table_mut(table);
         t[idx] |= pt::ACCESSED | if write { pt::DIRTY } else { 0 };
+        self.fault_pte = Some(table);
         Ok(())
     }
 
