@@ -64,7 +64,8 @@ fn snapshot_of_a_running_shell_replays_equal() {
     let _ = sh.wait();
 }
 
-/// The tests' hugetlb workloads, one at a time, so that each can see the pool restored after.
+/// Held by each test's hugetlb workload, and by each workload whose test checks the pool
+/// after, so that no check sees another test's workload grow it.
 static HUGETLB: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn nr_hugepages() -> String {
@@ -93,7 +94,9 @@ fn snapshots_of_workloads_replay_equal() {
         ("file", 16),
         ("zero", 16),
     ] {
-        let _one = (shape == "hugetlb").then(|| HUGETLB.lock().unwrap_or_else(|e| e.into_inner()));
+        // Every shape checks the pool after, so none may overlap another test's hugetlb
+        // workload (predict_prices_what_a_workload_holds runs one beside this loop).
+        let _one = HUGETLB.lock().unwrap_or_else(|e| e.into_inner());
         let pool = nr_hugepages();
         let w = match Workload::start(shape, n) {
             Ok(w) => w,
