@@ -128,7 +128,7 @@ impl<H: Hardware> Kernel<H> {
             if n != 1 + self.mem.page(table).mapcount {
                 bad.push(format!(
                     "PMD table {table}: {n} PUD entries point at it, share count {}",
-                    self.mem.page(table).mapcount
+                    { self.mem.page(table).mapcount }
                 ));
             }
         }
@@ -138,7 +138,8 @@ impl<H: Hardware> Kernel<H> {
             if p.refcount != want {
                 bad.push(format!(
                     "frame {pfn}: refcount {} but {want} references found ({:?})",
-                    p.refcount, p.flags
+                    { p.refcount },
+                    { p.flags }
                 ));
             }
             let maps = found.maps.get(&pfn).copied().unwrap_or(0);
@@ -146,7 +147,7 @@ impl<H: Hardware> Kernel<H> {
             if pfn != self.zero_pfn && !table && p.mapcount != maps {
                 bad.push(format!(
                     "frame {pfn}: mapcount {} but {maps} PTEs map it",
-                    p.mapcount
+                    { p.mapcount }
                 ));
             }
             // PageAnonExclusive: only on a 4 KiB anonymous page, and one mapped at most once.

@@ -366,7 +366,7 @@ async fn exit_mmap_5_10<H: Hardware>(
             return;
         }
         // lru_add_drain (5.10; 6.14 dropped it): the CPU's folio batches go to the LRU.
-        let batched = (kk.fbatches.lru_add.len() + kk.fbatches.mlock.len()) as i64;
+        let batched = (kk.mem.fbatches.lru_add.len() + kk.mem.fbatches.mlock.len()) as i64;
         kk.lru_add_drain();
         r.step("lru_add_drain", d, &[("folios", batched)]);
     }

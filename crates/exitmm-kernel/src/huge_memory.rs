@@ -67,12 +67,9 @@ impl<H: Hardware> Kernel<H> {
         if self.huge_zero.is_none() {
             let head = self.mem.alloc_pages(HPAGE_PMD_ORDER).ok()?;
             for pfn in head..head + HPAGE_PMD_NR {
-                let p = self.mem.page_mut(pfn);
-                let gen = p.gen;
-                *p = Page {
+                *self.mem.page_mut(pfn) = Page {
                     refcount: 1,
                     flags: PageFlags::RESERVED | PageFlags::UPTODATE,
-                    gen,
                     ..Page::default()
                 };
             }
@@ -164,13 +161,10 @@ impl<H: Hardware> Kernel<H> {
         }
         self.mem.make_large(head);
         for i in 0..HPAGE_PMD_NR {
-            let p = self.mem.page_mut(head + i);
-            let gen = p.gen;
-            *p = Page {
+            *self.mem.page_mut(head + i) = Page {
                 refcount: 1,
                 mapcount: 1,
                 flags,
-                gen,
                 mapping: av,
                 index: vma.linear_index(haddr + ((i as u64) << 12)) as u32,
                 content: 0,

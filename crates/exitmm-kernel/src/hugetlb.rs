@@ -163,7 +163,7 @@ impl<H: Hardware> Kernel<H> {
     /// `update_and_free_hugetlb_folio`: a free folio leaves the pool for the allocator.
     fn update_and_free_hugetlb_folio(&mut self, size: HugeSize, pfn: Pfn) {
         let p = self.mem.page_mut(pfn);
-        debug_assert_eq!(p.refcount, 0);
+        debug_assert_eq!({ p.refcount }, 0);
         p.flags = PageFlags::empty();
         if size.order() > MAX_ORDER {
             self.mem.free_contig_pages(pfn, size.order());
@@ -282,7 +282,7 @@ impl<H: Hardware> Kernel<H> {
     /// it consumed comes back too).
     pub(crate) fn free_huge_folio(&mut self, size: HugeSize, pfn: Pfn, restore_reserve: bool) {
         let p = self.mem.page_mut(pfn);
-        debug_assert_eq!(p.refcount, 0);
+        debug_assert_eq!({ p.refcount }, 0);
         p.flags = PageFlags::HUGETLB;
         p.mapcount = 0;
         p.mapping = 0;

@@ -314,8 +314,6 @@ pub struct Kernel<H: Hardware> {
     /// Page contents that hold uprobe breakpoints: content tag → (the tag of the same page
     /// without them, the page offsets holding `int3`).
     pub uprobe_contents: alloc::collections::BTreeMap<u32, uprobes::BreakpointPage>,
-    /// The CPU's folio batches (LRU-add and mlock).
-    pub fbatches: swap::FolioBatches,
     /// The swap device (`swapon`), if any.
     pub swap: Option<swapfile::SwapInfo>,
     /// PTE tables deposited for PMD-mapped THPs: (PMD table, entry) → table.
@@ -388,7 +386,6 @@ impl<H: Hardware> Kernel<H> {
             iomem_next: config.ram_bytes.next_multiple_of(1 << 30),
             uprobes: Default::default(),
             uprobe_contents: Default::default(),
-            fbatches: Default::default(),
             swap: None,
             thp_deposits: Default::default(),
             huge_zero: None,

@@ -217,8 +217,7 @@ impl<H: Hardware> Kernel<H> {
         let Some((pfn, gen)) = hit else {
             return false;
         };
-        let p = self.mem.page(pfn);
-        if p.gen != gen || p.refcount == 0 {
+        if !self.mem.device_gen_is(pfn, gen) || self.mem.page(pfn).refcount == 0 {
             self.races.push(alloc::format!(
                 "{who}: device {name} used its translation of {va:#x} to frame {pfn}, which was \
                  freed after the translation was made (use-after-free through a secondary MMU)"
@@ -252,7 +251,7 @@ impl<H: Hardware> Kernel<H> {
             }
             Ok(crate::pgtable::pfn_of(e))
         })?;
-        let gen = self.mem.page(pfn).gen;
+        let gen = self.mem.device_gen(pfn);
         let d = self.mm_mut(id).notifiers.list[si].device.as_mut().unwrap();
         d.tlb.insert(va, (pfn, gen));
         Ok(())

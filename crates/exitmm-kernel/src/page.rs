@@ -1,8 +1,13 @@
 //! Per-frame metadata (`struct page`, include/linux/mm_types.h and page-flags.h), compact.
 //!
-//! One [`Page`] per 4 KiB frame, 24 bytes. Fields are reused the way Linux reuses its unions:
-//! while a frame is free in the buddy allocator, `mapping`/`index` hold its free-list links and
-//! `mapcount` holds its order.
+//! One [`Page`] per 4 KiB frame, 22 bytes (packed to 2-byte alignment: with the 8-byte PTE that
+//! maps it, a simulated page costs 30 bytes of host memory). Fields are reused the way Linux
+//! reuses its unions: while a frame is free in the buddy allocator, `mapping`/`index` hold its
+//! free-list links and `mapcount` holds its order.
+//!
+//! There is no per-frame generation: the few places that refer to a frame without holding a
+//! reference (the CPU's folio batches, a secondary MMU's translations) are told when it is
+//! freed, by [`crate::page_alloc::PhysMem`]'s free paths.
 
 /// A physical frame number.
 pub type Pfn = u32;
@@ -59,6 +64,7 @@ bitflags::bitflags! {
 /// reserved); `mapcount` equals the number of present PTEs mapping it; a free frame has
 /// refcount 0 and is on exactly one free list (as part of a block).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C, packed(2))]
 pub struct Page {
     /// `_refcount`.
     pub refcount: u32,
@@ -66,8 +72,6 @@ pub struct Page {
     pub mapcount: i32,
     /// Page flags.
     pub flags: PageFlags,
-    /// Generation: bumped on every free, so a stale reference to a reused frame is detectable.
-    pub gen: u16,
     /// File id (page cache), anon_vma id (anon), or next free block (buddy).
     pub mapping: u32,
     /// Page offset in the file or anon linear index, or previous free block (buddy).
@@ -76,4 +80,4 @@ pub struct Page {
     pub content: u32,
 }
 
-const _: () = assert!(core::mem::size_of::<Page>() <= 24);
+const _: () = assert!(core::mem::size_of::<Page>() == 22);

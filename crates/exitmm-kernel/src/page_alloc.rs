@@ -41,6 +41,11 @@ pub struct PhysMem {
     /// `rmqueue` finds the lowest usable order in one step).
     nonempty: u32,
     pcp: Vec<Pfn>,
+    /// The CPU's folio batches (mm/swap.c), kept here so that a free can mark their entries
+    /// for the frame stale (the model does not let a batch's reference delay a free).
+    pub(crate) fbatches: crate::swap::FolioBatches,
+    /// Frames a secondary MMU has translated to, each with a generation bumped on every free.
+    device_gens: alloc::collections::BTreeMap<Pfn, u16>,
     nr_frames: u64,
     nr_free: u64,
     fail_after: Option<u64>,
@@ -97,12 +102,8 @@ impl PhysMem {
             return false;
         }
         for pfn in head..head + 512 {
-            let p = self.page_mut(pfn);
-            let gen = p.gen.wrapping_add(1);
-            *p = Page {
-                gen,
-                ..Page::default()
-            };
+            *self.page_mut(pfn) = Page::default();
+            self.note_freed(pfn);
         }
         self.large.remove(&head);
         self.nr_free += 512;
@@ -135,6 +136,8 @@ impl PhysMem {
             free_head: [NO_PFN; MAX_ORDER as usize + 1],
             nonempty: 0,
             pcp: Vec::with_capacity(PCP_HIGH + PCP_BATCH),
+            fbatches: Default::default(),
+            device_gens: Default::default(),
             nr_frames: (nsec * SECTION_PAGES) as u64,
             nr_free: (nsec * SECTION_PAGES) as u64,
             fail_after: None,
@@ -305,38 +308,58 @@ impl PhysMem {
             self.rmqueue(order).ok_or(AllocError::OutOfMemory)?
         };
         self.nr_free -= 1 << order;
-        let p = self.page_mut(pfn);
-        let gen = p.gen;
-        *p = Page {
+        *self.page_mut(pfn) = Page {
             refcount: 1,
-            gen,
             ..Page::default()
         };
         Ok(pfn)
     }
 
-    /// `__free_pages(pfn, order)`: returns a block whose last reference is gone. Bumps the
-    /// generation of the head frame, so stale users of the frame can be detected.
+    /// `__free_pages(pfn, order)`: returns a block whose last reference is gone (what refers to
+    /// the head frame without a reference is told: [`PhysMem::note_freed`]).
     #[inline]
     pub fn free_pages(&mut self, pfn: Pfn, order: u32) {
         Self::free_page_prepare(self.page_mut(pfn));
         self.free_prepared(pfn, order);
     }
 
-    /// The metadata part of freeing (`free_pages_prepare`): cleared, generation bumped.
+    /// The metadata part of freeing (`free_pages_prepare`): cleared.
     #[inline]
     pub(crate) fn free_page_prepare(p: &mut Page) {
-        debug_assert_eq!(p.refcount, 0, "freeing a referenced frame");
-        let gen = p.gen.wrapping_add(1);
-        *p = Page {
-            gen,
-            ..Page::default()
-        };
+        debug_assert_eq!({ p.refcount }, 0, "freeing a referenced frame");
+        *p = Page::default();
+    }
+
+    /// Frame `pfn` (the head of what is freed) is free: the folio batches' entries for it and
+    /// the secondary-MMU translations to it become stale. Costs two tests when there are none.
+    #[inline]
+    fn note_freed(&mut self, pfn: Pfn) {
+        self.fbatches.frame_freed(pfn);
+        if !self.device_gens.is_empty() {
+            if let Some(g) = self.device_gens.get_mut(&pfn) {
+                *g = g.wrapping_add(1);
+            }
+        }
+    }
+
+    /// The generation of frame `pfn` for a secondary MMU's translation made now: a frame
+    /// some translation was ever made to has one, bumped whenever the frame is freed, so a
+    /// translation to a frame freed since is told apart (the frames a device ever mapped are
+    /// few: they stay in the table).
+    pub fn device_gen(&mut self, pfn: Pfn) -> u16 {
+        *self.device_gens.entry(pfn).or_insert(0)
+    }
+
+    /// Whether a translation made at generation `gen` to `pfn` still names the same use of
+    /// the frame (it has not been freed since).
+    pub fn device_gen_is(&self, pfn: Pfn, gen: u16) -> bool {
+        self.device_gens.get(&pfn) == Some(&gen)
     }
 
     /// The rest of `__free_pages` once [`PhysMem::free_page_prepare`] has cleared the head.
     #[inline]
     pub(crate) fn free_prepared(&mut self, pfn: Pfn, order: u32) {
+        self.note_freed(pfn);
         self.nr_free += 1 << order;
         if order == 0 {
             if !self.large.is_empty() {
@@ -430,28 +453,22 @@ impl PhysMem {
         }
         self.nr_free -= 1 << order;
         let pfn = (first * SECTION_PAGES) as Pfn;
-        let p = self.page_mut(pfn);
-        let gen = p.gen;
-        *p = Page {
+        *self.page_mut(pfn) = Page {
             refcount: 1,
-            gen,
             ..Page::default()
         };
         Some(pfn)
     }
 
     /// `free_contig_range`: gives back a range [`alloc_contig_pages`] handed out, as blocks of
-    /// the largest buddy order. Bumps the head frame's generation.
+    /// the largest buddy order (the head frame's lazy users are told, as for any free).
     pub fn free_contig_pages(&mut self, pfn: Pfn, order: u32) {
         {
             let p = self.page_mut(pfn);
-            debug_assert_eq!(p.refcount, 0, "freeing a referenced range");
-            let gen = p.gen.wrapping_add(1);
-            *p = Page {
-                gen,
-                ..Page::default()
-            };
+            debug_assert_eq!({ p.refcount }, 0, "freeing a referenced range");
+            *p = Page::default();
         }
+        self.note_freed(pfn);
         self.nr_free += 1 << order;
         for b in (0..1u32 << order).step_by(1 << MAX_ORDER) {
             self.list_add(pfn + b, MAX_ORDER);
@@ -503,7 +520,8 @@ mod tests {
         assert_eq!(m.count_free_walk(), m.nr_free());
         assert_eq!(m.nonempty_mismatch(), None);
         let v0 = v[0];
-        let gen = m.page(v0).gen;
+        m.fbatches.test_add(v0);
+        let g = m.device_gen(v0);
         for p in v.drain(..) {
             m.page_mut(p).refcount = 0;
             m.free_pages(p, 0);
@@ -511,9 +529,13 @@ mod tests {
         m.page_mut(big).refcount = 0;
         m.free_pages(big, 3);
         assert_eq!(
-            m.page(v0).gen,
-            gen.wrapping_add(1),
-            "free bumps the generation"
+            m.fbatches.lru_add,
+            [(v0, true)],
+            "a free marks batch entries stale"
+        );
+        assert!(
+            !m.device_gen_is(v0, g),
+            "a free changes a device's generation"
         );
         m.drain_pcp();
         assert_eq!(m.nr_free(), total);
