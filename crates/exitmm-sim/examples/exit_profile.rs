@@ -1,5 +1,6 @@
-//! Times the model's exit of a process holding N pages of a load, for profiling with `perf`:
-//! `cargo run --release -p exitmm-sim --example exit_profile -- anon 1048576 5 [CPUS]`.
+//! Times the model's exit of a process holding N pages (or VMAs) of a load, for profiling with
+//! `perf`: `cargo run --release -p exitmm-sim --example exit_profile -- anon 1048576 5 [CPUS]`
+//! (loads: anon, thp, swapped, shared, mlocked, memfd, vmas; `exitmm bench`'s, in its order).
 //! With `PERF_CTL=FIFO` (perf record -D -1 --control fifo:FIFO) perf records the exits only.
 
 use exitmm_sim::bench::{model_exit, setup, Load};
@@ -7,13 +8,19 @@ use std::io::Write;
 
 fn main() {
     let a: Vec<String> = std::env::args().collect();
-    let load = match a.get(1).map(String::as_str) {
-        Some("anon") | None => Load::Anon,
-        Some(other) => {
-            eprintln!("exit_profile: only 'anon' here, not '{other}'");
-            std::process::exit(2);
-        }
+    // A load by a short name: anon, thp, swapped, shared, mlocked, memfd or vmas.
+    let names = [
+        "anon", "thp", "swapped", "shared", "mlocked", "memfd", "vmas",
+    ];
+    let want = a.get(1).map_or("anon", String::as_str);
+    let Some(i) = names.iter().position(|&n| n == want) else {
+        eprintln!(
+            "exit_profile: no load '{want}' (one of: {})",
+            names.join(", ")
+        );
+        std::process::exit(2);
     };
+    let load = Load::ALL[i];
     let n = a.get(2).and_then(|s| s.parse().ok()).unwrap_or(1 << 20);
     let runs = a.get(3).and_then(|s| s.parse().ok()).unwrap_or(5);
     let cpus = a.get(4).and_then(|s| s.parse().ok()).unwrap_or(0);
@@ -32,8 +39,11 @@ fn main() {
     }
     let (t, _) = model_exit(load, n, runs, cpus);
     println!(
-        "{n} pages: best {:.3} ms, {:.2} ns/page",
+        "{n} {}s ({}): best {:.3} ms, {:.2} ns/{}",
+        load.unit(),
+        load.name(),
         t.as_secs_f64() * 1e3,
-        t.as_nanos() as f64 / n as f64
+        t.as_nanos() as f64 / n as f64,
+        load.unit()
     );
 }
