@@ -763,7 +763,9 @@ fn bench(quick: bool, json: bool, cpus: usize, no_kernel: bool) -> Result<(), Fa
     for (load, ns) in &points {
         for &n in ns {
             bar.set_message(format!("{} x{n}", load.name()));
-            let (model, report) = model_exit(*load, n, model_runs(runs, n), cpus);
+            // Set up and timed on one CPU; the kernel side runs with the affinity as it was.
+            let (model, report) =
+                exitmm_host::on_this_cpu(|| model_exit(*load, n, model_runs(runs, n), cpus));
             let model_ns = model.as_nanos() as f64 / n as f64;
             // What the cost model says the kernel takes for this exit, less the base.
             let (counts, _) = exitmm_sim::cost::exit_counts(

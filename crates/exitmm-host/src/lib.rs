@@ -441,6 +441,26 @@ pub fn time_exit_thp(pages: u64, repeats: u32) -> Result<Vec<u64>, HostError> {
 
 pub use exitmm_script::ExitLoad;
 
+/// Runs `f` with the calling thread pinned to the CPU it is on, then gives the thread its
+/// affinity back: a timed setup and exit of the model then stay on one CPU and its caches (the
+/// scheduler may otherwise move the thread between the load's setup and its exit). If the
+/// affinity cannot be read or set, `f` runs unpinned.
+#[cfg(target_os = "linux")]
+pub fn on_this_cpu<R>(f: impl FnOnce() -> R) -> R {
+    use rustix::thread::{sched_getaffinity, sched_getcpu, sched_setaffinity, CpuSet};
+    let Ok(old) = sched_getaffinity(None) else {
+        return f();
+    };
+    let mut one = CpuSet::new();
+    one.set(sched_getcpu());
+    let pinned = sched_setaffinity(None, &one).is_ok();
+    let r = f();
+    if pinned {
+        let _ = sched_setaffinity(None, &old);
+    }
+    r
+}
+
 /// Times, on this machine's kernel, the exit of a child that set up `n` units of `load`.
 pub fn time_exit_of(load: ExitLoad, n: u64, repeats: u32) -> Result<Vec<u64>, HostError> {
     let mode = match load {

@@ -37,7 +37,7 @@ fn main() {
         }
         return;
     }
-    let (t, _) = model_exit(load, n, runs, cpus);
+    let (t, _) = exitmm_host::on_this_cpu(|| model_exit(load, n, runs, cpus));
     println!(
         "{n} {}s ({}): best {:.3} ms, {:.2} ns/{}",
         load.unit(),
