@@ -603,6 +603,29 @@ impl Reader {
 }
 
 /// The VMA's pages by kind, as runs.
+const PMD_SIZE: u64 = 1 << 21;
+
+/// The 2 MiB regions (address / 2 MiB) in which some VMA has a present page or a swap entry.
+fn regions_in_use(vmas: &[VmaPlan]) -> std::collections::BTreeSet<u64> {
+    let mut used = std::collections::BTreeSet::new();
+    for w in vmas {
+        for &(i, n, _) in &w.runs {
+            let (a, b) = (w.start + i * 4096, w.start + (i + n) * 4096);
+            used.extend(a / PMD_SIZE..b.div_ceil(PMD_SIZE));
+        }
+    }
+    used
+}
+
+/// The 2 MiB regions of PFN map `v` that none of `used` is: a page table there exists in the
+/// process only if it touched `v` there, which pagemap cannot show (it reports a PFN map's
+/// pages as absent).
+fn pfn_regions_alone(used: &std::collections::BTreeSet<u64>, v: &VmaPlan) -> u64 {
+    (v.start / PMD_SIZE..v.end.div_ceil(PMD_SIZE))
+        .filter(|r| !used.contains(r))
+        .count() as u64
+}
+
 fn page_runs(
     rd: &mut Reader,
     m: &MemoryMap,
@@ -746,6 +769,7 @@ fn finish(pid: i32, scan: Scan, live: Live) -> Snapshot {
         })
     };
     let mut fix_prot = Vec::new();
+    let in_use = regions_in_use(&vmas);
     for v in &vmas {
         let len = v.end - v.start;
         let mut prot = v.perms.clone();
@@ -839,6 +863,18 @@ fn finish(pid: i32, scan: Scan, live: Live) -> Snapshot {
                         "PFN map {:#x}-{:#x}: private in the process, a shared device mapping \
                          here",
                         v.start, v.end
+                    ));
+                }
+                let alone = pfn_regions_alone(&in_use, v);
+                if alone > 0 {
+                    notes.push(format!(
+                        "PFN map {:#x}-{:#x}: populated here (remap_pfn_range); in the process a \
+                         special mapping such as [vvar] is filled on fault, which pagemap does not \
+                         show, and {alone} of its 2 MiB regions hold no other present page: if \
+                         it never read them, VmPTE here is up to {} kB more than live",
+                        v.start,
+                        v.end,
+                        4 * alone
                     ));
                 }
             }
@@ -1039,4 +1075,53 @@ fn num(v: u64) -> String {
         }
     }
     v.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(start: u64, end: u64, backing: Backing, runs: Vec<(u64, u64, Kind)>) -> VmaPlan {
+        VmaPlan {
+            start,
+            end,
+            off: start,
+            perms: "r--p".into(),
+            flags: VmFlags::empty(),
+            backing,
+            foff: 0,
+            shared: false,
+            runs,
+        }
+    }
+
+    #[test]
+    fn a_pfn_map_alone_in_a_region_is_told_apart() {
+        const M: u64 = 1 << 21;
+        // [vvar] straddling a 2 MiB boundary: its low half alone, its high half beside a
+        // vDSO page that is present.
+        let vvar = plan(3 * M - 0x2000, 3 * M + 0x2000, Backing::Pfn, vec![]);
+        let vdso = plan(3 * M + 0x4000, 3 * M + 0x6000, Backing::Pfn, vec![]);
+        let code = plan(
+            3 * M + 0x6000,
+            3 * M + 0x8000,
+            Backing::Heap,
+            vec![(1, 1, Kind::File)],
+        );
+        let vmas = vec![vvar, vdso, code];
+        let used = regions_in_use(&vmas);
+        assert_eq!(used.iter().copied().collect::<Vec<_>>(), [3]);
+        assert_eq!(pfn_regions_alone(&used, &vmas[0]), 1);
+        assert_eq!(pfn_regions_alone(&used, &vmas[1]), 0);
+        // A swap entry needs its table as a present page does.
+        let far = plan(9 * M, 9 * M + 0x1000, Backing::Pfn, vec![]);
+        let swapped = plan(
+            9 * M + 0x1000,
+            9 * M + 0x3000,
+            Backing::Heap,
+            vec![(1, 1, Kind::Swap)],
+        );
+        let vmas = vec![far, swapped];
+        assert_eq!(pfn_regions_alone(&regions_in_use(&vmas), &vmas[0]), 0);
+    }
 }
