@@ -86,12 +86,12 @@ impl<H: Hardware> Kernel<H> {
             } else {
                 f.whole_charge
             };
-            for (idx, &pfn) in &f.pages {
+            for (idx, &pfn) in f.pages.iter() {
                 *found.refs.entry(pfn).or_default() += 1;
                 let p = self.mem.page(pfn);
                 if !p.flags.contains(PageFlags::PAGECACHE)
                     || p.mapping != id as u32
-                    || p.index as u64 != *idx
+                    || p.index as u64 != idx
                 {
                     bad.push(format!(
                         "file {id} page {idx}: frame {pfn} is not its cache page ({:?})",

@@ -145,7 +145,7 @@ impl<H: Hardware> Kernel<H> {
     pub(crate) fn remove_inode_hugepages(&mut self, file: FileId, first: u64, last: u64) {
         let f = self.files.get_mut(file);
         let size = f.huge.expect("hugetlbfs inode");
-        let gone: Vec<(u64, Pfn)> = f.pages.range(first..last).map(|(i, p)| (*i, *p)).collect();
+        let gone: Vec<(u64, Pfn)> = f.pages.range(first..last).map(|(i, p)| (i, *p)).collect();
         for (i, _) in &gone {
             f.pages.remove(i);
         }

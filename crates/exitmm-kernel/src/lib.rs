@@ -44,6 +44,7 @@ pub mod task_mmu;
 pub(crate) mod testhw;
 pub mod uprobes;
 pub mod util;
+pub mod xarray;
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;

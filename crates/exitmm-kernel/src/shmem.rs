@@ -61,7 +61,7 @@ pub struct ShmemFile {
     /// `i_size` in bytes.
     pub size: u64,
     /// The page cache: page offset → frame.
-    pub pages: BTreeMap<u64, Pfn>,
+    pub pages: crate::xarray::PageCache,
     /// Pages written out to swap (`shmem_writeout`): page offset → swap slot, each holding one
     /// count of the slot. They stay charged like cached pages.
     pub swapped: BTreeMap<u64, u32>,
@@ -149,7 +149,7 @@ impl<H: Hardware> Kernel<H> {
             name: String::from(name),
             kind,
             size,
-            pages: BTreeMap::new(),
+            pages: Default::default(),
             swapped: BTreeMap::new(),
             dropped: 0,
             refs: 1,
@@ -425,7 +425,7 @@ impl<H: Hardware> Kernel<H> {
     /// only zeroed, which no figure shows).
     pub fn shmem_truncate_range(&mut self, file: FileId, first: u64, last: u64) -> (u64, u64) {
         let f = self.files.get_mut(file);
-        let gone: Vec<(u64, Pfn)> = f.pages.range(first..last).map(|(i, p)| (*i, *p)).collect();
+        let gone: Vec<(u64, Pfn)> = f.pages.range(first..last).map(|(i, p)| (i, *p)).collect();
         for (i, _) in &gone {
             f.pages.remove(i);
         }
