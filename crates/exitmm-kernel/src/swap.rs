@@ -7,8 +7,8 @@
 //! when the frame is freed), for the tests the kernel makes on a folio's reference count
 //! (`folio_expected_ref_count`); it does not let the batch's reference delay a folio's freeing
 //! (a folio freed while batched is simply gone from the batch: its entry still takes a place
-//! until the batch moves, but names nothing). The scripts run on one CPU (the kernel runner pins itself), so
-//! there is one set of batches.
+//! until the batch moves, but names nothing). The scripts run on one CPU (the kernel runner
+//! pins itself), so there is one set of batches.
 
 use crate::arch::Hardware;
 use crate::mm_types::VmFlags;
@@ -122,8 +122,7 @@ impl<H: Hardware> Kernel<H> {
     pub fn lru_add_drain(&mut self) {
         self.mem.fbatches.lru_add.clear();
         self.mem.fbatches.mlock.clear();
-        self.lru_add_drain_activate();
-        self.mem.fbatches.moved();
+        self.lru_add_drain_activate(); // the batches are empty after it: it resets the span
     }
 
     /// `folio_mark_accessed` (classic LRU; this host has no MGLRU): a first access sets
