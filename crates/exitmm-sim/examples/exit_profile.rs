@@ -8,19 +8,22 @@ use std::io::Write;
 
 fn main() {
     let a: Vec<String> = std::env::args().collect();
-    // A load by a short name: anon, thp, swapped, shared, mlocked, memfd or vmas.
-    let names = [
-        "anon", "thp", "swapped", "shared", "mlocked", "memfd", "vmas",
-    ];
-    let want = a.get(1).map_or("anon", String::as_str);
-    let Some(i) = names.iter().position(|&n| n == want) else {
-        eprintln!(
-            "exit_profile: no load '{want}' (one of: {})",
-            names.join(", ")
-        );
-        std::process::exit(2);
+    let load = match a.get(1).map_or("anon", String::as_str) {
+        "anon" => Load::Anon,
+        "thp" => Load::Thp,
+        "swapped" => Load::Swapped,
+        "shared" => Load::SharedAnon,
+        "mlocked" => Load::Locked,
+        "memfd" => Load::Memfd,
+        "vmas" => Load::Vmas,
+        other => {
+            eprintln!(
+                "exit_profile: no load '{other}' (one of: anon, thp, swapped, shared, mlocked, \
+                 memfd, vmas)"
+            );
+            std::process::exit(2);
+        }
     };
-    let load = Load::ALL[i];
     let n = a.get(2).and_then(|s| s.parse().ok()).unwrap_or(1 << 20);
     let runs = a.get(3).and_then(|s| s.parse().ok()).unwrap_or(5);
     let cpus = a.get(4).and_then(|s| s.parse().ok()).unwrap_or(0);
