@@ -602,7 +602,6 @@ impl Reader {
     }
 }
 
-/// The VMA's pages by kind, as runs.
 const PMD_SIZE: u64 = 1 << 21;
 
 /// The 2 MiB regions (address / 2 MiB) in which some VMA has a present page or a swap entry.
@@ -626,6 +625,7 @@ fn pfn_regions_alone(used: &std::collections::BTreeSet<u64>, v: &VmaPlan) -> u64
         .count() as u64
 }
 
+/// The VMA's pages by kind, as runs.
 fn page_runs(
     rd: &mut Reader,
     m: &MemoryMap,
