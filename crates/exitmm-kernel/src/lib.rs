@@ -340,11 +340,16 @@ pub struct Kernel<H: Hardware> {
     /// The PMD table the running `handle_mm_fault` walked to (mm id, `addr >> PMD_SHIFT`, table):
     /// its store then reads two levels instead of walking four. Faults never free a PMD table.
     pub(crate) fault_pmd: Option<(u32, u64, Pfn)>,
-    /// The PTE table holding the entry the running `handle_mm_fault` just made or updated,
-    /// where the fault ended at the PTE level without leaving that table (the anonymous
-    /// fault, a present PTE's access bits): its store then reads one level. `None` after
-    /// every other path.
-    pub(crate) fault_pte: Option<Pfn>,
+    /// The PTE the running `handle_mm_fault` just made or updated, where the fault ended at
+    /// the PTE level without leaving that table (the anonymous fault, a present PTE's access
+    /// bits): its store then reads no table. `None` after every other path.
+    pub(crate) fault_pte: Option<u64>,
+    /// Inside [`Kernel::access_run`]: the PMD table the run's last fault walked to (mm id,
+    /// `addr >> PUD_SHIFT`, table), which the next fault in the same 1 GiB takes instead of
+    /// walking the two levels above it again. `None` outside a run.
+    pub(crate) run_pmd: Option<(u32, u64, Pfn)>,
+    /// An access run is going on.
+    pub(crate) in_access_run: bool,
 }
 
 /// Why a fault failed (`VM_FAULT_*`).
@@ -400,6 +405,8 @@ impl<H: Hardware> Kernel<H> {
             next_content: 1,
             fault_pmd: None,
             fault_pte: None,
+            run_pmd: None,
+            in_access_run: false,
         };
         k.hugetlb_boot();
         k

@@ -355,7 +355,7 @@ impl<H: Hardware> Kernel<H> {
     /// very byte is overwritten, any other stays.
     fn user_store(&mut self, mm: &Mm, addr: u64) {
         let leaf = match (self.fault_pte, self.fault_pmd) {
-            (Some(t), _) => Some((self.hw.table(t)[Level::Pte.index(addr)], Level::Pte)),
+            (Some(e), _) => Some((e, Level::Pte)),
             (None, Some((id, slot, pmd))) if id == mm.id && slot == addr >> PMD_SHIFT => {
                 self.leaf_below_pmd(pmd, addr)
             }
@@ -431,10 +431,7 @@ impl<H: Hardware> Kernel<H> {
         }
         // __handle_mm_fault allocates the PUD and PMD levels; the PTE table comes with the first
         // page mapped (do_anonymous_page's pte_alloc, finish_fault, filemap_map_pages).
-        let pmd = self
-            .walk_to_pmd_table(mm, addr, true)
-            .map_err(|_| Fault::Oom)?
-            .expect("allocated");
+        let pmd = self.fault_pmd_table(mm, addr)?;
         self.fault_pmd = Some((mm.id, addr >> PMD_SHIFT, pmd));
         // create_huge_pmd / a present huge PMD (6.18 __handle_mm_fault): a PMD THP where the
         // settings allow one; a split PMD goes on at the PTE level.
@@ -466,8 +463,7 @@ impl<H: Hardware> Kernel<H> {
                     Some(t) => t,
                     None => self.pte_alloc(mm, pmd, addr)?,
                 };
-                self.do_anonymous_page(mm, &vma, table, addr, write)?;
-                self.fault_pte = Some(table);
+                self.fault_pte = Some(self.do_anonymous_page(mm, &vma, table, addr, write)?);
                 Ok(())
             } else if !write {
                 self.do_read_fault(mm, &vma, pmd, addr)
@@ -490,8 +486,43 @@ impl<H: Hardware> Kernel<H> {
         // so another process that only reads it sees it clean.
         let t = self.hw.table_mut(table);
         t[idx] |= pt::ACCESSED | if write { pt::DIRTY } else { 0 };
-        self.fault_pte = Some(table);
+        self.fault_pte = Some(t[idx]);
         Ok(())
+    }
+
+    /// `__handle_mm_fault`'s walk to the PMD table (`pgd_offset`, `p4d_alloc`, `pud_alloc`,
+    /// `pmd_alloc`), missing levels allocated. In an access run a fault in the same 1 GiB as
+    /// the one before takes the table that one found: a fault only ever adds upper-level
+    /// tables (none is freed or moved but by munmap, mremap, exit and hugetlb unsharing, which
+    /// never run inside a run), so it is the table the walk would find (a debug build checks).
+    fn fault_pmd_table(&mut self, mm: &mut Mm, addr: u64) -> Result<Pfn, Fault> {
+        let key = (mm.id, addr >> PUD_SHIFT);
+        if let Some((id, slot, t)) = self.run_pmd {
+            if (id, slot) == key {
+                debug_assert_eq!(self.pmd_table_of(mm, addr), Some(t), "a stale run hint");
+                return Ok(t);
+            }
+        }
+        let t = self
+            .walk_to_pmd_table(mm, addr, true)
+            .map_err(|_| Fault::Oom)?
+            .expect("allocated");
+        if self.in_access_run {
+            self.run_pmd = Some((key.0, key.1, t));
+        }
+        Ok(t)
+    }
+
+    /// Runs `f`: one task's user accesses one after another with nothing else in between (a
+    /// `touch` of a range: [`Kernel::handle_mm_fault`] and [`Kernel::expand_stack`] only).
+    /// Its faults share the walk to the PMD table ([`Kernel::fault_pmd_table`]).
+    pub fn access_run<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
+        self.in_access_run = true;
+        self.run_pmd = None;
+        let r = f(self);
+        self.in_access_run = false;
+        self.run_pmd = None;
+        r
     }
 
     /// `follow_page_pte` with `FOLL_TOUCH`, as GUP does once the page at `addr` is present
@@ -520,6 +551,7 @@ impl<H: Hardware> Kernel<H> {
 
     #[allow(clippy::too_many_arguments)]
     /// Map a freshly got page at `addr`: one more mapping, one more reference, one more RSS.
+    /// Returns the PTE made.
     fn map_page(
         &mut self,
         mm: &mut Mm,
@@ -529,7 +561,7 @@ impl<H: Hardware> Kernel<H> {
         pfn: Pfn,
         write: bool,
         dirty: bool,
-    ) {
+    ) -> u64 {
         let p = self.mem.page_mut(pfn);
         p.mapcount += 1;
         if vma.flags.contains(VmFlags::LOCKED) {
@@ -537,7 +569,9 @@ impl<H: Hardware> Kernel<H> {
         }
         let counter = mm_counter(p.flags);
         mm.rss[counter] += 1;
-        self.hw.table_mut(table)[Level::Pte.index(addr)] = pt::mk_pte(pfn, write, dirty, false);
+        let e = pt::mk_pte(pfn, write, dirty, false);
+        self.hw.table_mut(table)[Level::Pte.index(addr)] = e;
+        e
     }
 
     /// A new anonymous page for `vma` at `addr` (refcount 1, not yet mapped).
@@ -643,6 +677,7 @@ impl<H: Hardware> Kernel<H> {
     }
 
     /// `do_anonymous_page`: a read maps the shared zero page; a write gets a new zeroed page.
+    /// Returns the PTE made.
     fn do_anonymous_page(
         &mut self,
         mm: &mut Mm,
@@ -650,15 +685,15 @@ impl<H: Hardware> Kernel<H> {
         table: Pfn,
         addr: u64,
         write: bool,
-    ) -> Result<(), Fault> {
+    ) -> Result<u64, Fault> {
         if !write {
-            self.hw.table_mut(table)[Level::Pte.index(addr)] =
-                pt::mk_pte(self.zero_pfn, false, false, true);
-            return Ok(());
+            let e = pt::mk_pte(self.zero_pfn, false, false, true);
+            self.hw.table_mut(table)[Level::Pte.index(addr)] = e;
+            return Ok(e);
         }
         let c = self.new_content();
         let pfn = self.alloc_anon_page(mm, vma, addr, c)?;
-        self.map_page(
+        Ok(self.map_page(
             mm,
             vma,
             table,
@@ -666,8 +701,7 @@ impl<H: Hardware> Kernel<H> {
             pfn,
             vma.flags.contains(VmFlags::WRITE),
             true,
-        );
-        Ok(())
+        ))
     }
 
     /// `__do_fault` → `shmem_fault`: the cached page for `addr`, allocated if a hole.

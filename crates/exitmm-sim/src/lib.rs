@@ -2184,21 +2184,23 @@ impl Sim {
         // The mm is taken out of the kernel's table once for the whole range (nothing else
         // runs between two of the task's accesses).
         self.with_mm(role, |k, mm| {
-            let mut a = 0;
-            while a < len {
-                let addr = start + a;
-                // do_user_addr_fault → lock_mm_and_find_vma: an access below a growsdown VMA
-                // grows it first; if it cannot, SIGSEGV.
-                let r = if grow && mm.vma_at(addr).is_none() {
-                    k.expand_stack(mm, addr).map_err(|_| Fault::Segv)
-                } else {
-                    Ok(())
-                };
-                let r = r.and_then(|()| k.handle_mm_fault(mm, addr, write));
-                signal(role, off.wrapping_add(a), r, out)?;
-                a += stride;
-            }
-            Ok(())
+            k.access_run(|k| {
+                let mut a = 0;
+                while a < len {
+                    let addr = start + a;
+                    // do_user_addr_fault → lock_mm_and_find_vma: an access below a growsdown VMA
+                    // grows it first; if it cannot, SIGSEGV.
+                    let r = if grow && mm.vma_at(addr).is_none() {
+                        k.expand_stack(mm, addr).map_err(|_| Fault::Segv)
+                    } else {
+                        Ok(())
+                    };
+                    let r = r.and_then(|()| k.handle_mm_fault(mm, addr, write));
+                    signal(role, off.wrapping_add(a), r, out)?;
+                    a += stride;
+                }
+                Ok(())
+            })
         })
     }
 
