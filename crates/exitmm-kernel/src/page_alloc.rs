@@ -603,12 +603,16 @@ mod tests {
         b.test_sequential_refill = true;
         let mut held: Vec<(Pfn, u32)> = Vec::new();
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        for step in 0..60_000 {
+        for step in 0..60_000u32 {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
             if x % 8 < 5 || held.is_empty() {
-                let order = if x % 64 == 0 { (x >> 8) as u32 % 5 } else { 0 };
+                let order = if x.is_multiple_of(64) {
+                    (x >> 8) as u32 % 5
+                } else {
+                    0
+                };
                 let (pa, pb) = (a.alloc_pages(order), b.alloc_pages(order));
                 assert_eq!(pa, pb, "step {step}: alloc of order {order}");
                 if let Ok(p) = pa {
@@ -621,7 +625,7 @@ mod tests {
                     m.free_pages(p, order);
                 }
             }
-            if step % 5000 == 0 || step == 59_999 {
+            if step.is_multiple_of(5000) || step == 59_999 {
                 assert_eq!(a.pcp, b.pcp, "step {step}: per-CPU list");
                 assert_eq!(a.free_head, b.free_head, "step {step}: free lists");
                 assert_eq!(a.nonempty, b.nonempty, "step {step}: non-empty orders");
