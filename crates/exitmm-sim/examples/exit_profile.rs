@@ -3,26 +3,18 @@
 //! (loads: anon, thp, swapped, shared, mlocked, memfd, vmas; `exitmm bench`'s, in its order).
 //! With `PERF_CTL=FIFO` (perf record -D -1 --control fifo:FIFO) perf records the exits only.
 
-use exitmm_sim::bench::{model_exit, setup, Load};
+use exitmm_sim::bench::{load_by_short_name, model_exit, setup, SHORT_NAMES};
 use std::io::Write;
 
 fn main() {
     let a: Vec<String> = std::env::args().collect();
-    let load = match a.get(1).map_or("anon", String::as_str) {
-        "anon" => Load::Anon,
-        "thp" => Load::Thp,
-        "swapped" => Load::Swapped,
-        "shared" => Load::SharedAnon,
-        "mlocked" => Load::Locked,
-        "memfd" => Load::Memfd,
-        "vmas" => Load::Vmas,
-        other => {
-            eprintln!(
-                "exit_profile: no load '{other}' (one of: anon, thp, swapped, shared, mlocked, \
-                 memfd, vmas)"
-            );
-            std::process::exit(2);
-        }
+    let name = a.get(1).map_or("anon", String::as_str);
+    let Some(load) = load_by_short_name(name) else {
+        eprintln!(
+            "exit_profile: no load '{name}' (one of: {})",
+            SHORT_NAMES.join(", ")
+        );
+        std::process::exit(2);
     };
     let n = a.get(2).and_then(|s| s.parse().ok()).unwrap_or(1 << 20);
     let runs = a.get(3).and_then(|s| s.parse().ok()).unwrap_or(5);

@@ -3,27 +3,19 @@
 //! `cargo run --release -p exitmm-sim --example fault_profile -- anon 1048576 5`.
 //! With `PERF_CTL=FIFO` (perf record -D -1 --control fifo:FIFO) perf records the setups only.
 
-use exitmm_sim::bench::{setup, Load};
+use exitmm_sim::bench::{load_by_short_name, setup, SHORT_NAMES};
 use std::io::Write;
 use std::time::{Duration, Instant};
 
 fn main() {
     let a: Vec<String> = std::env::args().collect();
-    let load = match a.get(1).map_or("anon", String::as_str) {
-        "anon" => Load::Anon,
-        "thp" => Load::Thp,
-        "swapped" => Load::Swapped,
-        "shared" => Load::SharedAnon,
-        "mlocked" => Load::Locked,
-        "memfd" => Load::Memfd,
-        "vmas" => Load::Vmas,
-        other => {
-            eprintln!(
-                "fault_profile: no load '{other}' (one of: anon, thp, swapped, shared, mlocked, \
-                 memfd, vmas)"
-            );
-            std::process::exit(2);
-        }
+    let name = a.get(1).map_or("anon", String::as_str);
+    let Some(load) = load_by_short_name(name) else {
+        eprintln!(
+            "fault_profile: no load '{name}' (one of: {})",
+            SHORT_NAMES.join(", ")
+        );
+        std::process::exit(2);
     };
     let n = a.get(2).and_then(|s| s.parse().ok()).unwrap_or(1 << 20);
     let runs: u32 = a.get(3).and_then(|s| s.parse().ok()).unwrap_or(5);

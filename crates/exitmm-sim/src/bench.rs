@@ -7,6 +7,20 @@ pub use exitmm_script::ExitLoad as Load;
 use exitmm_script::Role;
 use std::time::{Duration, Instant};
 
+/// The short names the profiling examples take for the loads, in [`Load::ALL`]'s order.
+pub const SHORT_NAMES: [&str; 7] = [
+    "anon", "thp", "swapped", "shared", "mlocked", "memfd", "vmas",
+];
+
+/// The load a short name stands for (`anon`, `thp`, `swapped`, `shared`, `mlocked`, `memfd`,
+/// `vmas`).
+pub fn load_by_short_name(name: &str) -> Option<Load> {
+    SHORT_NAMES
+        .iter()
+        .position(|&s| s == name)
+        .map(|i| Load::ALL[i])
+}
+
 /// A simulation whose parent holds `load` (`n` units), ready to exit; `cpus` as for
 /// [`model_exit`].
 pub fn setup(load: Load, n: u64, cpus: usize) -> Sim {
@@ -41,4 +55,25 @@ pub fn model_exit(load: Load, n: u64, runs: u32, cpus: usize) -> (Duration, Tear
         best = best.min(t.elapsed());
     }
     (best, report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each short name is a word of the name of the load it stands for (so the two lists
+    /// cannot drift out of order), and no two short names are the same.
+    #[test]
+    fn short_names_name_their_loads() {
+        for (i, s) in SHORT_NAMES.iter().enumerate() {
+            let load = load_by_short_name(s).expect("a short name");
+            let name = load.name().to_lowercase();
+            assert!(
+                name.split([' ', '-']).any(|w| w == *s),
+                "'{s}' does not name '{name}'"
+            );
+            assert_eq!(SHORT_NAMES.iter().position(|t| t == s), Some(i));
+        }
+        assert_eq!(load_by_short_name("none"), None);
+    }
 }
