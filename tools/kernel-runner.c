@@ -1139,6 +1139,21 @@ static long long hp_read(u64 kb, const char *file) {
 	return strtoll(b, NULL, 10);
 }
 
+/* resv_hugepages as the kernel prints it (%lu: 6.18 can wrap it below zero), into *V: 0 or -1 */
+static int hp_read_resv(u64 kb, unsigned long long *v) {
+	char path[128], b[32];
+	snprintf(path, sizeof path, HP_DIR "/resv_hugepages", kb);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) return -1;
+	ssize_t n = read(fd, b, sizeof b - 1);
+	int e = n < 0 ? errno : EIO;
+	close(fd);
+	if (n <= 0) { errno = e; return -1; }
+	b[n] = 0;
+	*v = strtoull(b, NULL, 10);
+	return 0;
+}
+
 /* writes V to nr_hugepages of size KB: 0 or -errno */
 static int hp_write(u64 kb, long long v) {
 	char path[128], b[32];
@@ -1156,9 +1171,10 @@ static int hp_write(u64 kb, long long v) {
  * sysfs nr_hugepages is h->nr_huge_pages, surplus pages included. */
 static long long hp_held_kb(int i) {
 	long long nr = hp_read(hp_kb[i], "nr_hugepages"), fr = hp_read(hp_kb[i], "free_hugepages");
-	long long rs = hp_read(hp_kb[i], "resv_hugepages");
-	if (nr < 0 || fr < 0 || rs < 0) return 0;
-	return (nr - fr + rs) * (long long)hp_kb[i];
+	unsigned long long rs;
+	if (nr < 0 || fr < 0 || hp_read_resv(hp_kb[i], &rs) < 0) return 0;
+	/* a wrapped counter reads as the negative number it stands for */
+	return (nr - fr + (long long)rs) * (long long)hp_kb[i];
 }
 
 /* The janitor: its own session (no signal meant for the runner's group reaches it), no file but
@@ -1611,14 +1627,15 @@ static void list_events(void) {
 static void print_hugetlb(char role, u64 kb, const char *text) {
 	static const char *f[4] = {"nr_hugepages", "free_hugepages", "resv_hugepages", "surplus_hugepages"};
 	long long v[4];
+	unsigned long long resv = 0;
 	for (int i = 0; i < 4; i++) {
-		v[i] = hp_read(kb, f[i]);
+		v[i] = i == 2 ? hp_read_resv(kb, &resv) : hp_read(kb, f[i]);
 		if (v[i] < 0)
 			unavailable("'%s': this host has no huge pages of %llu kB (" HP_DIR "/%s: %s)", text, kb,
 				    kb, f[i], strerror(errno));
 	}
-	out("K %c hugetlb size=%llu total=%lld free=%lld resv=%lld surp=%lld\n", role, kb, v[0], v[1],
-	    v[2], v[3]);
+	out("K %c hugetlb size=%llu total=%lld free=%lld resv=%llu surp=%lld\n", role, kb, v[0], v[1],
+	    resv, v[3]);
 }
 
 /* hugetlb_pool: set the pool of size KB to N, or stop saying why not */

@@ -702,7 +702,8 @@ impl<H: Hardware> Kernel<H> {
             let n = h.size.pages();
             if h.folios.len() as u64 != h.nr_huge_pages
                 || h.free_list.len() as u64 != h.free_huge_pages
-                || h.resv_huge_pages > h.free_huge_pages
+                // Signed: the kernel's counter may stand below zero (see `Hstate`).
+                || h.resv_huge_pages as i64 > h.free_huge_pages as i64
                 || h.surplus_huge_pages > h.nr_huge_pages
             {
                 bad.push(format!(

@@ -72,7 +72,14 @@ impl HugeSize {
 ///
 /// Invariants (`check_invariants`): `folios.len() == nr_huge_pages`; `free_list` holds
 /// `free_huge_pages` of them, each with refcount 0 and no mapping; `resv_huge_pages <=
-/// free_huge_pages`; `surplus_huge_pages <= nr_huge_pages`.
+/// free_huge_pages` as signed numbers; `surplus_huge_pages <= nr_huge_pages`.
+///
+/// `resv_huge_pages` is the kernel's `unsigned long` and wraps as it does: 6.18 can take it
+/// below zero. A private owner that unmaps a page it shares with a forked child gives the
+/// page's reservation back twice: `__unmap_hugepage_range` marks the folio
+/// `restore_reserve` and forgets that the index was consumed, so `hugetlb_vm_op_close` gives
+/// it back at once, and the folio gives it back again when the child lets go of it. Until
+/// then the counter reads 2^64 - 1 (this host's 6.18 shows the same).
 #[derive(Clone, Debug)]
 pub struct Hstate {
     /// The page size of this pool.
@@ -116,7 +123,7 @@ impl Hstate {
 
     /// `available_huge_pages`: free folios nobody has reserved.
     pub fn available_huge_pages(&self) -> u64 {
-        self.free_huge_pages - self.resv_huge_pages
+        self.free_huge_pages.wrapping_sub(self.resv_huge_pages)
     }
 }
 
@@ -220,7 +227,11 @@ impl<H: Hardware> Kernel<H> {
             self.enqueue_hugetlb_folio(size, pfn);
         }
         let h = self.hstate(size);
-        let min_count = count.max(h.resv_huge_pages + h.nr_huge_pages - h.free_huge_pages);
+        let min_count = count.max(
+            h.resv_huge_pages
+                .wrapping_add(h.nr_huge_pages)
+                .wrapping_sub(h.free_huge_pages),
+        );
         while min_count < self.hstate(size).persistent_huge_pages() {
             // remove_pool_hugetlb_folio: a free folio leaves the pool.
             let h = self.hstate_mut(size);
@@ -255,7 +266,7 @@ impl<H: Hardware> Kernel<H> {
         };
         h.free_huge_pages -= 1;
         if reserved {
-            h.resv_huge_pages -= 1;
+            h.resv_huge_pages = h.resv_huge_pages.wrapping_sub(1);
         }
         self.mem.page_mut(pfn).refcount = 1;
         Some(pfn)
@@ -289,7 +300,8 @@ impl<H: Hardware> Kernel<H> {
         p.index = 0;
         p.content = 0;
         if restore_reserve {
-            self.hstate_mut(size).resv_huge_pages += 1;
+            let h = self.hstate_mut(size);
+            h.resv_huge_pages = h.resv_huge_pages.wrapping_add(1);
         }
         if self.hstate(size).surplus_huge_pages > 0 {
             let h = self.hstate_mut(size);
@@ -426,7 +438,12 @@ impl<H: Hardware> Kernel<H> {
     /// the free list lacks (within the overcommit; never for 1 GiB pages). ENOMEM if it can't.
     fn gather_surplus_pages(&mut self, size: HugeSize, delta: u64) -> Result<(), Errno> {
         let h = self.hstate(size);
-        let needed = (h.resv_huge_pages + delta).saturating_sub(h.free_huge_pages);
+        // `long needed = (resv + delta) - free`: unsigned sums, read as signed.
+        let needed = (h
+            .resv_huge_pages
+            .wrapping_add(delta)
+            .wrapping_sub(h.free_huge_pages) as i64)
+            .max(0) as u64;
         let mut got = Vec::new();
         for _ in 0..needed {
             if size.order() > MAX_ORDER {
@@ -452,7 +469,8 @@ impl<H: Hardware> Kernel<H> {
             self.mem.page_mut(p).refcount = 0;
             self.enqueue_hugetlb_folio(size, p);
         }
-        self.hstate_mut(size).resv_huge_pages += delta;
+        let h = self.hstate_mut(size);
+        h.resv_huge_pages = h.resv_huge_pages.wrapping_add(delta);
         Ok(())
     }
 
@@ -460,7 +478,7 @@ impl<H: Hardware> Kernel<H> {
     /// that are free, as many as were unreserved.
     fn return_unused_surplus_pages(&mut self, size: HugeSize, unused: u64) {
         let h = self.hstate_mut(size);
-        h.resv_huge_pages -= unused;
+        h.resv_huge_pages = h.resv_huge_pages.wrapping_sub(unused);
         for _ in 0..unused.min(h.surplus_huge_pages) {
             let h = self.hstate_mut(size);
             let Some(pfn) = h.free_list.pop() else {
