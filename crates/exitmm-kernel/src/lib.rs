@@ -315,6 +315,12 @@ pub struct Kernel<H: Hardware> {
     /// Page contents that hold uprobe breakpoints: content tag → (the tag of the same page
     /// without them, the page offsets holding `int3`).
     pub uprobe_contents: alloc::collections::BTreeMap<u32, uprobes::BreakpointPage>,
+    /// The model's own, not a kernel setting: runs of plain anonymous write faults take
+    /// [`Kernel::anon_write_faults`] (true, the default); false sends every access down the
+    /// whole fault path (tests compare the two).
+    pub anon_fault_runs: bool,
+    /// Accesses [`Kernel::anon_write_faults`] has done so far (tests check that it ran).
+    pub anon_fault_run_pages: u64,
     /// The swap device (`swapon`), if any.
     pub swap: Option<swapfile::SwapInfo>,
     /// PTE tables deposited for PMD-mapped THPs: (PMD table, entry) → table.
@@ -392,6 +398,8 @@ impl<H: Hardware> Kernel<H> {
             iomem_next: config.ram_bytes.next_multiple_of(1 << 30),
             uprobes: Default::default(),
             uprobe_contents: Default::default(),
+            anon_fault_runs: true,
+            anon_fault_run_pages: 0,
             swap: None,
             thp_deposits: Default::default(),
             huge_zero: None,

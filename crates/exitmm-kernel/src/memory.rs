@@ -388,6 +388,75 @@ impl<H: Hardware> Kernel<H> {
         self.mem.page_mut(pfn).content = c;
     }
 
+    /// Not one kernel step: up to `max` write accesses of a task, a page apart from `addr`,
+    /// each of which [`Kernel::handle_mm_fault`] would send to `do_anonymous_page` and then
+    /// store through (a writable private anonymous VMA that has its `anon_vma`, an existing
+    /// PTE table, none PTEs, no uprobe breakpoint anywhere). They are done here one after
+    /// another with the same steps and in the same order (`do_anonymous_page`'s new page and
+    /// map, then the store's new content), but with the VMA, the PTE table and those checks
+    /// looked up once per table instead of once per page. It stops at the first access that
+    /// is not such a fault (at the VMA's or the table's end, at a present PTE) and returns how
+    /// many it did; 0 means the next access takes the whole path. An access that fails (no
+    /// page to allocate) fails as in `do_anonymous_page`, and comes back with the count.
+    pub fn anon_write_faults(
+        &mut self,
+        mm: &mut Mm,
+        addr: u64,
+        max: u64,
+    ) -> (u64, Result<(), Fault>) {
+        if max == 0 || !self.anon_fault_runs || !self.uprobe_contents.is_empty() {
+            return (0, Ok(()));
+        }
+        let page = addr & !(PAGE_SIZE - 1);
+        let Some(vma) = mm.vma_at(page) else {
+            return (0, Ok(()));
+        };
+        if !vma.flags.contains(VmFlags::WRITE)
+            || vma.flags.intersects(VmFlags::HUGETLB | VmFlags::PFNMAP)
+            || vma.special.is_some()
+            || vma.file.is_some()
+            || vma.anon_vma.is_none()
+        {
+            return (0, Ok(()));
+        }
+        let vma = vma.clone();
+        let Some(pmd) = self.pmd_table_of(mm, page) else {
+            return (0, Ok(()));
+        };
+        let pe = self.hw.table(pmd)[Level::Pmd.index(page)];
+        // A PMD entry that names a PTE table: the fault path would go straight to that table
+        // (no huge PMD to fault on or to create).
+        if !pt::present(pe) || pt::leaf(pe) {
+            return (0, Ok(()));
+        }
+        let table = pt::pfn_of(pe);
+        let table_end = (page | (PMD_SIZE - 1)) + 1;
+        let n = max.min((vma.end.min(table_end) - page) >> 12);
+        let mut done = 0;
+        let r = loop {
+            if done == n {
+                break Ok(());
+            }
+            let at = page + (done << 12);
+            if !pt::none(self.hw.table(table)[Level::Pte.index(at)]) {
+                break Ok(());
+            }
+            // do_anonymous_page (a write), as in the fault path.
+            let c = self.new_content();
+            let pfn = match self.alloc_anon_page(mm, &vma, at, c) {
+                Ok(pfn) => pfn,
+                Err(f) => break Err(f),
+            };
+            self.map_page(mm, &vma, table, at, pfn, true, true);
+            // user_store: the new page's bytes change (no breakpoint to keep).
+            let c = self.new_content();
+            self.mem.page_mut(pfn).content = c;
+            done += 1;
+        };
+        self.anon_fault_run_pages += done;
+        (done, r)
+    }
+
     /// The fault path; `force` is GUP's `FOLL_FORCE` (mlock/populate of a read-only VMA).
     pub(crate) fn fault(
         &mut self,

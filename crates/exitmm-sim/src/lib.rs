@@ -2188,6 +2188,18 @@ impl Sim {
                 let mut a = 0;
                 while a < len {
                     let addr = start + a;
+                    // A run of plain anonymous write faults takes the kernel's short way (the
+                    // same faults, the same order, the same result).
+                    if write && stride == pt::PAGE_SIZE {
+                        let (done, r) = k.anon_write_faults(mm, addr, (len - a).div_ceil(stride));
+                        a += done * stride;
+                        if r.is_err() {
+                            signal(role, off.wrapping_add(a), r, out)?;
+                        }
+                        if done > 0 {
+                            continue;
+                        }
+                    }
                     // do_user_addr_fault → lock_mm_and_find_vma: an access below a growsdown VMA
                     // grows it first; if it cannot, SIGSEGV.
                     let r = if grow && mm.vma_at(addr).is_none() {
