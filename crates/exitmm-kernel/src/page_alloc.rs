@@ -54,6 +54,21 @@ pub struct PhysMem {
     /// Tests: refill the per-CPU list frame by frame only.
     #[cfg(test)]
     test_sequential_refill: bool,
+    /// Bytes of `pages` in use, published for [`PhysMem::mem_map_reserve`]'s caller.
+    mem_map_used: Option<alloc::sync::Arc<core::sync::atomic::AtomicUsize>>,
+}
+
+/// Where the frame metadata lies in the memory of the host process the model runs in, for a
+/// simulator that backs that memory ahead of the model ([`PhysMem::mem_map_reserve`]). It
+/// has no kernel meaning.
+#[derive(Clone, Debug)]
+pub struct MemMapSpan {
+    /// The address of the metadata of frame 0.
+    pub base: usize,
+    /// The bytes reserved for the metadata of every frame.
+    pub bytes: usize,
+    /// The bytes of it in use so far: it grows as sections of frames are first used.
+    pub used: alloc::sync::Arc<core::sync::atomic::AtomicUsize>,
 }
 
 /// What the allocator keeps of a large folio (`compound_head`, `_nr_pages_mapped` in spirit):
@@ -147,7 +162,28 @@ impl PhysMem {
             large: Default::default(),
             #[cfg(test)]
             test_sequential_refill: false,
+            mem_map_used: None,
         }
+    }
+
+    /// Not a kernel step: reserves the host memory for the metadata of every frame now (it
+    /// is used, and so backed by the host, only section by section as before), so that it
+    /// never moves, and says where it lies. `None` if the host cannot reserve that much.
+    pub fn mem_map_reserve(&mut self) -> Option<MemMapSpan> {
+        let all = self.nr_frames as usize;
+        self.pages
+            .try_reserve_exact(all.saturating_sub(self.pages.len()))
+            .ok()?;
+        let size = core::mem::size_of::<Page>();
+        let used = alloc::sync::Arc::new(core::sync::atomic::AtomicUsize::new(
+            self.pages.len() * size,
+        ));
+        self.mem_map_used = Some(used.clone());
+        Some(MemMapSpan {
+            base: self.pages.as_ptr() as usize,
+            bytes: self.pages.capacity() * size,
+            used,
+        })
     }
 
     /// Total frames of simulated RAM.
@@ -251,6 +287,10 @@ impl PhysMem {
         if self.pages.len() < end {
             self.pages.reserve(end - self.pages.len());
             self.pages.resize(end, Page::default());
+            if let Some(u) = &self.mem_map_used {
+                let bytes = self.pages.len() * core::mem::size_of::<Page>();
+                u.store(bytes, core::sync::atomic::Ordering::Relaxed);
+            }
         }
         self.touched[s] = true;
     }

@@ -1,8 +1,10 @@
 //! exitmm-sim: runs exitmm scripts on the kernel model and renders what `/proc` would show,
 //! in records format v1 (`shared/spec/script.md`) or as a readable transcript.
 
-#![forbid(unsafe_code)]
+// One module asks the host to back memory (`backing`); nothing else may be unsafe.
+#![deny(unsafe_code)]
 
+pub mod backing;
 pub mod bench;
 pub mod compare;
 pub mod cost;
@@ -173,6 +175,11 @@ impl Default for Options {
         }
     }
 }
+
+/// Simulated RAM from which [`Sim::new`] backs the model's own host memory ahead of it
+/// ([`backing`]): below it the metadata of all RAM is at most 1.4 GiB, and the helper thread
+/// would cost more than it saves for the models such RAM holds.
+pub const BACKING_MIN_RAM: u64 = 64 << 30;
 
 /// The faults the TLB model's use-after-free detector must catch, by name.
 pub const TLB_INJECTIONS: [&str; 6] = [
@@ -507,6 +514,13 @@ fn idx(r: Role) -> usize {
     }
 }
 
+impl Drop for Sim {
+    fn drop(&mut self) {
+        // The helper backing the model's memory stops before that memory is freed.
+        self.kernel.hw.stop_backing();
+    }
+}
+
 impl Sim {
     /// A kernel with one process (the parent) and an empty address space.
     pub fn new(opts: &Options) -> Self {
@@ -519,6 +533,12 @@ impl Sim {
             None => Machine::new(),
         };
         let mut kernel = Kernel::new(machine, opts.config.clone());
+        // A large model's own memory is backed ahead of it on another host CPU.
+        if opts.config.ram_bytes >= BACKING_MIN_RAM {
+            if let Some(span) = kernel.mem.mem_map_reserve() {
+                kernel.hw.start_backing(span);
+            }
+        }
         let mm = kernel.mm_alloc().expect("boot: first mm");
         let task = kernel.task_create(mm, "P");
         // The runner disables THP for its processes (`thp on` lets one have them).

@@ -42,10 +42,11 @@ impl Group {
         }
     }
 
-    /// Backs frame `lo` of the group with a zeroed table; false if it already was.
-    fn insert(&mut self, lo: usize) -> bool {
+    /// Backs frame `lo` of the group with a zeroed table (`fresh` makes it); false if it
+    /// already was.
+    fn insert(&mut self, lo: usize, fresh: impl FnOnce() -> Box<Table>) -> bool {
         match self {
-            Group::Empty => *self = Group::One(lo as u16, Box::new(ZERO)),
+            Group::Empty => *self = Group::One(lo as u16, fresh()),
             Group::One(o, _) if *o as usize == lo => return false,
             Group::One(..) => {
                 let Group::One(o, t) = core::mem::take(self) else {
@@ -53,14 +54,14 @@ impl Group {
                 };
                 let mut slots = Box::new([const { None }; GROUP_FRAMES]);
                 slots[o as usize] = Some(t);
-                slots[lo] = Some(Box::new(ZERO));
+                slots[lo] = Some(fresh());
                 *self = Group::Many(slots);
             }
             Group::Many(s) => {
                 if s[lo].is_some() {
                     return false;
                 }
-                s[lo] = Some(Box::new(ZERO));
+                s[lo] = Some(fresh());
             }
         }
         true
@@ -112,6 +113,8 @@ pub struct Machine {
     pub stats: HwStats,
     /// CPUs and TLBs; `None` runs without TLB modelling (and costs nothing).
     pub cpus: Option<crate::tlb::Cpus>,
+    /// The host memory the model lives in, backed ahead of it (large models only).
+    backing: Option<crate::backing::Backing>,
 }
 
 impl Machine {
@@ -126,6 +129,19 @@ impl Machine {
             cpus: Some(crate::tlb::Cpus::new(n, seed)),
             ..Self::default()
         }
+    }
+
+    /// Backs the model's host memory ahead of it from now on ([`crate::backing`]): its frame
+    /// metadata at `mem_map`, and the table frames this machine gives the kernel. False where
+    /// the host cannot (one CPU, no `MADV_POPULATE_WRITE`).
+    pub fn start_backing(&mut self, mem_map: exitmm_kernel::page_alloc::MemMapSpan) -> bool {
+        self.backing = crate::backing::Backing::start(mem_map);
+        self.backing.is_some()
+    }
+
+    /// Stops the helper [`Machine::start_backing`] started (before the memory it backs goes).
+    pub fn stop_backing(&mut self) {
+        self.backing = None;
     }
 
     fn group(&mut self, pfn: Pfn) -> (&mut Group, usize) {
@@ -155,8 +171,9 @@ impl Machine {
 
 impl Hardware for Machine {
     fn table_alloc(&mut self, pfn: Pfn) {
+        let stock = self.backing.as_ref().and_then(|b| b.table());
         let (g, lo) = self.group(pfn);
-        let fresh = g.insert(lo);
+        let fresh = g.insert(lo, || stock.unwrap_or_else(|| Box::new(ZERO)));
         debug_assert!(fresh, "table frame {pfn} already backed");
         self.stats.tables += 1;
     }

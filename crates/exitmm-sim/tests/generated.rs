@@ -216,3 +216,27 @@ fn mapped_pages(sim: &Sim) -> Vec<(u64, u64, Option<exitmm_kernel::page::Page>)>
     }
     out
 }
+
+/// Backing the model's own host memory ahead of it (`exitmm_sim::backing`, from
+/// `BACKING_MIN_RAM` of simulated RAM) changes nothing either: the anonymous scripts give the
+/// same records and pages with the helper and with it stopped from the start.
+#[test]
+fn backing_changes_no_record() {
+    let mut opts = Options::default();
+    opts.config.ram_bytes = exitmm_sim::BACKING_MIN_RAM;
+    for seed in 0..60 {
+        let text = anon_script(seed);
+        let s = exitmm_script::parse(&text).expect("parses");
+        let run = |backed: bool| {
+            let mut sim = Sim::new(&opts);
+            if !backed {
+                sim.kernel.hw.stop_backing();
+            }
+            let r = sim
+                .run(&s)
+                .map(|r| r.iter().map(|o| o.records.join("\n")).collect::<Vec<_>>());
+            (r.map_err(|e| e.to_string()), mapped_pages(&sim))
+        };
+        assert!(run(true) == run(false), "backing changed a run:\n{text}");
+    }
+}
