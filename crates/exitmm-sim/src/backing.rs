@@ -4,7 +4,8 @@
 //! host CPU, a helper thread does the faulting in just ahead of the model: it populates the
 //! frame metadata a little beyond the sections in use, and keeps a small stock of zeroed
 //! page-table frames for the machine to take. Bounded: at most [`AHEAD`] bytes of metadata
-//! and [`STOCK`] tables beyond what the model uses. It changes nothing the model does.
+//! and [`STOCK`] tables beyond what the model uses; it starts only once the model's metadata
+//! reaches [`START`]. It changes nothing the model does.
 
 use exitmm_kernel::page_alloc::MemMapSpan;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,6 +17,9 @@ use std::time::Duration;
 /// A page-table frame's 512 entries.
 pub type Table = [u64; 512];
 
+/// The metadata in use (64 MiB: about 11.6 GiB of simulated memory) from which the machine
+/// starts the helper.
+pub const START: usize = 64 << 20;
 /// How far beyond the metadata in use the helper populates.
 pub const AHEAD: usize = 64 << 20;
 /// How many zeroed table frames the helper keeps ready.

@@ -177,8 +177,9 @@ impl Default for Options {
 }
 
 /// Simulated RAM from which [`Sim::new`] backs the model's own host memory ahead of it
-/// ([`backing`]): below it the metadata of all RAM is at most 1.4 GiB, and the helper thread
-/// would cost more than it saves for the models such RAM holds.
+/// ([`backing`], once the metadata in use reaches [`backing::START`]): below it the metadata
+/// of all RAM is at most 1.4 GiB, and the helper thread would cost more than it saves for the
+/// models such RAM holds.
 pub const BACKING_MIN_RAM: u64 = 64 << 30;
 
 /// The faults the TLB model's use-after-free detector must catch, by name.

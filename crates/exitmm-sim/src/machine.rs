@@ -115,6 +115,8 @@ pub struct Machine {
     pub cpus: Option<crate::tlb::Cpus>,
     /// The host memory the model lives in, backed ahead of it (large models only).
     backing: Option<crate::backing::Backing>,
+    /// Where the frame metadata lies, until the helper starts ([`Machine::start_backing`]).
+    backing_span: Option<exitmm_kernel::page_alloc::MemMapSpan>,
 }
 
 impl Machine {
@@ -131,16 +133,30 @@ impl Machine {
         }
     }
 
-    /// Backs the model's host memory ahead of it from now on ([`crate::backing`]): its frame
-    /// metadata at `mem_map`, and the table frames this machine gives the kernel. False where
-    /// the host cannot (one CPU, no `MADV_POPULATE_WRITE`).
-    pub fn start_backing(&mut self, mem_map: exitmm_kernel::page_alloc::MemMapSpan) -> bool {
+    /// Backs the model's host memory ahead of it ([`crate::backing`]: its frame metadata at
+    /// `mem_map`, and the table frames this machine gives the kernel) once the metadata in
+    /// use reaches [`crate::backing::START`], so that a small model (a run of `explore`
+    /// makes one per schedule) never starts the helper.
+    pub fn start_backing(&mut self, mem_map: exitmm_kernel::page_alloc::MemMapSpan) {
+        self.backing_span = Some(mem_map);
+    }
+
+    /// Starts that helper now; false where the host cannot (one CPU for the process, no
+    /// `MADV_POPULATE_WRITE`).
+    pub fn start_backing_now(&mut self, mem_map: exitmm_kernel::page_alloc::MemMapSpan) -> bool {
+        self.backing_span = None;
         self.backing = crate::backing::Backing::start(mem_map);
+        self.backing.is_some()
+    }
+
+    /// Whether the helper of [`Machine::start_backing`] runs.
+    pub fn backing_runs(&self) -> bool {
         self.backing.is_some()
     }
 
     /// Stops the helper [`Machine::start_backing`] started (before the memory it backs goes).
     pub fn stop_backing(&mut self) {
+        self.backing_span = None;
         self.backing = None;
     }
 
@@ -171,6 +187,12 @@ impl Machine {
 
 impl Hardware for Machine {
     fn table_alloc(&mut self, pfn: Pfn) {
+        if let Some(span) = &self.backing_span {
+            if span.used.load(std::sync::atomic::Ordering::Relaxed) >= crate::backing::START {
+                let span = span.clone();
+                self.start_backing_now(span);
+            }
+        }
         let stock = self.backing.as_ref().and_then(|b| b.table());
         let (g, lo) = self.group(pfn);
         let fresh = g.insert(lo, || stock.unwrap_or_else(|| Box::new(ZERO)));
