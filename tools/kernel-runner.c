@@ -1125,31 +1125,30 @@ static int uprobes_wanted; /* -U: codefiles or uprobes; the janitor runs */
 static int swap_wanted; /* -S: the script makes a swap device; the janitor runs */
 static int events_wanted; /* -E: list the host's exitmm uprobe events */
 
-/* a number from FILE of the sysfs directory of size KB; -1 (errno set) if it cannot be read */
-static long long hp_read(u64 kb, const char *file) {
-	char path[128], b[32];
+/* the text of FILE of the sysfs directory of size KB into B (N bytes): 0, or -1 with errno set */
+static int hp_read_text(u64 kb, const char *file, char *b, size_t n) {
+	char path[128];
 	snprintf(path, sizeof path, HP_DIR "/%s", kb, file);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) return -1;
-	ssize_t n = read(fd, b, sizeof b - 1);
-	int e = n < 0 ? errno : EIO;
+	ssize_t got = read(fd, b, n - 1);
+	int e = got < 0 ? errno : EIO;
 	close(fd);
-	if (n <= 0) { errno = e; return -1; }
-	b[n] = 0;
-	return strtoll(b, NULL, 10);
+	if (got <= 0) { errno = e; return -1; }
+	b[got] = 0;
+	return 0;
+}
+
+/* a number from FILE of the sysfs directory of size KB; -1 (errno set) if it cannot be read */
+static long long hp_read(u64 kb, const char *file) {
+	char b[32];
+	return hp_read_text(kb, file, b, sizeof b) < 0 ? -1 : strtoll(b, NULL, 10);
 }
 
 /* resv_hugepages as the kernel prints it (%lu: 6.18 can wrap it below zero), into *V: 0 or -1 */
 static int hp_read_resv(u64 kb, unsigned long long *v) {
-	char path[128], b[32];
-	snprintf(path, sizeof path, HP_DIR "/resv_hugepages", kb);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) return -1;
-	ssize_t n = read(fd, b, sizeof b - 1);
-	int e = n < 0 ? errno : EIO;
-	close(fd);
-	if (n <= 0) { errno = e; return -1; }
-	b[n] = 0;
+	char b[32];
+	if (hp_read_text(kb, "resv_hugepages", b, sizeof b) < 0) return -1;
 	*v = strtoull(b, NULL, 10);
 	return 0;
 }

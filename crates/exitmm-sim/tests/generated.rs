@@ -7,14 +7,8 @@ use exitmm_sim::gen::{script, GenOptions};
 use exitmm_sim::{run_records, Options, Sim};
 use std::fmt::Write as _;
 
-#[test]
-fn generated_scripts_run_on_the_model_with_every_invariant() {
-    let n: u64 = std::env::var("EXITMM_GEN_SCRIPTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2_000);
-    let opts = Options::default();
-    let mut failures = Vec::new();
+/// The generator's three kinds of script: huge pages of both sizes, swap, THP (with swap).
+fn gen_kinds() -> [GenOptions; 3] {
     let hugetlb =
         GenOptions::with_hugetlb(&[exitmm_script::HugeSize::M2, exitmm_script::HugeSize::G1]);
     let swap = GenOptions {
@@ -26,6 +20,18 @@ fn generated_scripts_run_on_the_model_with_every_invariant() {
         thp: true,
         ..GenOptions::default()
     };
+    [hugetlb, swap, thp]
+}
+
+#[test]
+fn generated_scripts_run_on_the_model_with_every_invariant() {
+    let n: u64 = std::env::var("EXITMM_GEN_SCRIPTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000);
+    let opts = Options::default();
+    let mut failures = Vec::new();
+    let [hugetlb, swap, thp] = gen_kinds();
     for seed in 0..n {
         // Half the scripts may use huge pages of both sizes, a quarter swap, a quarter THP
         // (with swap).
@@ -69,17 +75,7 @@ fn anon_fault_runs_change_no_record() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(2_000)
         / 4;
-    let hugetlb =
-        GenOptions::with_hugetlb(&[exitmm_script::HugeSize::M2, exitmm_script::HugeSize::G1]);
-    let swap = GenOptions {
-        swap: true,
-        ..GenOptions::default()
-    };
-    let thp = GenOptions {
-        swap: true,
-        thp: true,
-        ..GenOptions::default()
-    };
+    let [hugetlb, swap, thp] = gen_kinds();
     let mut texts: Vec<(String, Options, bool)> = (0..n)
         .map(|seed| {
             let gen = [&hugetlb, &swap, &hugetlb, &thp][(seed % 4) as usize];
