@@ -390,14 +390,15 @@ impl<H: Hardware> Kernel<H> {
 
     /// Not one kernel step: up to `max` write accesses of a task, a page apart from `addr`,
     /// each of which [`Kernel::handle_mm_fault`] would send to `do_anonymous_page` and then
-    /// store through (a writable private anonymous VMA that has its `anon_vma`, an existing
-    /// PTE table, none PTEs, no uprobe breakpoint anywhere). They are done here one after
-    /// another with the same steps and in the same order (`do_anonymous_page`'s new page and
-    /// map, then the store's new content), but with the VMA, the PTE table and those checks
-    /// looked up once per table instead of once per page. It stops at the first access that
-    /// is not such a fault (at the VMA's or the table's end, at a present PTE) and returns how
-    /// many it did; 0 means the next access takes the whole path. An access that fails (no
-    /// page to allocate) fails as in `do_anonymous_page`, and comes back with the count.
+    /// store through (a writable private anonymous VMA, a PMD entry that names a PTE table or
+    /// is empty where no THP may be faulted, none PTEs, no uprobe breakpoint anywhere). They
+    /// are done here one after another with the same steps and in the same order (the fault
+    /// path's upper tables and PTE table where missing, `do_anonymous_page`'s `anon_vma`, new
+    /// page and map, then the store's new content), but with the VMA, the PTE table and those
+    /// checks looked up once per table instead of once per page. It stops at the first access
+    /// that is not such a fault (at the VMA's or the table's end, at a present PTE) and returns
+    /// how many it did; 0 means the next access takes the whole path. An access that fails (no
+    /// table or page to allocate) fails as in the fault path, and comes back with the count.
     pub fn anon_write_faults(
         &mut self,
         mm: &mut Mm,
@@ -415,21 +416,32 @@ impl<H: Hardware> Kernel<H> {
             || vma.flags.intersects(VmFlags::HUGETLB | VmFlags::PFNMAP)
             || vma.special.is_some()
             || vma.file.is_some()
-            || vma.anon_vma.is_none()
         {
             return (0, Ok(()));
         }
-        let vma = vma.clone();
-        let Some(pmd) = self.pmd_table_of(mm, page) else {
-            return (0, Ok(()));
+        let mut vma = vma.clone();
+        // __handle_mm_fault: the PUD and PMD levels first, allocated where missing.
+        let pmd = match self.fault_pmd_table(mm, page) {
+            Ok(t) => t,
+            Err(f) => return (0, Err(f)),
         };
         let pe = self.hw.table(pmd)[Level::Pmd.index(page)];
-        // A PMD entry that names a PTE table: the fault path would go straight to that table
-        // (no huge PMD to fault on or to create).
-        if !pt::present(pe) || pt::leaf(pe) {
+        let table = if pt::leaf(pe) {
+            // A huge PMD: do_huge_pmd_fault's business.
             return (0, Ok(()));
-        }
-        let table = pt::pfn_of(pe);
+        } else if pt::present(pe) {
+            // A PMD entry that names a PTE table: the fault path goes straight to it.
+            pt::pfn_of(pe)
+        } else if self.thp_fault_allowed(mm, &vma, page) {
+            // An empty PMD entry where a THP may be faulted: create_huge_pmd's business.
+            return (0, Ok(()));
+        } else {
+            // do_anonymous_page's pte_alloc.
+            match self.pte_alloc(mm, pmd, page) {
+                Ok(t) => t,
+                Err(f) => return (0, Err(f)),
+            }
+        };
         let table_end = (page | (PMD_SIZE - 1)) + 1;
         let n = max.min((vma.end.min(table_end) - page) >> 12);
         let mut done = 0;
@@ -447,6 +459,10 @@ impl<H: Hardware> Kernel<H> {
                 Ok(pfn) => pfn,
                 Err(f) => break Err(f),
             };
+            if vma.anon_vma.is_none() {
+                // alloc_anon_page has just prepared it (anon_vma_prepare).
+                vma.anon_vma = mm.vmas[&vma.start].anon_vma;
+            }
             self.map_page(mm, &vma, table, at, pfn, true, true);
             // user_store: the new page's bytes change (no breakpoint to keep).
             let c = self.new_content();

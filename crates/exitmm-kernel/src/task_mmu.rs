@@ -174,19 +174,36 @@ impl<H: Hardware> Kernel<H> {
             let first = pt::Level::Pte.index(a);
             let n = ((next - a) >> 12) as usize;
             for &e in &self.hw.table(t)[first..first + n] {
-                if pt::is_swap(e) {
-                    s.swap += PAGE_SIZE; // smaps_pte_entry: a swap entry is Swap, not Rss
-                    continue;
-                }
-                self.smaps_page(&mut s, e, locked);
+                self.smaps_pte_entry(&mut s, e, locked);
             }
             a = next;
         }
         s
     }
 
-    /// `smaps_pte_entry` + `smaps_account` for one present entry `e` (a PTE, or one frame of
-    /// a THP's PMD).
+    /// `smaps_pte_entry` + `smaps_account` for the one PTE mapping `addr` in `vma` (a base
+    /// page's share of the VMA's smaps figures; nothing for a hole or a huge mapping).
+    pub fn smaps_pte(&self, mm: &Mm, vma: &Vma, addr: u64) -> SmapsStats {
+        let mut s = SmapsStats::default();
+        if vma.hugetlb.is_none() && self.pmd_leaf_at(mm, addr).is_none() {
+            if let Some(t) = self.pte_table(mm, addr) {
+                let e = self.hw.table(t)[pt::Level::Pte.index(addr)];
+                self.smaps_pte_entry(&mut s, e, vma.flags.contains(VmFlags::LOCKED));
+            }
+        }
+        s
+    }
+
+    /// `smaps_pte_entry`: a swap entry is Swap, not Rss; a present one is accounted.
+    fn smaps_pte_entry(&self, s: &mut SmapsStats, e: u64, locked: bool) {
+        if pt::is_swap(e) {
+            s.swap += PAGE_SIZE;
+        } else {
+            self.smaps_page(s, e, locked);
+        }
+    }
+
+    /// `smaps_account` for one present entry `e` (a PTE, or one frame of a THP's PMD).
     fn smaps_page(&self, s: &mut SmapsStats, e: u64, locked: bool) {
         if !pt::present(e) || e & pt::SPECIAL != 0 {
             return; // vm_normal_page() is NULL for the zero page

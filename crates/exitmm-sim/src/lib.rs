@@ -361,6 +361,12 @@ pub struct Sim {
     /// Each role's smaps totals (the `T` line), by VMA, kept up to date from the ranges ops
     /// touch, so that a status line costs what the op changed rather than the VMA count.
     smaps: [SmapsCache; 2],
+    /// The last op's `touch`, if every access of it was one of the kernel's runs of plain
+    /// anonymous write faults ([`Kernel::anon_write_faults`]): each run's first address and
+    /// pages. The smaps totals then grow by those pages instead of being walked again.
+    touch_runs: Option<Vec<(u64, u64)>>,
+    /// Pages the kept smaps totals took from `touch_runs` without a walk (for tests).
+    pub smaps_run_pages: u64,
     /// Chooses who runs at each step of the actors; records the schedule.
     pub ctl: sched::Controller,
 }
@@ -574,6 +580,8 @@ impl Sim {
             linked: Default::default(),
             pending: Vec::new(),
             smaps: Default::default(),
+            touch_runs: None,
+            smaps_run_pages: 0,
             ctl: sched::Controller::new(opts.sched.clone()),
         }
     }
@@ -675,6 +683,7 @@ impl Sim {
         let mut out = Vec::new();
         let mut report = None;
         self.kernel.truncate_report = None;
+        self.touch_runs = None;
         let mut wait_reports = Vec::new();
         let mut status_role = Some(role);
         // Every op starts with the CPU's folio batches drained, as the kernel runner makes it
@@ -2202,9 +2211,11 @@ impl Sim {
                 }
             }
         }
+        // The runs of the kernel's short way, while no access has taken the whole path.
+        let mut runs = Some(Vec::new());
         // The mm is taken out of the kernel's table once for the whole range (nothing else
         // runs between two of the task's accesses).
-        self.with_mm(role, |k, mm| {
+        let rc = self.with_mm(role, |k, mm| {
             k.access_run(|k| {
                 let mut a = 0;
                 while a < len {
@@ -2213,6 +2224,13 @@ impl Sim {
                     // same faults, the same order, the same result).
                     if write && stride == pt::PAGE_SIZE {
                         let (done, r) = k.anon_write_faults(mm, addr, (len - a).div_ceil(stride));
+                        if let (Some(v), true) = (runs.as_mut(), done > 0) {
+                            // One run on from the last (it may cross into the next VMA).
+                            match v.last_mut() {
+                                Some((at, n)) if *at + (*n << 12) == addr => *n += done,
+                                _ => v.push((addr, done)),
+                            }
+                        }
                         a += done * stride;
                         if r.is_err() {
                             signal(role, off.wrapping_add(a), r, out)?;
@@ -2221,6 +2239,7 @@ impl Sim {
                             continue;
                         }
                     }
+                    runs = None;
                     // do_user_addr_fault → lock_mm_and_find_vma: an access below a growsdown VMA
                     // grows it first; if it cannot, SIGSEGV.
                     let r = if grow && mm.vma_at(addr).is_none() {
@@ -2234,7 +2253,11 @@ impl Sim {
                 }
                 Ok(())
             })
-        })
+        });
+        if rc.is_ok() {
+            self.touch_runs = runs;
+        }
+        rc
     }
 
     fn status_line(&self, role: Role) -> String {
@@ -2295,28 +2318,16 @@ impl Sim {
         mm: &exitmm_kernel::mm_types::Mm,
         v: &exitmm_kernel::mm_types::Vma,
     ) -> Totals {
-        let s = self.kernel.smaps_vma(mm, v);
-        let kb = |b: u64| (b >> 10) as i64;
-        let size = kb(v.end - v.start);
+        let size = ((v.end - v.start) >> 10) as i64;
         Totals {
             nvma: 1,
             size,
-            rss: kb(s.resident),
-            pss: kb(s.pss >> PSS_SHIFT),
-            anon: kb(s.anonymous),
             locked_vm: if v.flags.contains(VmFlags::LOCKED) {
                 size
             } else {
                 0
             },
-            locked: kb(s.pss_locked >> PSS_SHIFT),
-            shared_clean: kb(s.shared_clean),
-            shared_dirty: kb(s.shared_dirty),
-            private_clean: kb(s.private_clean),
-            private_dirty: kb(s.private_dirty),
-            swap: kb(s.swap),
-            thp: kb(s.anon_huge),
-            hugetlb: kb(s.shared_hugetlb) + kb(s.private_hugetlb),
+            ..totals_of(&self.kernel.smaps_vma(mm, v))
         }
     }
 
@@ -2384,7 +2395,9 @@ impl Sim {
                 self.smaps[idx(r)].valid = false;
             }
         }
+        let runs = self.touch_runs.take();
         match ranges {
+            Some(_) if local && runs.as_ref().is_some_and(|r| self.add_runs(role, r)) => {}
             Some(rs) if local => {
                 let margin = pt::PAGE_SIZE;
                 for (off, len) in rs {
@@ -2406,6 +2419,47 @@ impl Sim {
                 }
             }
         }
+    }
+
+    /// The kept totals grow by a `touch`'s runs of new anonymous pages (see `touch_runs`):
+    /// the pages of a run in one VMA are alike (new, exclusive, dirty), so each VMA's part of a
+    /// run adds its pages times its first page's figures. False (nothing changed) where that
+    /// does not hold: a run in a VMA the totals do not know as it is, or a page whose figures
+    /// are not one whole page.
+    fn add_runs(&mut self, role: Role, runs: &[(u64, u64)]) -> bool {
+        let mm = self.kernel.mm(self.proc(role).mm);
+        let c = &self.smaps[idx(role)];
+        let mut adds = Vec::with_capacity(runs.len());
+        for &(start, pages) in runs {
+            let end = start + (pages << 12);
+            let mut addr = start;
+            while addr < end {
+                let Some(v) = mm.vma_at(addr) else {
+                    return false;
+                };
+                if c.entries.get(&v.start).is_none_or(|e| e.0 != v.end) {
+                    return false;
+                }
+                let s = self.kernel.smaps_pte(mm, v, addr);
+                if s.pss != s.resident << PSS_SHIFT || s.resident != pt::PAGE_SIZE {
+                    return false;
+                }
+                let n = (v.end.min(end) - addr) >> 12;
+                let mut t = totals_of(&s);
+                for f in t.fields() {
+                    *f *= n as i64;
+                }
+                adds.push((v.start, t));
+                addr = v.end.min(end);
+            }
+        }
+        let c = &mut self.smaps[idx(role)];
+        for (start, t) in adds {
+            c.entries.get_mut(&start).expect("checked above").2.add(&t);
+            c.total.add(&t);
+        }
+        self.smaps_run_pages += runs.iter().map(|r| r.1).sum::<u64>();
+        true
     }
 
     fn rebuild_smaps(&mut self, role: Role) {
@@ -2703,6 +2757,28 @@ fn huge_size(h: exitmm_script::HugeSize) -> exitmm_kernel::hugetlb::HugeSize {
 /// What a failed fault does to the script: SIGSEGV (EFAULT) or SIGBUS (EIO) with an `R` line
 /// naming the offset, or ENOMEM.
 #[inline]
+/// The `T` figures (kB, as smaps prints them) of smaps stats, but for the VMA count, size and
+/// `locked_vm`, which come from the VMA itself.
+fn totals_of(s: &exitmm_kernel::task_mmu::SmapsStats) -> Totals {
+    let kb = |b: u64| (b >> 10) as i64;
+    Totals {
+        nvma: 0,
+        size: 0,
+        rss: kb(s.resident),
+        pss: kb(s.pss >> PSS_SHIFT),
+        anon: kb(s.anonymous),
+        locked_vm: 0,
+        locked: kb(s.pss_locked >> PSS_SHIFT),
+        shared_clean: kb(s.shared_clean),
+        shared_dirty: kb(s.shared_dirty),
+        private_clean: kb(s.private_clean),
+        private_dirty: kb(s.private_dirty),
+        swap: kb(s.swap),
+        thp: kb(s.anon_huge),
+        hugetlb: kb(s.shared_hugetlb) + kb(s.private_hugetlb),
+    }
+}
+
 fn signal(role: Role, off: u64, r: Result<(), Fault>, out: &mut Vec<String>) -> Result<(), Errno> {
     match r {
         Ok(()) => Ok(()),

@@ -67,7 +67,8 @@ fn generated_scripts_run_on_the_model_with_every_invariant() {
 /// changes nothing a run prints: every scenario, generated scripts of all four kinds (a
 /// quarter of `EXITMM_GEN_SCRIPTS`) and as many scripts of anonymous memory only give the same
 /// records, or the same error, with it and without it; and it does take the faults of most of
-/// the anonymous ones.
+/// the anonymous ones. The records' `T` lines check the kept smaps totals too: with the short
+/// way, a `touch` taken by it adds its pages to them, where without it they are walked.
 #[test]
 fn anon_fault_runs_change_no_record() {
     let n: u64 = std::env::var("EXITMM_GEN_SCRIPTS")
@@ -104,7 +105,7 @@ fn anon_fault_runs_change_no_record() {
             texts.push((text, Options::default(), false));
         }
     }
-    let (mut short, mut used) = (0u64, 0u64);
+    let (mut short, mut used, mut totals, mut summed) = (0u64, 0u64, 0u64, 0u64);
     for (text, opts, anon) in &texts {
         let Ok(s) = exitmm_script::parse(text) else {
             continue;
@@ -117,12 +118,13 @@ fn anon_fault_runs_change_no_record() {
                 .map(|r| r.iter().map(|o| o.records.join("\n")).collect::<Vec<_>>());
             (
                 r.map_err(|e| e.to_string()),
-                sim.kernel.anon_fault_run_pages,
+                (sim.kernel.anon_fault_run_pages, sim.smaps_run_pages),
                 mapped_pages(&sim),
             )
         };
-        let ((with, pages, pages_with), (without, none, pages_without)) = (run(true), run(false));
-        assert_eq!(none, 0);
+        let ((with, (pages, added), pages_with), (without, none, pages_without)) =
+            (run(true), run(false));
+        assert_eq!(none, (0, 0));
         // What the records do not show: every mapped page's entry and metadata (its content
         // tag, the stand-in for its bytes, included).
         assert!(
@@ -135,10 +137,17 @@ fn anon_fault_runs_change_no_record() {
         );
         short += pages;
         used += u64::from(pages > 0 && *anon);
+        totals += added;
+        summed += u64::from(added > 0 && *anon);
     }
     assert!(
         used * 2 > n && short > 100 * n,
         "the short path ran in only {used} of {n} anonymous scripts ({short} accesses in all)"
+    );
+    assert!(
+        summed * 5 > n && totals > 50 * n,
+        "touches added to the smaps totals in only {summed} of {n} anonymous scripts \
+         ({totals} pages in all)"
     );
 }
 
