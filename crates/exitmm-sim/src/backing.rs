@@ -73,7 +73,7 @@ impl Backing {
                     }
                     // Tables: as many as fit in the stock, a few at a time between steps.
                     for _ in 0..64 {
-                        let t = spare.take().unwrap_or_else(|| Box::new([0; 512]));
+                        let t = spare.take().unwrap_or_else(fresh_table);
                         match tx.try_send(t) {
                             Ok(()) => busy = true,
                             Err(TrySendError::Full(t)) => {
@@ -114,6 +114,17 @@ impl Drop for Backing {
             let _ = t.join();
         }
     }
+}
+
+/// A zeroed table frame whose host pages are backed already: a fresh allocation comes zeroed
+/// from the host, untouched (`calloc`), and the model's first store into it would fault it
+/// in; the helper stores into its first and last entries itself.
+fn fresh_table() -> Box<Table> {
+    let mut t = Box::new([0; 512]);
+    let e = std::hint::black_box(&mut t[..]);
+    e[0] = 0;
+    e[511] = 0;
+    t
 }
 
 #[cfg(target_os = "linux")]
