@@ -358,8 +358,26 @@ impl MmuGather {
     ) {
         // Counted in locals, added to the stats once.
         let (mut released, mut freed) = (0u64, 0u64);
+        let plain = mem.frees_are_plain();
         for b in &mut self.batches {
             for (head, nr) in b.pages.drain(..) {
+                if plain && nr == 1 {
+                    // The last reference to a base page whose free has nothing else to tell
+                    // (the usual case in an exit): the same put and free as below, with the
+                    // checks for the rest done once per flush.
+                    let p = mem.page_mut(head);
+                    if p.refcount == 1
+                        && !p.flags.intersects(PageFlags::HUGETLB | PageFlags::RESERVED)
+                    {
+                        p.refcount = 0;
+                        PhysMem::free_page_prepare(p);
+                        mem.free_prepared_plain(head);
+                        hw.frame_freed(head);
+                        released += 1;
+                        freed += 1;
+                        continue;
+                    }
+                }
                 if nr == 512 && mem.free_large_folio(head) {
                     // The whole THP, held by nobody else: freed as one folio.
                     released += 512;

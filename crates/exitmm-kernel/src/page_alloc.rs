@@ -442,6 +442,25 @@ impl PhysMem {
         self.device_gens.get(&pfn) == Some(&gen)
     }
 
+    /// Whether a free of a base page is only its metadata cleared and the per-CPU list (no
+    /// folio batch entries, no large folio, no device translation to tell): it stays so while
+    /// frames are only freed.
+    #[inline]
+    pub(crate) fn frees_are_plain(&self) -> bool {
+        self.fbatches.is_empty() && self.large.is_empty() && self.device_gens.is_empty()
+    }
+
+    /// [`PhysMem::free_prepared`] of a base page where [`PhysMem::frees_are_plain`].
+    #[inline]
+    pub(crate) fn free_prepared_plain(&mut self, pfn: Pfn) {
+        debug_assert!(self.frees_are_plain());
+        self.nr_free += 1;
+        self.pcp.push(pfn);
+        if self.pcp.len() >= PCP_HIGH + PCP_BATCH {
+            self.free_pcppages_bulk();
+        }
+    }
+
     /// The rest of `__free_pages` once [`PhysMem::free_page_prepare`] has cleared the head.
     #[inline]
     pub(crate) fn free_prepared(&mut self, pfn: Pfn, order: u32) {
