@@ -454,6 +454,13 @@ impl PhysMem {
     #[inline]
     pub(crate) fn free_prepared_plain(&mut self, pfn: Pfn) {
         debug_assert!(self.frees_are_plain());
+        self.free_to_pcp(pfn);
+    }
+
+    /// An order-0 frame goes on the per-CPU list, whose oldest batch goes back to the buddy
+    /// lists once it is full.
+    #[inline]
+    fn free_to_pcp(&mut self, pfn: Pfn) {
         self.nr_free += 1;
         self.pcp.push(pfn);
         if self.pcp.len() >= PCP_HIGH + PCP_BATCH {
@@ -465,17 +472,14 @@ impl PhysMem {
     #[inline]
     pub(crate) fn free_prepared(&mut self, pfn: Pfn, order: u32) {
         self.note_freed(pfn);
-        self.nr_free += 1 << order;
         if order == 0 {
             if !self.large.is_empty() {
                 self.large_frame_freed(pfn);
             }
-            self.pcp.push(pfn);
-            if self.pcp.len() >= PCP_HIGH + PCP_BATCH {
-                self.free_pcppages_bulk();
-            }
+            self.free_to_pcp(pfn);
             return;
         }
+        self.nr_free += 1 << order;
         self.free_one(pfn, order);
     }
 
